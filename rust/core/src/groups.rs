@@ -1,0 +1,224 @@
+//! Rollouts grouped by prompt id.
+//!
+//! Group ids may come in any order and groups need not be contiguous: grouping is by value, never by
+//! position, so reordering a batch cannot change any result. Ids get dense indices in ascending id order.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::error::{Error, Result};
+
+/// Dense group index of every rollout, and the unmasked size of each group.
+#[derive(Debug, Clone)]
+pub struct GroupIndex {
+    /// Distinct group ids, ascending.
+    pub ids: Vec<i64>,
+    /// For rollout i, the position of its id in `ids`.
+    pub of: Vec<u32>,
+    /// Unmasked rollouts per group (N in SPEC §1).
+    pub n: Vec<u32>,
+}
+
+/// A multiplicative hash for i64 keys (FxHash); std's SipHash is several times slower here.
+#[derive(Default)]
+struct FxHasher(u64);
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64)
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl GroupIndex {
+    /// Group `ids` (one per rollout); `mask[i] == false` excludes rollout i from the sizes.
+    pub fn new(ids: &[i64], mask: Option<&[bool]>) -> Result<Self> {
+        if ids.is_empty() {
+            return Err(Error::Empty { what: "group_ids" });
+        }
+        if ids.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument { name: "group_ids", reason: "more than 2^32 rollouts".into() });
+        }
+        if let Some(m) = mask {
+            if m.len() != ids.len() {
+                return Err(Error::LengthMismatch { what: "mask", expected: ids.len(), got: m.len() });
+            }
+        }
+        let (lo, hi) = ids.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let span = (hi as i128 - lo as i128 + 1) as u128;
+        let (ids_sorted, of) = if span <= (2 * ids.len()).max(1 << 16) as u128 {
+            Self::dense(ids, lo, span as usize)
+        } else {
+            Self::hashed(ids)
+        };
+        let mut n = vec![0u32; ids_sorted.len()];
+        match mask {
+            None => of.iter().for_each(|&g| n[g as usize] += 1),
+            Some(m) => of.iter().zip(m).filter(|(_, &keep)| keep).for_each(|(&g, _)| n[g as usize] += 1),
+        }
+        Ok(GroupIndex { ids: ids_sorted, of, n })
+    }
+
+    /// Ids span a small range: a lookup table indexed by id - lo.
+    fn dense(ids: &[i64], lo: i64, span: usize) -> (Vec<i64>, Vec<u32>) {
+        let mut slot = vec![u32::MAX; span];
+        for &x in ids {
+            slot[(x - lo) as usize] = 0;
+        }
+        let mut uniq = Vec::new();
+        for (off, s) in slot.iter_mut().enumerate() {
+            if *s == 0 {
+                *s = uniq.len() as u32;
+                uniq.push(lo + off as i64);
+            }
+        }
+        let of = ids.iter().map(|&x| slot[(x - lo) as usize]).collect();
+        (uniq, of)
+    }
+
+    /// Ids spread wide (hashes, uuids folded to ints): a hash map, then renumbered in ascending id order.
+    fn hashed(ids: &[i64]) -> (Vec<i64>, Vec<u32>) {
+        let mut map: HashMap<i64, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut first: Vec<i64> = Vec::new();
+        let mut of: Vec<u32> = ids
+            .iter()
+            .map(|&x| {
+                *map.entry(x).or_insert_with(|| {
+                    first.push(x);
+                    (first.len() - 1) as u32
+                })
+            })
+            .collect();
+        let mut order: Vec<u32> = (0..first.len() as u32).collect();
+        order.sort_unstable_by_key(|&g| first[g as usize]);
+        let mut rank = vec![0u32; first.len()];
+        for (r, &g) in order.iter().enumerate() {
+            rank[g as usize] = r as u32;
+        }
+        of.iter_mut().for_each(|g| *g = rank[*g as usize]);
+        let uniq = order.iter().map(|&g| first[g as usize]).collect();
+        (uniq, of)
+    }
+
+    pub fn num_groups(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Per-group statistics of a batch and its summaries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupStats {
+    /// Distinct group ids, ascending.
+    pub ids: Vec<i64>,
+    /// Unmasked rollouts per group.
+    pub n: Vec<u32>,
+    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of SPEC §1).
+    pub k: Vec<u32>,
+    /// Mean unmasked reward per group (NaN for a group whose rollouts are all masked).
+    pub mean: Vec<f64>,
+}
+
+impl GroupStats {
+    pub fn compute(rewards: &[f64], ids: &[i64], mask: Option<&[bool]>) -> Result<Self> {
+        if rewards.is_empty() {
+            return Err(Error::Empty { what: "rewards" });
+        }
+        if ids.len() != rewards.len() {
+            return Err(Error::LengthMismatch { what: "group_ids", expected: rewards.len(), got: ids.len() });
+        }
+        let g = GroupIndex::new(ids, mask)?;
+        let mut k = vec![0u32; g.num_groups()];
+        let mut sum = vec![0f64; g.num_groups()];
+        for (i, (&r, &gi)) in rewards.iter().zip(&g.of).enumerate() {
+            if mask.is_some_and(|m| !m[i]) {
+                continue;
+            }
+            if !r.is_finite() {
+                return Err(Error::NonFinite { index: i, value: r });
+            }
+            sum[gi as usize] += r;
+            k[gi as usize] += (r > 0.0) as u32;
+        }
+        let mean = sum.iter().zip(&g.n).map(|(&s, &n)| if n == 0 { f64::NAN } else { s / n as f64 }).collect();
+        Ok(GroupStats { ids: g.ids, n: g.n, k, mean })
+    }
+
+    fn count(&self, pred: impl Fn(u32, u32) -> bool) -> usize {
+        self.n.iter().zip(&self.k).filter(|(&n, &k)| n > 0 && pred(n, k)).count()
+    }
+    /// Groups with at least one unmasked rollout.
+    pub fn groups(&self) -> usize {
+        self.count(|_, _| true)
+    }
+    /// Groups whose rollouts are all masked (they contribute nothing).
+    pub fn empty(&self) -> usize {
+        self.n.iter().filter(|&&n| n == 0).count()
+    }
+    /// Groups of exactly one unmasked rollout: no baseline can be formed from the group itself.
+    pub fn singletons(&self) -> usize {
+        self.count(|n, _| n == 1)
+    }
+    pub fn all_fail(&self) -> usize {
+        self.count(|_, k| k == 0)
+    }
+    pub fn all_success(&self) -> usize {
+        self.count(|n, k| k == n)
+    }
+    /// Fraction of (non-empty) groups with at least one success: the batch's pass@N.
+    pub fn solved_fraction(&self) -> f64 {
+        let g = self.groups();
+        if g == 0 {
+            return f64::NAN;
+        }
+        (g - self.all_fail()) as f64 / g as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_and_hashed_agree() {
+        let ids = [7i64, -3, 7, 1_000_000_000_000, -3, 42];
+        let g = GroupIndex::new(&ids, None).unwrap();
+        assert_eq!(g.ids, vec![-3, 7, 42, 1_000_000_000_000]);
+        assert_eq!(g.of, vec![1, 0, 1, 3, 0, 2]);
+        assert_eq!(g.n, vec![2, 2, 1, 1]);
+        let small = [5i64, 2, 5, 9, 2];
+        let d = GroupIndex::new(&small, None).unwrap();
+        let (u, of) = GroupIndex::hashed(&small);
+        assert_eq!(d.ids, u);
+        assert_eq!(d.of, of);
+    }
+
+    #[test]
+    fn extreme_ids_do_not_overflow() {
+        let ids = [i64::MIN, i64::MAX, i64::MIN];
+        let g = GroupIndex::new(&ids, None).unwrap();
+        assert_eq!(g.ids, vec![i64::MIN, i64::MAX]);
+        assert_eq!(g.n, vec![2, 1]);
+    }
+
+    #[test]
+    fn stats_summaries() {
+        let r = [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        let ids = [0i64, 0, 1, 1, 2, 2, 3];
+        let s = GroupStats::compute(&r, &ids, Some(&[true, true, true, true, true, true, true])).unwrap();
+        assert_eq!(s.k, vec![1, 0, 2, 1]);
+        assert_eq!((s.groups(), s.singletons(), s.all_fail(), s.all_success()), (4, 1, 1, 2));
+        assert_eq!(s.solved_fraction(), 0.75);
+        let masked = GroupStats::compute(&r, &ids, Some(&[true, true, true, true, true, true, false])).unwrap();
+        assert_eq!((masked.groups(), masked.empty()), (3, 1));
+        assert!(masked.mean[3].is_nan());
+    }
+}
