@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod estimators;
+pub mod grading;
 pub mod groups;
 pub mod parallel;
 pub mod passk;
