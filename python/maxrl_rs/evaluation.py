@@ -1,0 +1,382 @@
+"""pass@k reports from per-prompt sample counts, and test-time scaling efficiency (SPEC §5).
+
+Evaluation samples n responses for each held-out prompt and counts the correct ones, c. Everything after the
+sampling works from those counts alone, so this module needs neither torch nor a model:
+
+- unbiased pass@k for each requested k (mean over prompts of 1 − C(n − c, k)/C(n, k));
+- the MaxRL objective J^(T) = −Σ_{k=1}^{T} fail@k / k estimated for T in the same list (J^(1) = pass@1 − 1,
+  J^(T) → log p as T grows; Tajwar et al. 2026, arXiv 2602.02710, §3);
+- a histogram of per-prompt pass rates c/n;
+- the test-time scaling efficiency of a run over a baseline: k_max divided by the smallest k at which the
+  run's pass@k reaches the baseline's pass@k_max.
+
+JSON report schema (``PassAtKReport.to_dict``; ``schema`` = ``"maxrl-rs/passk-report/v1"``)::
+
+    {
+      "schema": "maxrl-rs/passk-report/v1",
+      "run": str,                     # run name (a run or model directory, or any label)
+      "task": str,                    # task name, e.g. "maze"
+      "n": int,                       # samples per prompt (the smallest, if prompts differ)
+      "num_prompts": int,
+      "ks": [int],                    # ascending, each 1 <= k <= n
+      "pass_at_k": [float],           # mean unbiased pass@k over prompts, aligned with ks
+      "maxrl_objective": [float],     # mean unbiased J^(T) estimate over prompts for T = ks[i]
+      "prompts": {"ids": [str], "n": [int], "c": [int]},   # per-prompt counts; everything above follows
+      "histogram": {"edges": [float], "counts": [int],     # pass rate c/n in equal-width bins on [0, 1]
+                    "all_fail": int, "all_pass": int},     # prompts with c = 0 and with c = n
+      "meta": {...}                   # free-form: sampling settings, checkpoint, timings
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maxrl_rs.errors import InvalidInputError
+from maxrl_rs.passk import maxrl_objective, pass_at_k_curve
+
+SCHEMA = "maxrl-rs/passk-report/v1"
+
+# A run "reaches" a pass@k value when it is within this of it: the means are over the same finite counts, so a
+# tie computed along two paths must not be lost to rounding.
+_REACH_TOL = 1e-12
+
+
+def default_ks(n: int) -> list[int]:
+    """Powers of two up to ``n``, plus ``n`` itself: 1, 2, 4, …, n."""
+    if n < 1:
+        raise InvalidInputError(f"n must be >= 1, got {n}")
+    ks = [1 << i for i in range(n.bit_length()) if (1 << i) <= n]
+    if ks[-1] != n:
+        ks.append(n)
+    return ks
+
+
+def parse_ks(text: str | Sequence[int] | None, n: int) -> list[int]:
+    """ks from ``"1,2,4"`` (or a sequence, or None for :func:`default_ks`); sorted, unique, each in 1..n."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return default_ks(n)
+    items: Iterable[Any] = text.split(",") if isinstance(text, str) else text
+    ks = []
+    for i, item in enumerate(items):
+        try:
+            k = int(str(item).strip())
+        except ValueError:
+            raise InvalidInputError(f"ks[{i}] is not an integer: {item!r}") from None
+        if not 1 <= k <= n:
+            raise InvalidInputError(f"ks[{i}] = {k} is outside 1..n = 1..{n}")
+        ks.append(k)
+    return sorted(set(ks))
+
+
+@dataclass(frozen=True)
+class PassRateHistogram:
+    """Per-prompt pass rates c/n binned on [0, 1]; ``all_fail`` and ``all_pass`` count c = 0 and c = n."""
+
+    edges: list[float]
+    counts: list[int]
+    all_fail: int
+    all_pass: int
+
+    @classmethod
+    def from_counts(cls, n: np.ndarray, c: np.ndarray, bins: int = 10) -> PassRateHistogram:
+        if bins < 1:
+            raise InvalidInputError(f"bins must be >= 1, got {bins}")
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        counts, _ = np.histogram(c / n, bins=edges)
+        return cls(
+            edges=edges.tolist(),
+            counts=counts.astype(int).tolist(),
+            all_fail=int(np.count_nonzero(c == 0)),
+            all_pass=int(np.count_nonzero(c == n)),
+        )
+
+
+@dataclass(frozen=True)
+class PassAtKReport:
+    """pass@k and J^(T) of one run on one task, with the per-prompt counts they were computed from."""
+
+    run: str
+    task: str
+    n: int
+    ks: list[int]
+    pass_at_k: list[float]
+    maxrl_objective: list[float]
+    prompt_ids: list[str]
+    prompt_n: list[int]
+    prompt_c: list[int]
+    histogram: PassRateHistogram
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_prompts(self) -> int:
+        return len(self.prompt_n)
+
+    @property
+    def k_max(self) -> int:
+        return self.ks[-1]
+
+    def value_at(self, k: int) -> float:
+        """pass@k for a k in ``ks``."""
+        try:
+            return self.pass_at_k[self.ks.index(k)]
+        except ValueError:
+            raise InvalidInputError(f"k = {k} is not among the report's ks {self.ks}") from None
+
+    def full_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """pass@k for every k in 1..n, recomputed from the per-prompt counts."""
+        curve = pass_at_k_curve(np.asarray(self.prompt_n), np.asarray(self.prompt_c))
+        return curve.ks, curve.values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "run": self.run,
+            "task": self.task,
+            "n": self.n,
+            "num_prompts": self.num_prompts,
+            "ks": list(self.ks),
+            "pass_at_k": list(self.pass_at_k),
+            "maxrl_objective": list(self.maxrl_objective),
+            "prompts": {"ids": list(self.prompt_ids), "n": list(self.prompt_n), "c": list(self.prompt_c)},
+            "histogram": {
+                "edges": list(self.histogram.edges),
+                "counts": list(self.histogram.counts),
+                "all_fail": self.histogram.all_fail,
+                "all_pass": self.histogram.all_pass,
+            },
+            "meta": dict(self.meta),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        return path
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PassAtKReport:
+        """Rebuild a report from its JSON form.
+
+        pass@k and J^(T) are recomputed from the per-prompt counts; stored values that disagree with them
+        (an edited or corrupted file) are an error.
+        """
+        if d.get("schema") != SCHEMA:
+            raise InvalidInputError(f"schema is {d.get('schema')!r}, expected {SCHEMA!r}")
+        for key in ("run", "task", "ks", "prompts"):
+            if key not in d:
+                raise InvalidInputError(f"report is missing key {key!r}")
+        p = d["prompts"]
+        report = passk_report(
+            p["n"],
+            p["c"],
+            run=d["run"],
+            task=d["task"],
+            ks=d["ks"],
+            prompt_ids=p.get("ids"),
+            bins=len(d.get("histogram", {}).get("counts", [])) or 10,
+            meta=d.get("meta", {}),
+        )
+        for key in ("pass_at_k", "maxrl_objective"):
+            stored, fresh = d.get(key), getattr(report, key)
+            if stored is not None and not np.allclose(stored, fresh, rtol=0, atol=1e-9):
+                raise InvalidInputError(f"{key} in the report does not match its per-prompt counts")
+        return report
+
+    @classmethod
+    def load(cls, path: str | Path) -> PassAtKReport:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def passk_report(
+    n: Any,
+    c: Any,
+    *,
+    run: str,
+    task: str,
+    ks: Sequence[int] | str | None = None,
+    prompt_ids: Sequence[Any] | None = None,
+    bins: int = 10,
+    meta: dict[str, Any] | None = None,
+) -> PassAtKReport:
+    """Build a :class:`PassAtKReport` from per-prompt sample counts.
+
+    Args:
+        n: samples per prompt (an int for all prompts, or one per prompt).
+        c: correct samples per prompt, 0 <= c <= n.
+        run, task: labels stored in the report.
+        ks: the k (and T) values; default powers of two up to n, plus n. Each must be <= the smallest n.
+        prompt_ids: one id per prompt (default "0", "1", …).
+        bins: number of equal-width pass-rate bins on [0, 1].
+        meta: free-form settings to store.
+    """
+    c_ = np.atleast_1d(np.asarray(c)).ravel()
+    if c_.size == 0:
+        raise InvalidInputError("c is empty: need at least one prompt")
+    n_ = np.full(c_.shape, n) if np.ndim(n) == 0 else np.atleast_1d(np.asarray(n)).ravel()
+    if n_.shape != c_.shape:
+        raise InvalidInputError(f"n has {n_.size} entries but c has {c_.size}; give one n per prompt")
+    for name, a in (("n", n_), ("c", c_)):
+        if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
+            raise InvalidInputError(f"{name} must hold integers, got dtype {a.dtype}")
+    n_, c_ = n_.astype(np.int64), c_.astype(np.int64)
+    bad = np.flatnonzero((n_ < 1) | (c_ < 0) | (c_ > n_))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidInputError(f"prompt {i}: need 0 <= c <= n and n >= 1, got n = {n_[i]}, c = {c_[i]}")
+    n_min = int(n_.min())
+    ks_ = parse_ks(ks, n_min)
+    ids = [str(i) for i in range(c_.size)] if prompt_ids is None else [str(x) for x in prompt_ids]
+    if len(ids) != c_.size:
+        raise InvalidInputError(f"prompt_ids has {len(ids)} entries but there are {c_.size} prompts")
+    curve = pass_at_k_curve(n_, c_, ks_)
+    objective = [float(np.mean(maxrl_objective(n_, c_, t))) for t in ks_]
+    return PassAtKReport(
+        run=str(run),
+        task=str(task),
+        n=n_min,
+        ks=ks_,
+        pass_at_k=[float(v) for v in curve.values],
+        maxrl_objective=objective,
+        prompt_ids=ids,
+        prompt_n=n_.tolist(),
+        prompt_c=c_.tolist(),
+        histogram=PassRateHistogram.from_counts(n_, c_, bins),
+        meta=dict(meta or {}),
+    )
+
+
+@dataclass(frozen=True)
+class ScalingEfficiency:
+    """Test-time scaling efficiency of ``run`` over ``baseline`` (SPEC §5, the paper's definition).
+
+    ``target`` is the baseline's pass@k_max. ``k_reach`` is the smallest k at which the run's pass@k is
+    >= target. ``efficiency`` = k_max / k_reach, qualified by ``status``:
+
+    - ``"reached"``: the run reaches the target at some k > 1; ``efficiency`` is exact.
+    - ``"at_k1"``: the run's pass@1 already reaches the target; k_reach = 1 is the smallest k that can be
+      measured, so k_max is a lower bound (the run would need "less than one sample").
+    - ``"never"``: the run stays below the target up to its largest k, ``run_k_max``; k_reach is unknown and
+      > run_k_max, so ``efficiency`` holds the strict upper bound k_max / run_k_max.
+    """
+
+    run: str
+    baseline: str
+    k_max: int
+    target: float
+    run_k_max: int
+    k_reach: int | None
+    efficiency: float
+    status: str
+
+    def describe(self) -> str:
+        head = f"{self.run} vs {self.baseline}: baseline pass@{self.k_max} = {self.target:.4f}"
+        if self.status == "reached":
+            return f"{head}, reached at k = {self.k_reach}: efficiency {self.efficiency:.3g}x"
+        if self.status == "at_k1":
+            return f"{head}, already reached at k = 1: efficiency >= {self.efficiency:.3g}x"
+        return (
+            f"{head}, never reached up to k = {self.run_k_max}: efficiency < {self.efficiency:.3g}x "
+            "(the run never matches the baseline's best)"
+        )
+
+    def short(self) -> str:
+        """``12.5x``, ``>=256x`` or ``<1x`` for tables."""
+        if self.status == "reached":
+            return f"{self.efficiency:.3g}x"
+        return f"{'>=' if self.status == 'at_k1' else '<'}{self.efficiency:.3g}x"
+
+
+def efficiency_from_curves(
+    run_ks: Sequence[int],
+    run_values: Sequence[float],
+    baseline_ks: Sequence[int],
+    baseline_values: Sequence[float],
+    *,
+    run: str = "run",
+    baseline: str = "baseline",
+) -> ScalingEfficiency:
+    """Scaling efficiency from two pass@k curves given on ascending k grids.
+
+    The baseline's k_max is its largest k. The run's k_reach is the smallest k on the run's grid where its
+    pass@k >= the baseline's pass@k_max; give the run's full 1..n curve for an exact k_reach.
+    """
+    rk, rv = np.asarray(run_ks, dtype=np.int64), np.asarray(run_values, dtype=np.float64)
+    bk, bv = np.asarray(baseline_ks, dtype=np.int64), np.asarray(baseline_values, dtype=np.float64)
+    for name, k, v in (("run", rk, rv), ("baseline", bk, bv)):
+        if k.ndim != 1 or k.size == 0 or k.shape != v.shape:
+            raise InvalidInputError(f"{name} curve needs equal-length, non-empty ks and values")
+        if np.any(np.diff(k) <= 0) or k[0] < 1:
+            raise InvalidInputError(f"{name} ks must be ascending positive integers, got {k.tolist()}")
+    k_max, target = int(bk[-1]), float(bv[-1])
+    hit = np.flatnonzero(rv >= target - _REACH_TOL)
+    if hit.size == 0:
+        return ScalingEfficiency(
+            run, baseline, k_max, target, int(rk[-1]), None, k_max / int(rk[-1]), "never"
+        )
+    k_reach = int(rk[hit[0]])
+    status = "at_k1" if k_reach == 1 else "reached"
+    return ScalingEfficiency(run, baseline, k_max, target, int(rk[-1]), k_reach, k_max / k_reach, status)
+
+
+def scaling_efficiency(run: PassAtKReport, baseline: PassAtKReport) -> ScalingEfficiency:
+    """Scaling efficiency of ``run`` over ``baseline``; k_max is the baseline's largest reported k.
+
+    The run's curve is recomputed at every k in 1..n from its counts, so k_reach is exact, not rounded up
+    to the next reported k.
+    """
+    ks, values = run.full_curve()
+    return efficiency_from_curves(
+        ks,
+        values,
+        [baseline.k_max],
+        [baseline.value_at(baseline.k_max)],
+        run=run.run,
+        baseline=baseline.run,
+    )
+
+
+def format_table(reports: Sequence[PassAtKReport], *, precision: int = 4) -> str:
+    """Plain-text table: a row per k (pass@k and J^(k) of each run), then efficiencies over the first run."""
+    if not reports:
+        raise InvalidInputError("no reports to tabulate")
+    ks = sorted(set().union(*(r.ks for r in reports)))
+    head = ["k"]
+    for r in reports:
+        head += [f"pass@k {r.run}", f"J^(k) {r.run}"]
+    rows = [head]
+    for k in ks:
+        row = [str(k)]
+        for r in reports:
+            if k in r.ks:
+                i = r.ks.index(k)
+                row += [f"{r.pass_at_k[i]:.{precision}f}", f"{r.maxrl_objective[i]:.{precision}f}"]
+            else:
+                row += ["-", "-"]
+        rows.append(row)
+    widths = [max(len(row[j]) for row in rows) for j in range(len(head))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in reports:
+        h = r.histogram
+        lines.append(
+            f"{r.run}: {r.num_prompts} prompts, n = {r.n}, all-fail {h.all_fail}, all-pass {h.all_pass}"
+        )
+    for r in reports[1:]:
+        lines.append("efficiency: " + scaling_efficiency(r, reports[0]).describe())
+    return "\n".join(lines)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value) of finite values."""
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return math.nan, math.nan
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
