@@ -73,6 +73,20 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
 }
 
+/// Run `f` on a pool of exactly `threads` threads, built for this call and dropped after it (so it never
+/// outlives a fork); `None` uses the shared pool.
+pub fn install_with<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
+    match threads {
+        None => install(f),
+        Some(n) => ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .thread_name(|i| format!("maxrl-call-{i}"))
+            .build()
+            .expect("building a maxrl thread pool")
+            .install(f),
+    }
+}
+
 /// Inputs shorter than this are processed on the calling thread: the pool's wake-up costs more.
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;
 
