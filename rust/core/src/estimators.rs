@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::groups::GroupIndex;
+use crate::groups::Slots;
 use crate::parallel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +81,22 @@ pub struct AdvantageConfig {
 
 impl Default for AdvantageConfig {
     fn default() -> Self {
-        AdvantageConfig { estimator: Estimator::MaxRL, order: None, drop_all_fail: true, eps: 1e-6, std: StdKind::Sample }
+        AdvantageConfig {
+            estimator: Estimator::MaxRL,
+            order: None,
+            drop_all_fail: true,
+            eps: 1e-6,
+            std: StdKind::Sample,
+        }
     }
 }
 
 impl AdvantageConfig {
     pub fn new(estimator: Estimator) -> Self {
-        AdvantageConfig { estimator, ..Default::default() }
+        AdvantageConfig {
+            estimator,
+            ..Default::default()
+        }
     }
 }
 
@@ -114,8 +123,8 @@ pub fn maxrl_success_weight(n: usize, k: usize, t: usize) -> f64 {
     (nf - (n - t) as f64 * rho) / k as f64
 }
 
-/// Per-group constants: a rollout's advantage is `a * r + b`, or `scale * (r − mean)` style forms folded
-/// into (slope, intercept) so that the second pass is a fused multiply-add.
+/// Per-group constants: every estimator's advantage is affine in the rollout's own reward,
+/// A_i = slope·r_i + intercept, so the output pass is one multiply-add per rollout.
 #[derive(Clone, Copy, Default)]
 struct Affine {
     slope: f64,
@@ -123,10 +132,53 @@ struct Affine {
 }
 
 /// Validate inputs and compute A_i for every rollout, aligned with the input.
-pub fn advantages(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, cfg: &AdvantageConfig) -> Result<Vec<f64>> {
+pub fn advantages(
+    rewards: &[f64],
+    group_ids: &[i64],
+    mask: Option<&[bool]>,
+    cfg: &AdvantageConfig,
+) -> Result<Vec<f64>> {
     let mut out = vec![0.0; rewards.len()];
     advantages_into(rewards, group_ids, mask, cfg, &mut out)?;
     Ok(out)
+}
+
+/// Split 0..len into the ranges a pass runs over. Each range fills its own per-group table, so ranges
+/// pay off only when the input is much larger than the tables; their count depends on the sizes alone, not
+/// on the thread count, so that floating-point sums (and results for real-valued rewards) are the same on
+/// any number of threads.
+fn ranges(len: usize, slots: usize) -> Vec<std::ops::Range<usize>> {
+    const MAX_PARTS: usize = 8;
+    let parts = if len >= parallel::PARALLEL_THRESHOLD {
+        (len / (16 * slots)).clamp(1, MAX_PARTS)
+    } else {
+        1
+    };
+    let step = len.div_ceil(parts);
+    (0..parts)
+        .map(|p| p * step..((p + 1) * step).min(len))
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Run `f` over each range (in parallel when there are several) and merge the per-range tables in range
+/// order, so the result is the same whatever the thread count.
+fn accumulate<T: Send>(
+    ranges: &[std::ops::Range<usize>],
+    f: impl Fn(std::ops::Range<usize>) -> Result<T> + Sync,
+    merge: impl Fn(&mut T, T),
+) -> Result<T> {
+    let parts: Vec<Result<T>> = if ranges.len() > 1 {
+        parallel::install(|| ranges.par_iter().cloned().map(&f).collect())
+    } else {
+        ranges.iter().cloned().map(&f).collect()
+    };
+    let mut it = parts.into_iter();
+    let mut acc = it.next().expect("at least one range")?;
+    for p in it {
+        merge(&mut acc, p?); // the first failing range holds the smallest bad index
+    }
+    Ok(acc)
 }
 
 /// As [`advantages`], writing into `out` (same length as `rewards`).
@@ -140,112 +192,194 @@ pub fn advantages_into(
     if rewards.is_empty() {
         return Err(Error::Empty { what: "rewards" });
     }
-    if group_ids.len() != rewards.len() {
-        return Err(Error::LengthMismatch { what: "group_ids", expected: rewards.len(), got: group_ids.len() });
-    }
-    if out.len() != rewards.len() {
-        return Err(Error::LengthMismatch { what: "out", expected: rewards.len(), got: out.len() });
-    }
-    if let Some(m) = mask {
-        if m.len() != rewards.len() {
-            return Err(Error::LengthMismatch { what: "mask", expected: rewards.len(), got: m.len() });
+    for (what, len) in [
+        ("group_ids", group_ids.len()),
+        ("out", out.len()),
+        ("mask", mask.map_or(rewards.len(), |m| m.len())),
+    ] {
+        if len != rewards.len() {
+            return Err(Error::LengthMismatch {
+                what,
+                expected: rewards.len(),
+                got: len,
+            });
         }
     }
     if cfg.order == Some(0) {
-        return Err(Error::BadOrder { order: 0, group: group_ids[0], size: 0 });
+        return Err(Error::BadOrder {
+            order: 0,
+            group: group_ids[0],
+            size: 0,
+        });
     }
     if !(cfg.eps >= 0.0 && cfg.eps.is_finite()) {
-        return Err(Error::InvalidArgument { name: "eps", reason: format!("{} (must be finite and >= 0)", cfg.eps) });
+        return Err(Error::InvalidArgument {
+            name: "eps",
+            reason: format!("{} (must be finite and >= 0)", cfg.eps),
+        });
     }
     let keep = |i: usize| mask.is_none_or(|m| m[i]);
-    let g = GroupIndex::new(group_ids, mask)?;
+    let slots = Slots::new(group_ids);
+    let ns = slots.len();
+    let parts = ranges(rewards.len(), ns);
+    let binary = cfg.estimator == Estimator::MaxRL;
 
-    // Pass 1: validate and sum rewards per group (masked rollouts skipped, whatever their value).
-    let mut sum = vec![0.0f64; g.num_groups()];
-    for (i, (&r, &gi)) in rewards.iter().zip(&g.of).enumerate() {
-        if !keep(i) {
-            continue;
-        }
-        if !r.is_finite() {
-            return Err(Error::NonFinite { index: i, value: r });
-        }
-        if cfg.estimator == Estimator::MaxRL && r != 0.0 && r != 1.0 {
-            return Err(Error::NonBinary { index: i, value: r, group: group_ids[i] });
-        }
-        sum[gi as usize] += r;
-    }
-    // GRPO needs the spread; a second pass around the mean is exact for real-valued rewards too.
-    let mut sq = Vec::new();
-    if cfg.estimator == Estimator::Grpo {
-        sq = vec![0.0f64; g.num_groups()];
-        for (i, (&r, &gi)) in rewards.iter().zip(&g.of).enumerate() {
-            if keep(i) {
-                let gi = gi as usize;
-                let d = r - sum[gi] / g.n[gi] as f64;
-                sq[gi] += d * d;
+    // Pass 1: validate, count N and sum rewards per group (masked rollouts skipped, whatever their value).
+    // One (count, sum) pair per slot: a single cache line touched per rollout.
+    let table = accumulate(
+        &parts,
+        |range| {
+            let mut t = vec![(0u32, 0.0f64); ns];
+            for i in range {
+                if !keep(i) {
+                    continue;
+                }
+                let r = rewards[i];
+                if !r.is_finite() {
+                    return Err(Error::NonFinite { index: i, value: r });
+                }
+                if binary && r != 0.0 && r != 1.0 {
+                    return Err(Error::NonBinary {
+                        index: i,
+                        value: r,
+                        group: group_ids[i],
+                    });
+                }
+                let e = &mut t[slots.slot(i, group_ids[i])];
+                e.0 += 1;
+                e.1 += r;
             }
-        }
-    }
+            Ok(t)
+        },
+        |a, b| {
+            a.iter_mut().zip(b).for_each(|(x, y)| {
+                x.0 += y.0;
+                x.1 += y.1;
+            })
+        },
+    )?;
+    let (n, sum): (Vec<u32>, Vec<f64>) = table.into_iter().unzip();
 
-    let mut coef = vec![Affine::default(); g.num_groups()];
-    for (gi, c) in coef.iter_mut().enumerate() {
-        let n = g.n[gi] as usize;
-        if n == 0 {
+    // GRPO needs the spread; a second pass around the mean is exact for real-valued rewards too.
+    let sq = if cfg.estimator == Estimator::Grpo {
+        let mean: Vec<f64> = sum
+            .iter()
+            .zip(&n)
+            .map(|(&s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
+            .collect();
+        accumulate(
+            &parts,
+            |range| {
+                let mut sq = vec![0.0f64; ns];
+                for i in range.filter(|&i| keep(i)) {
+                    let s = slots.slot(i, group_ids[i]);
+                    let d = rewards[i] - mean[s];
+                    sq[s] += d * d;
+                }
+                Ok(sq)
+            },
+            |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x += y),
+        )?
+    } else {
+        Vec::new()
+    };
+
+    let mut coef = vec![Affine::default(); ns];
+    let mut bad_order: Option<Error> = None;
+    for (slot, c) in coef.iter_mut().enumerate() {
+        let nn = n[slot] as usize;
+        if nn == 0 {
             continue;
         }
-        let nf = n as f64;
-        let s = sum[gi];
+        let nf = nn as f64;
+        let s = sum[slot];
         *c = match cfg.estimator {
-            Estimator::Reinforce => Affine { slope: 1.0, intercept: 0.0 },
+            Estimator::Reinforce => Affine {
+                slope: 1.0,
+                intercept: 0.0,
+            },
             // Groups of one have no baseline: SPEC §2 gives them 0 (never r/ε).
-            _ if n == 1 && cfg.estimator != Estimator::MaxRL => Affine::default(),
+            _ if nn == 1 && cfg.estimator != Estimator::MaxRL => Affine::default(),
             // r − (S − r)/(N − 1) = r·N/(N − 1) − S/(N − 1)
-            Estimator::Rloo => Affine { slope: nf / (nf - 1.0), intercept: -s / (nf - 1.0) },
-            Estimator::DrGrpo => Affine { slope: 1.0, intercept: -s / nf },
+            Estimator::Rloo => Affine {
+                slope: nf / (nf - 1.0),
+                intercept: -s / (nf - 1.0),
+            },
+            Estimator::DrGrpo => Affine {
+                slope: 1.0,
+                intercept: -s / nf,
+            },
             Estimator::Grpo => {
                 let var = match cfg.std {
-                    StdKind::Sample => sq[gi] / (nf - 1.0),
-                    StdKind::Population => sq[gi] / nf,
+                    StdKind::Sample => sq[slot] / (nf - 1.0),
+                    StdKind::Population => sq[slot] / nf,
                 };
                 let inv = 1.0 / (var.sqrt() + cfg.eps);
                 if inv.is_finite() {
-                    Affine { slope: inv, intercept: -s / nf * inv }
+                    Affine {
+                        slope: inv,
+                        intercept: -s / nf * inv,
+                    }
                 } else {
                     // eps = 0 and no spread: every r equals the mean, the advantage is 0.
                     Affine::default()
                 }
             }
             Estimator::MaxRL => {
-                let t = cfg.order.unwrap_or(n);
-                if t > n {
-                    return Err(Error::BadOrder { order: t, group: g.ids[gi], size: n });
+                let t = cfg.order.unwrap_or(nn);
+                if t > nn {
+                    let group = slots.id(slot);
+                    // Report the smallest offending id, whatever the slot layout.
+                    if !matches!(bad_order, Some(Error::BadOrder { group: g, .. }) if g <= group) {
+                        bad_order = Some(Error::BadOrder {
+                            order: t,
+                            group,
+                            size: nn,
+                        });
+                    }
+                    continue;
                 }
                 let k = s.round() as usize;
                 if k == 0 {
                     // All-fail group: 0 drops it (the paper's practical estimator), −1 is Eq. 10 literally.
-                    Affine { slope: 0.0, intercept: if cfg.drop_all_fail { 0.0 } else { -1.0 } }
+                    Affine {
+                        slope: 0.0,
+                        intercept: if cfg.drop_all_fail { 0.0 } else { -1.0 },
+                    }
                 } else {
-                    // successes c − 1 with c = S_T, failures −1: A = r·S_T − 1.
-                    Affine { slope: maxrl_success_weight(n, k, t), intercept: -1.0 }
+                    // Successes c − 1 with c = S_T, failures −1: A = r·S_T − 1.
+                    Affine {
+                        slope: maxrl_success_weight(nn, k, t),
+                        intercept: -1.0,
+                    }
                 }
             }
         };
     }
+    if let Some(e) = bad_order {
+        return Err(e);
+    }
 
-    let write = |(i, (o, (&r, &gi))): (usize, (&mut f64, (&f64, &u32)))| {
-        *o = if keep(i) {
-            let c = coef[gi as usize];
-            c.slope * r + c.intercept
-        } else {
-            0.0
-        };
+    let write = |start: usize, out: &mut [f64]| {
+        for (j, o) in out.iter_mut().enumerate() {
+            let i = start + j;
+            *o = if keep(i) {
+                let c = coef[slots.slot(i, group_ids[i])];
+                c.slope * rewards[i] + c.intercept
+            } else {
+                0.0
+            };
+        }
     };
     if rewards.len() >= parallel::PARALLEL_THRESHOLD {
+        const BLOCK: usize = 1 << 14;
         parallel::install(|| {
-            out.par_iter_mut().zip(rewards.par_iter().zip(g.of.par_iter())).enumerate().for_each(write)
+            out.par_chunks_mut(BLOCK)
+                .enumerate()
+                .for_each(|(b, o)| write(b * BLOCK, o))
         });
     } else {
-        out.iter_mut().zip(rewards.iter().zip(g.of.iter())).enumerate().for_each(write);
+        write(0, out);
     }
     Ok(())
 }
@@ -266,10 +400,14 @@ mod tests {
         for n in 1..=40usize {
             for k in 1..=n {
                 for t in 1..=n {
-                    let series: f64 =
-                        (0..t).map(|j| binom((n - k) as u64, j as u64) / binom(n as u64 - 1, j as u64)).sum();
+                    let series: f64 = (0..t)
+                        .map(|j| binom((n - k) as u64, j as u64) / binom(n as u64 - 1, j as u64))
+                        .sum();
                     let closed = maxrl_success_weight(n, k, t);
-                    assert!((series - closed).abs() <= 1e-12 * series, "n={n} k={k} t={t}: {series} vs {closed}");
+                    assert!(
+                        (series - closed).abs() <= 1e-12 * series,
+                        "n={n} k={k} t={t}: {series} vs {closed}"
+                    );
                 }
             }
         }
@@ -289,7 +427,11 @@ mod tests {
         for est in Estimator::NAMES {
             let cfg = AdvantageConfig::new(est.parse().unwrap());
             let a = advantages(&[1.0, 0.0], &[1, 2], None, &cfg).unwrap();
-            let want = if est == "reinforce" { vec![1.0, 0.0] } else { vec![0.0, 0.0] };
+            let want = if est == "reinforce" {
+                vec![1.0, 0.0]
+            } else {
+                vec![0.0, 0.0]
+            };
             assert_eq!(a, want, "{est}");
         }
     }
@@ -298,14 +440,44 @@ mod tests {
     fn errors_name_the_culprit() {
         let cfg = AdvantageConfig::default();
         let e = advantages(&[1.0, 0.5], &[0, 0], None, &cfg).unwrap_err();
-        assert_eq!(e, Error::NonBinary { index: 1, value: 0.5, group: 0 });
-        let e = advantages(&[1.0, f64::NAN], &[0, 0], None, &AdvantageConfig::new(Estimator::Grpo)).unwrap_err();
+        assert_eq!(
+            e,
+            Error::NonBinary {
+                index: 1,
+                value: 0.5,
+                group: 0
+            }
+        );
+        let e = advantages(
+            &[1.0, f64::NAN],
+            &[0, 0],
+            None,
+            &AdvantageConfig::new(Estimator::Grpo),
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::NonFinite { index: 1, .. }));
-        let cfg = AdvantageConfig { order: Some(3), ..Default::default() };
+        let cfg = AdvantageConfig {
+            order: Some(3),
+            ..Default::default()
+        };
         let e = advantages(&[1.0, 0.0, 1.0, 1.0, 0.0], &[5, 5, 6, 6, 6], None, &cfg).unwrap_err();
-        assert_eq!(e, Error::BadOrder { order: 3, group: 5, size: 2 });
-        assert!("ppo".parse::<Estimator>().unwrap_err().to_string().contains("maxrl"));
-        assert!(matches!(advantages(&[], &[], None, &cfg), Err(Error::Empty { .. })));
+        assert_eq!(
+            e,
+            Error::BadOrder {
+                order: 3,
+                group: 5,
+                size: 2
+            }
+        );
+        assert!("ppo"
+            .parse::<Estimator>()
+            .unwrap_err()
+            .to_string()
+            .contains("maxrl"));
+        assert!(matches!(
+            advantages(&[], &[], None, &cfg),
+            Err(Error::Empty { .. })
+        ));
     }
 
     #[test]

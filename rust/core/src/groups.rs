@@ -46,14 +46,23 @@ impl GroupIndex {
             return Err(Error::Empty { what: "group_ids" });
         }
         if ids.len() > u32::MAX as usize {
-            return Err(Error::InvalidArgument { name: "group_ids", reason: "more than 2^32 rollouts".into() });
+            return Err(Error::InvalidArgument {
+                name: "group_ids",
+                reason: "more than 2^32 rollouts".into(),
+            });
         }
         if let Some(m) = mask {
             if m.len() != ids.len() {
-                return Err(Error::LengthMismatch { what: "mask", expected: ids.len(), got: m.len() });
+                return Err(Error::LengthMismatch {
+                    what: "mask",
+                    expected: ids.len(),
+                    got: m.len(),
+                });
             }
         }
-        let (lo, hi) = ids.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let (lo, hi) = ids
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
         let span = (hi as i128 - lo as i128 + 1) as u128;
         let (ids_sorted, of) = if span <= (2 * ids.len()).max(1 << 16) as u128 {
             Self::dense(ids, lo, span as usize)
@@ -63,9 +72,17 @@ impl GroupIndex {
         let mut n = vec![0u32; ids_sorted.len()];
         match mask {
             None => of.iter().for_each(|&g| n[g as usize] += 1),
-            Some(m) => of.iter().zip(m).filter(|(_, &keep)| keep).for_each(|(&g, _)| n[g as usize] += 1),
+            Some(m) => of
+                .iter()
+                .zip(m)
+                .filter(|(_, &keep)| keep)
+                .for_each(|(&g, _)| n[g as usize] += 1),
         }
-        Ok(GroupIndex { ids: ids_sorted, of, n })
+        Ok(GroupIndex {
+            ids: ids_sorted,
+            of,
+            n,
+        })
     }
 
     /// Ids span a small range: a lookup table indexed by id - lo.
@@ -114,6 +131,78 @@ impl GroupIndex {
     }
 }
 
+/// Where each rollout's group accumulates, without sorting ids: a lookup by `id − lo` when ids span a
+/// small range (prompt indices, the usual case), a hash map otherwise. The estimators use this; only
+/// [`GroupIndex`] pays for ascending renumbering.
+pub(crate) enum Slots {
+    Dense { lo: i64, span: usize },
+    Mapped { of: Vec<u32>, ids: Vec<i64> },
+}
+
+impl Slots {
+    /// `ids` must be non-empty.
+    pub(crate) fn new(ids: &[i64]) -> Self {
+        let minmax = |c: &[i64]| {
+            c.iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+        };
+        let (lo, hi) = if ids.len() >= crate::parallel::PARALLEL_THRESHOLD {
+            use rayon::prelude::*;
+            crate::parallel::install(|| {
+                ids.par_chunks(1 << 14)
+                    .map(minmax)
+                    .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+            })
+        } else {
+            minmax(ids)
+        };
+        let span = hi as i128 - lo as i128 + 1;
+        if span <= (2 * ids.len()).max(1 << 16) as i128 {
+            Slots::Dense {
+                lo,
+                span: span as usize,
+            }
+        } else {
+            let mut map: HashMap<i64, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+            let mut uniq = Vec::new();
+            let of = ids
+                .iter()
+                .map(|&x| {
+                    *map.entry(x).or_insert_with(|| {
+                        uniq.push(x);
+                        (uniq.len() - 1) as u32
+                    })
+                })
+                .collect();
+            Slots::Mapped { of, ids: uniq }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Slots::Dense { span, .. } => *span,
+            Slots::Mapped { ids, .. } => ids.len(),
+        }
+    }
+
+    /// Slot of rollout `i`, whose id is `id`.
+    #[inline(always)]
+    pub(crate) fn slot(&self, i: usize, id: i64) -> usize {
+        match self {
+            Slots::Dense { lo, .. } => (id.wrapping_sub(*lo)) as usize,
+            Slots::Mapped { of, .. } => of[i] as usize,
+        }
+    }
+
+    /// The group id of a slot.
+    pub(crate) fn id(&self, slot: usize) -> i64 {
+        match self {
+            Slots::Dense { lo, .. } => lo.wrapping_add(slot as i64),
+            Slots::Mapped { ids, .. } => ids[slot],
+        }
+    }
+}
+
 /// Per-group statistics of a batch and its summaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupStats {
@@ -133,7 +222,11 @@ impl GroupStats {
             return Err(Error::Empty { what: "rewards" });
         }
         if ids.len() != rewards.len() {
-            return Err(Error::LengthMismatch { what: "group_ids", expected: rewards.len(), got: ids.len() });
+            return Err(Error::LengthMismatch {
+                what: "group_ids",
+                expected: rewards.len(),
+                got: ids.len(),
+            });
         }
         let g = GroupIndex::new(ids, mask)?;
         let mut k = vec![0u32; g.num_groups()];
@@ -148,12 +241,25 @@ impl GroupStats {
             sum[gi as usize] += r;
             k[gi as usize] += (r > 0.0) as u32;
         }
-        let mean = sum.iter().zip(&g.n).map(|(&s, &n)| if n == 0 { f64::NAN } else { s / n as f64 }).collect();
-        Ok(GroupStats { ids: g.ids, n: g.n, k, mean })
+        let mean = sum
+            .iter()
+            .zip(&g.n)
+            .map(|(&s, &n)| if n == 0 { f64::NAN } else { s / n as f64 })
+            .collect();
+        Ok(GroupStats {
+            ids: g.ids,
+            n: g.n,
+            k,
+            mean,
+        })
     }
 
     fn count(&self, pred: impl Fn(u32, u32) -> bool) -> usize {
-        self.n.iter().zip(&self.k).filter(|(&n, &k)| n > 0 && pred(n, k)).count()
+        self.n
+            .iter()
+            .zip(&self.k)
+            .filter(|(&n, &k)| n > 0 && pred(n, k))
+            .count()
     }
     /// Groups with at least one unmasked rollout.
     pub fn groups(&self) -> usize {
@@ -215,9 +321,13 @@ mod tests {
         let ids = [0i64, 0, 1, 1, 2, 2, 3];
         let s = GroupStats::compute(&r, &ids, Some(&[true, true, true, true, true, true, true])).unwrap();
         assert_eq!(s.k, vec![1, 0, 2, 1]);
-        assert_eq!((s.groups(), s.singletons(), s.all_fail(), s.all_success()), (4, 1, 1, 2));
+        assert_eq!(
+            (s.groups(), s.singletons(), s.all_fail(), s.all_success()),
+            (4, 1, 1, 2)
+        );
         assert_eq!(s.solved_fraction(), 0.75);
-        let masked = GroupStats::compute(&r, &ids, Some(&[true, true, true, true, true, true, false])).unwrap();
+        let masked =
+            GroupStats::compute(&r, &ids, Some(&[true, true, true, true, true, true, false])).unwrap();
         assert_eq!((masked.groups(), masked.empty()), (3, 1));
         assert!(masked.mean[3].is_nan());
     }

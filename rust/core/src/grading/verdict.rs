@@ -20,7 +20,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const NAMES: [&'static str; 6] = ["correct", "incorrect", "no_answer", "invalid_reference", "limit", "error"];
+    pub const NAMES: [&'static str; 6] = [
+        "correct",
+        "incorrect",
+        "no_answer",
+        "invalid_reference",
+        "limit",
+        "error",
+    ];
 
     pub fn name(self) -> &'static str {
         Self::NAMES[self as usize]
@@ -40,7 +47,11 @@ pub struct Verdict {
 impl Verdict {
     pub fn new(status: Status, extracted: Option<String>) -> Self {
         let score = if status == Status::Correct { 1.0 } else { 0.0 };
-        Verdict { score, status, extracted }
+        Verdict {
+            score,
+            status,
+            extracted,
+        }
     }
     pub fn correct(extracted: impl Into<String>) -> Self {
         Self::new(Status::Correct, Some(extracted.into()))
@@ -102,14 +113,18 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limits: Limits) -> Self {
-        Budget { limits, deadline: Instant::now() + limits.time_budget, ticks: 0 }
+        Budget {
+            limits,
+            deadline: Instant::now() + limits.time_budget,
+            ticks: 0,
+        }
     }
 
     /// Call in every loop that can run long; reads the clock every 256 calls.
     #[inline]
     pub fn tick(&mut self) -> Result<(), LimitHit> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 256 == 0 && Instant::now() > self.deadline {
+        if self.ticks.is_multiple_of(256) && Instant::now() > self.deadline {
             return Err(LimitHit);
         }
         Ok(())
