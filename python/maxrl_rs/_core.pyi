@@ -1,0 +1,39 @@
+# Type stubs of the Rust extension (checked in CI by `python -m mypy.stubtest maxrl_rs._core`).
+# Users call the wrappers in maxrl_rs (advantages.py, passk.py, grading.py), which accept lists and tensors.
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class InvalidInputError(ValueError):
+    """Invalid input to a maxrl_rs call; the message names the index, group and value."""
+
+def advantages(
+    rewards: npt.NDArray[np.float64],
+    group_ids: npt.NDArray[np.int64],
+    estimator: str,
+    order: int | None,
+    drop_all_fail: bool,
+    eps: float,
+    std: str,
+    mask: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.float64]: ...
+def group_stats(
+    rewards: npt.NDArray[np.float64],
+    group_ids: npt.NDArray[np.int64],
+    mask: npt.NDArray[np.bool_] | None = None,
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64]
+]: ...
+def pass_at_k(
+    n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]: ...
+def pass_at_k_curve(
+    n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], ks: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]: ...
+def maxrl_objective(
+    n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], order: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]: ...
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
