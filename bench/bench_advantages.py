@@ -1,7 +1,7 @@
 """Advantages on 1M rollouts: maxrl_rs (Rust) vs vectorised NumPy vs the per-uid Python loop.
 
-    pytest bench/bench_advantages.py --benchmark-only        # pytest-benchmark tables
-    python bench/bench_advantages.py                         # one-process ratio table (docs/benchmarks.md)
+pytest bench/bench_advantages.py --benchmark-only        # pytest-benchmark tables
+python bench/bench_advantages.py                         # one-process ratio table (docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import peers_advantages as peers  # noqa: E402
-
-import maxrl_rs  # noqa: E402
+import maxrl_rs
+import peers_advantages as peers
 
 ROLLOUTS = 1_000_000
 SHAPES = {"16x62500": 16, "256x3906": 256}
@@ -84,7 +83,7 @@ def main() -> None:
     print("| estimator | groups × size | maxrl_rs ms | numpy ms | python loop ms | × numpy | × loop |")
     print("|---|---|---|---|---|---|---|")
     for est, impls in IMPLS.items():
-        for shape, size in SHAPES.items():
+        for size in SHAPES.values():
             r, g = make_batch(size)
             ours = best_of(impls["maxrl_rs"], r, g, 20)
             npy = best_of(impls["numpy"], r, g, 5)

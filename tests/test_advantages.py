@@ -183,3 +183,8 @@ def test_group_stats():
     assert (s.groups, s.singletons, s.all_fail, s.all_success) == (4, 1, 1, 2)
     assert s.solved_fraction == 0.75
     assert s.summary()["frac_all_fail"] == 0.25
+
+
+def test_errors_name_string_group_ids():
+    with pytest.raises(InvalidInputError, match="group 'uid-b'"):
+        maxrl_rs.advantages([1, 0, 0.5], ["uid-a", "uid-a", "uid-b"])

@@ -6,6 +6,7 @@ torch is never imported here: a tensor is recognised by duck typing and converte
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -42,21 +43,34 @@ def float_array(x: Any, name: str) -> np.ndarray:
 
 def id_array(x: Any, name: str = "group_ids") -> np.ndarray:
     """1-D int64 group ids. Non-integer ids (strings, uuids, floats) are factorised by value."""
+    return id_array_with_labels(x, name)[0]
+
+
+def id_array_with_labels(x: Any, name: str = "group_ids") -> tuple[np.ndarray, np.ndarray | None]:
+    """As :func:`id_array`, plus the original id of each factorised code (None when ids were integers)."""
     a = to_numpy(x)
     if a.ndim != 1:
         raise InvalidInputError(f"{name} must be 1-D, got shape {a.shape}")
     if a.dtype.kind in "iub":
-        return np.ascontiguousarray(a, dtype=np.int64)
+        return np.ascontiguousarray(a, dtype=np.int64), None
     if a.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(a) | (a != np.round(a)))
         if bad.size == 0:
-            return np.ascontiguousarray(a, dtype=np.int64)
+            return np.ascontiguousarray(a, dtype=np.int64), None
     # Strings (verl's uuid ``uid``), objects, non-integral floats: group by value.
     try:
-        _, inverse = np.unique(a.astype(str) if a.dtype.kind == "O" else a, return_inverse=True)
+        labels, inverse = np.unique(a.astype(str) if a.dtype.kind == "O" else a, return_inverse=True)
     except TypeError as e:
         raise InvalidInputError(f"{name} must be hashable, comparable ids: {e}") from None
-    return np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64)
+    return np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64), labels
+
+
+def relabel_groups(err: Exception, labels: np.ndarray | None) -> Exception:
+    """Rewrite "group <code>" in a core error to the caller's own id when ids were factorised."""
+    if labels is None:
+        return err
+    msg = re.sub(r"group (\d+)", lambda m: f"group {labels[int(m.group(1))].item()!r}", str(err))
+    return type(err)(msg)
 
 
 def mask_array(x: Any, n: int) -> np.ndarray | None:
@@ -66,7 +80,9 @@ def mask_array(x: Any, n: int) -> np.ndarray | None:
     if a.ndim != 1:
         raise InvalidInputError(f"mask must be 1-D, got shape {a.shape}")
     if a.shape[0] != n:
-        raise InvalidInputError(f"mask has length {a.shape[0]}, but rewards has length {n}; they must be aligned")
+        raise InvalidInputError(
+            f"mask has length {a.shape[0]}, but rewards has length {n}; they must be aligned"
+        )
     return np.ascontiguousarray(a, dtype=bool)
 
 

@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import _core
-from maxrl_rs._arrays import float_array, id_array, is_torch_tensor, mask_array, to_numpy
+from maxrl_rs._arrays import (
+    float_array,
+    id_array,
+    id_array_with_labels,
+    is_torch_tensor,
+    mask_array,
+    relabel_groups,
+    to_numpy,
+)
 
 ESTIMATORS = ("reinforce", "rloo", "grpo", "dr_grpo", "maxrl")
 
@@ -54,7 +62,7 @@ def advantages(
     """
     src = rewards
     r = float_array(rewards, "rewards")
-    g = id_array(group_ids)
+    g, labels = id_array_with_labels(group_ids)
     if g.shape[0] != r.shape[0]:
         raise _core.InvalidInputError(
             f"group_ids has length {g.shape[0]}, but rewards has length {r.shape[0]}; they must be aligned"
@@ -64,7 +72,10 @@ def advantages(
     if order is not None and order < 1:
         raise _core.InvalidInputError(f"order must be >= 1, got {order}")
     m = mask_array(mask, r.shape[0])
-    out = _core.advantages(r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m)
+    try:
+        out = _core.advantages(r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m)
+    except _core.InvalidInputError as e:
+        raise relabel_groups(e, labels) from None
     return _like(out, src)
 
 
