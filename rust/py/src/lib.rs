@@ -7,11 +7,13 @@ use pyo3::prelude::*;
 
 mod errors;
 mod estimators;
+mod grading;
 
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     estimators::register(m)?;
+    grading::register(m)?;
     Ok(())
 }
