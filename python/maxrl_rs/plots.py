@@ -82,3 +82,67 @@ def plot_pass_at_k(reports: Sequence[PassAtKReport], path: str | Path, *, title:
     hx.legend(fontsize=8)
     hx.grid(True, axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def plot_ml_limit(
+    rows: Sequence[dict[str, Any]], runs: Sequence[Any], path: str | Path, *, steps: int | None = None
+) -> Path:
+    """Three panels for the maximum-likelihood-limit experiment (paper §6.1).
+
+    ``rows`` are per-(method, N) summaries with ``train_nll``/``grad_cosine`` means and ``_std``s
+    (cross-entropy has N = 0 and is drawn as a horizontal line); ``runs`` are per-seed results with learning
+    curves, of which cross-entropy and the largest N are drawn.
+    """
+    fig, (nll_ax, cos_ax, curve_ax) = _figure(14.0, 4.0, ncols=3)
+    ce = next((r for r in rows if r["method"] == "cross_entropy"), None)
+    colors = {"cross_entropy": "black", "reinforce": "tab:blue", "maxrl": "tab:red"}
+    for metric, ax in (("train_nll", nll_ax), ("grad_cosine", cos_ax)):
+        for method in ("reinforce", "maxrl"):
+            pts = sorted(
+                (
+                    r
+                    for r in rows
+                    if r["method"] == method and r[metric] is not None and np.isfinite(r[metric])
+                ),
+                key=lambda r: r["n"],
+            )
+            if pts:
+                ax.errorbar(
+                    [r["n"] for r in pts],
+                    [r[metric] for r in pts],
+                    yerr=[r[metric + "_std"] for r in pts],
+                    marker="o",
+                    capsize=3,
+                    color=colors[method],
+                    label=method,
+                )
+        if ce is not None:
+            level = ce[metric] if metric == "train_nll" else 1.0
+            ax.axhline(level, color="black", ls="--", label="cross-entropy")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("N, sampled labels per example (log2)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    nll_ax.set_yscale("log")
+    nll_ax.set_ylabel("train NLL after training (log scale)")
+    nll_ax.set_title("train negative log-likelihood")
+    cos_ax.set_ylabel("cos(E[gradient], log-likelihood gradient)")
+    cos_ax.set_title("expected-gradient direction vs cross-entropy")
+
+    n_max = max((r.n for r in runs if r.method != "cross_entropy"), default=0)
+    for method in ("reinforce", "maxrl", "cross_entropy"):
+        sel = [r for r in runs if r.method == method and r.n == (0 if method == "cross_entropy" else n_max)]
+        if sel:
+            curve = np.mean([r.curve_train_nll for r in sel], axis=0)
+            dashed = method == "cross_entropy"
+            label = "cross-entropy" if dashed else f"{method}, N = {n_max}"
+            curve_ax.plot(
+                sel[0].curve_steps, curve, color=colors[method], ls="--" if dashed else "-", label=label
+            )
+    curve_ax.set_yscale("log")
+    curve_ax.set_xlabel("training step")
+    curve_ax.set_ylabel("train NLL (mean over seeds, log scale)")
+    curve_ax.set_title("learning curves" + (f" ({steps} steps)" if steps else ""))
+    curve_ax.grid(True, which="both", alpha=0.3)
+    curve_ax.legend(fontsize=8)
+    return _save(fig, path)

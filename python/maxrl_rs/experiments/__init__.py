@@ -1,0 +1,1 @@
+"""Reproductions of the paper's experiments sized for a CPU; each runs with ``python -m``."""
