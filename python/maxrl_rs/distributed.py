@@ -1,0 +1,481 @@
+"""Data-parallel training under torchrun: DDP, or FSDP2 (``fully_shard``) for models too large for one GPU.
+
+``torchrun --nproc_per_node K -m maxrl_rs.cli train --set distributed.strategy=ddp`` starts K processes;
+each reads its place from torchrun's ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``, joins the process group
+(NCCL on CUDA, gloo on CPU) and drives one device.
+
+How a step is split, and why the result does not depend on the number of ranks:
+
+- Each rank owns whole groups: of a step's ``prompts_per_step`` prompts, rank r takes every K-th one
+  (:class:`maxrl_rs.tasks.PromptSampler`), samples all N rollouts of its prompts and grades them. Group
+  statistics and advantages (SPEC §2) need only the group, so they are computed locally.
+- Each prompt is sampled with its own seed, a function of (run seed, step, prompt id) only
+  (:func:`prompt_seed`), so a prompt gets the same rollouts whichever rank draws it.
+- The loss is normalised by the *global* batch: ``token-mean`` divides the summed token losses by the
+  number of response tokens on all ranks (:func:`global_sum`), and the loss is multiplied by K because
+  DDP and FSDP average gradients over ranks. The averaged gradient is then exactly the one-process
+  gradient of the whole batch.
+- Metrics are reduced as sums and counts (:func:`all_reduce_sums`); only rank 0 writes metrics and
+  checkpoints. Each rank's RNG and data-iterator state is gathered into rank 0's checkpoint and handed
+  back to its rank on resume (same world size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from maxrl_rs.errors import ConfigError
+
+STRATEGIES = ("none", "ddp", "fsdp")
+
+
+@dataclass
+class DistributedConfig:
+    """``[distributed]``: ``strategy`` none (one process), ``ddp`` (replicated model, averaged gradients)
+    or ``fsdp`` (FSDP2: parameters, gradients and optimizer state sharded over ranks, one shard unit per
+    decoder layer). Launch with torchrun for more than one process. ``seed_per_prompt`` samples every prompt
+    with its own seed (always on with vLLM; with the HF backend it costs one ``generate`` call per prompt),
+    so results do not depend on how prompts are split over ranks. ``timeout_s``: collective timeout.
+    """
+
+    strategy: str = "none"
+    seed_per_prompt: bool = True
+    fsdp_reshard_after_forward: bool = True
+    timeout_s: int = 1800
+
+
+def check_config(cfg: DistributedConfig) -> None:
+    if cfg.strategy not in STRATEGIES:
+        raise ConfigError(
+            f"distributed.strategy: unknown strategy {cfg.strategy!r}; known: {', '.join(STRATEGIES)}"
+        )
+    if cfg.timeout_s < 1:
+        raise ConfigError(f"distributed.timeout_s: must be >= 1, got {cfg.timeout_s}")
+
+
+# -- the process group ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """Where this process stands: ``rank`` of ``world_size`` processes, ``local_rank`` on its node."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    strategy: str = "none"
+    backend: str | None = None
+    seed_per_prompt: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """True when a process group is up (strategy ddp or fsdp), even with one process."""
+        return self.backend is not None
+
+
+SINGLE = DistContext()
+
+
+def env_ranks() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` from torchrun's environment variables (0, 1, 0 when absent)."""
+
+    def read(name: str, default: int) -> int:
+        raw = os.environ.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {name}={raw!r} is not an integer") from None
+
+    rank, world, local = read("RANK", 0), read("WORLD_SIZE", 1), read("LOCAL_RANK", 0)
+    if world < 1 or not 0 <= rank < world:
+        raise ConfigError(f"RANK={rank} is outside 0..WORLD_SIZE-1 (WORLD_SIZE={world})")
+    return rank, world, local
+
+
+def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, Any]:
+    """Join the process group for ``cfg.strategy`` and pick this rank's device.
+
+    ``device`` is the ``device`` config value: ``auto`` means ``cuda:LOCAL_RANK`` when CUDA is available,
+    else CPU. Returns ``(context, torch.device)``. With strategy ``none`` nothing is initialised, and being
+    started by torchrun with more than one process is an error (each would train alone).
+    """
+    import torch
+    import torch.distributed as dist
+
+    check_config(cfg)
+    rank, world, local = env_ranks()
+    if cfg.strategy == "none":
+        if world > 1:
+            raise ConfigError(
+                f"started with WORLD_SIZE={world} but distributed.strategy=none: "
+                "set --set distributed.strategy=ddp (or fsdp) to train across processes"
+            )
+        return SINGLE, _pick_device(device, 0)
+    dev = _pick_device(device, local)
+    backend = "nccl" if dev.type == "cuda" else "gloo"
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if not dist.is_initialized():
+        if "MASTER_ADDR" not in os.environ:  # a plain `python` run: a world of one on this machine
+            os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+            os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        dist.init_process_group(
+            backend=backend,
+            rank=rank,
+            world_size=world,
+            timeout=datetime.timedelta(seconds=cfg.timeout_s),
+            device_id=dev if dev.type == "cuda" else None,
+        )
+    ctx = DistContext(
+        rank=rank,
+        world_size=world,
+        local_rank=local,
+        strategy=cfg.strategy,
+        backend=backend,
+        seed_per_prompt=cfg.seed_per_prompt,
+    )
+    return ctx, dev
+
+
+def teardown(ctx: DistContext) -> None:
+    """Leave the process group (a no-op for a single process)."""
+    import torch.distributed as dist
+
+    if ctx.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _pick_device(device: str, local_rank: int) -> Any:
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device: {device!r} asked for, but CUDA is not available here")
+        if dev.index is None:
+            dev = torch.device("cuda", local_rank)
+    return dev
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- the model -----------------------------------------------------------------------------------------------
+
+
+def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = None) -> Any:
+    """The training model for ``ctx.strategy``: DDP wrapper, FSDP2-sharded in place, or ``model`` itself.
+
+    FSDP2 shards each decoder layer (a module in the model's ``_no_split_modules`` classes, as transformers
+    does) and then the root, so one layer's parameters are gathered at a time. The model is also flagged as
+    FSDP-managed, which makes transformers' ``generate`` keep every rank stepping until all ranks finish
+    (``synced_gpus``), as the sharded forward is a collective.
+    """
+    if not ctx.distributed:
+        return model
+    if ctx.strategy == "ddp":
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        dev = next(model.parameters()).device
+        return DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if ctx.strategy == "fsdp":
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+
+        dev = next(model.parameters()).device
+        mesh = init_device_mesh(dev.type, (ctx.world_size,))
+        reshard = True if cfg is None else cfg.fsdp_reshard_after_forward
+        layer_classes = set(getattr(model, "_no_split_modules", None) or ())
+        layers = [m for m in model.modules() if type(m).__name__ in layer_classes]
+        if not layers:
+            raise ConfigError(
+                f"distributed.strategy=fsdp: no decoder layers found in {type(model).__name__} "
+                "(its _no_split_modules is empty); use distributed.strategy=ddp"
+            )
+        for layer in layers:
+            fully_shard(layer, mesh=mesh, reshard_after_forward=reshard)
+        fully_shard(model, mesh=mesh, reshard_after_forward=reshard)
+        model._is_fsdp_managed_module = True  # transformers: generate(synced_gpus=True) under FSDP
+        return model
+    raise ConfigError(f"distributed.strategy: unknown strategy {ctx.strategy!r}")  # pragma: no cover
+
+
+def unwrap(model: Any) -> Any:
+    """The transformers model inside a DDP wrapper (FSDP2 shards in place: the model itself)."""
+    return getattr(model, "module", model)
+
+
+@contextlib.contextmanager
+def gradient_sync(model: Any, enabled: bool) -> Iterator[None]:
+    """Skip the gradient all-reduce for backward passes inside (gradient accumulation) unless ``enabled``.
+
+    DDP: ``no_sync()``; FSDP2: ``set_requires_gradient_sync(False)``; anything else: nothing to do. The last
+    micro-batch of a step must run with ``enabled=True`` on every rank.
+    """
+    if enabled:
+        yield
+        return
+    if hasattr(model, "no_sync"):
+        with model.no_sync():
+            yield
+        return
+    if hasattr(model, "set_requires_gradient_sync"):
+        model.set_requires_gradient_sync(False)
+        try:
+            yield
+        finally:
+            model.set_requires_gradient_sync(True)
+        return
+    yield
+
+
+def loss_scale(ctx: DistContext) -> float:
+    """Factor on each rank's loss so that DDP/FSDP's *average* of rank gradients is their *sum*: a loss
+    already divided by global counts (:func:`global_sum`) then yields the whole-batch gradient."""
+    return float(ctx.world_size) if ctx.distributed else 1.0
+
+
+# -- collectives on small host values ------------------------------------------------------------------------
+
+
+def _reduce_device(ctx: DistContext) -> Any:
+    import torch
+
+    return torch.device("cuda", torch.cuda.current_device()) if ctx.backend == "nccl" else torch.device("cpu")
+
+
+def all_reduce_sums(ctx: DistContext, values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Element-wise sum over ranks of a vector of numbers (float64); the input itself on one process."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not ctx.distributed or ctx.world_size == 1:
+        return arr.copy()
+    import torch
+    import torch.distributed as dist
+
+    t = torch.as_tensor(arr, device=_reduce_device(ctx))
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.cpu().numpy()
+
+
+def all_reduce_max(ctx: DistContext, values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Element-wise max over ranks (float64)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not ctx.distributed or ctx.world_size == 1:
+        return arr.copy()
+    import torch
+    import torch.distributed as dist
+
+    t = torch.as_tensor(arr, device=_reduce_device(ctx))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.cpu().numpy()
+
+
+def global_sum(ctx: DistContext, value: float) -> float:
+    """Sum of a number over ranks (e.g. the step's response tokens, the loss denominator)."""
+    return float(all_reduce_sums(ctx, [value])[0])
+
+
+def reduce_means(ctx: DistContext, means: dict[str, float], weight: float) -> dict[str, float]:
+    """Weighted means over ranks: each rank's ``means`` were taken over ``weight`` items (rollouts or
+    tokens); returns Σ_r w_r·m_r / Σ_r w_r per key (NaN when no rank has items). All ranks must pass the
+    same keys in the same order."""
+    keys = list(means)
+    if not ctx.distributed or ctx.world_size == 1:
+        return dict(means)
+    vec = [float(means[k]) * weight if weight else 0.0 for k in keys] + [float(weight)]
+    total = all_reduce_sums(ctx, vec)
+    w = total[-1]
+    return {k: (float(total[i] / w) if w else float("nan")) for i, k in enumerate(keys)}
+
+
+def all_gather_object(ctx: DistContext, obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (picklable), in rank order; ``[obj]`` on one process."""
+    if not ctx.distributed or ctx.world_size == 1:
+        return [obj]
+    import torch.distributed as dist
+
+    out: list[Any] = [None] * ctx.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def broadcast_object(ctx: DistContext, obj: Any, src: int = 0) -> Any:
+    """Rank ``src``'s ``obj`` on every rank."""
+    if not ctx.distributed or ctx.world_size == 1:
+        return obj
+    import torch.distributed as dist
+
+    box = [obj]
+    dist.broadcast_object_list(box, src=src)
+    return box[0]
+
+
+def barrier(ctx: DistContext) -> None:
+    if ctx.distributed and ctx.world_size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+# -- state for checkpoints -----------------------------------------------------------------------------------
+
+
+def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:
+    """The complete (unsharded) model state on CPU, on rank 0; an empty dict on other ranks.
+
+    A collective under FSDP: every rank must call it. Keys are the transformers model's own (no DDP
+    ``module.`` prefix), ready for ``save_pretrained(state_dict=...)``.
+    """
+    if not ctx.distributed:
+        return unwrap(model).state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    return state if ctx.is_main else {}
+
+
+def load_full_model_state_dict(model: Any, state: dict[str, Any], ctx: DistContext) -> None:
+    """Load a complete model state (read on rank 0 only under FSDP/DDP; broadcast to the others)."""
+    if not ctx.distributed:
+        unwrap(model).load_state_dict(state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    set_model_state_dict(
+        model, state, options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True, strict=False)
+    )
+
+
+def full_optimizer_state_dict(model: Any, optimizer: Any, ctx: DistContext) -> dict[str, Any]:
+    """The optimizer state keyed by parameter name, unsharded, on rank 0 (collective under FSDP)."""
+    if not ctx.distributed:
+        return optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    state = get_optimizer_state_dict(
+        model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+    )
+    return state if ctx.is_main else {}
+
+
+def load_full_optimizer_state_dict(
+    model: Any, optimizer: Any, state: dict[str, Any], ctx: DistContext
+) -> None:
+    """Load :func:`full_optimizer_state_dict`'s output (rank 0's copy is broadcast and resharded)."""
+    if not ctx.distributed:
+        optimizer.load_state_dict(state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    set_optimizer_state_dict(
+        model,
+        optimizer,
+        optim_state_dict=state,
+        options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True),
+    )
+
+
+# -- sampling independent of the rank layout -----------------------------------------------------------------
+
+
+def prompt_seed(base_seed: int, step: int, group_id: int) -> int:
+    """Sampling seed of one prompt from (run seed, step, prompt id) only (the vLLM backend uses the same)."""
+    from maxrl_rs.rollout.vllm import prompt_seed as seed_of
+
+    return seed_of(base_seed, step, group_id)
+
+
+def generate_per_prompt(
+    backend: Any,
+    prompts: Sequence[Sequence[int]],
+    group_ids: Sequence[int],
+    sampling: Any,
+    *,
+    base_seed: int,
+    step: int,
+    pad_id: int,
+) -> Any:
+    """``backend.generate`` one prompt at a time, each under its own seed (:func:`prompt_seed`), then
+    joined: a prompt's N rollouts do not depend on the other prompts or on the rank that samples it.
+
+    The global torch RNG is restored afterwards, so training draws are unaffected. Backends that seed each
+    prompt themselves (``seeds_per_prompt = True``, e.g. vLLM) are called once for the whole batch.
+    """
+    import torch
+
+    if getattr(backend, "seeds_per_prompt", False):
+        if hasattr(backend, "set_step"):
+            backend.set_step(step)
+        return backend.generate(prompts, group_ids, sampling)
+    device = _backend_device(backend)
+    devices = [device.index or 0] if device is not None and device.type == "cuda" else []
+    parts = []
+    with torch.random.fork_rng(devices=devices):
+        for prompt, gid in zip(prompts, group_ids, strict=True):
+            seed = prompt_seed(base_seed, step, int(gid))
+            torch.manual_seed(seed)
+            if devices:
+                torch.cuda.manual_seed_all(seed)
+            parts.append(backend.generate([prompt], [gid], sampling))
+    return concat_rollouts(parts, pad_id)
+
+
+def _backend_device(backend: Any) -> Any:
+    model = getattr(backend, "model", None)
+    if model is None:
+        return None
+    try:
+        return next(model.parameters()).device
+    except (StopIteration, AttributeError, TypeError):
+        return None
+
+
+def concat_rollouts(parts: Sequence[Any], pad_id: int) -> Any:
+    """One :class:`~maxrl_rs.rollout.base.Rollouts` from several: prompts re-padded on the left and
+    responses on the right (with ``pad_id``, mask 0) to common widths, in order."""
+    import torch
+
+    if not parts:
+        raise ConfigError("concat_rollouts needs at least one batch")
+    if len(parts) == 1:
+        return parts[0]
+    p_width = max(r.prompt_ids.shape[1] for r in parts)
+    r_width = max(r.response_ids.shape[1] for r in parts)
+    pad = torch.nn.functional.pad
+
+    def left(t: Any, value: int) -> Any:
+        return pad(t, (p_width - t.shape[1], 0), value=value)
+
+    def right(t: Any, value: int) -> Any:
+        return pad(t, (0, r_width - t.shape[1]), value=value)
+
+    return replace(
+        parts[0],
+        prompt_ids=torch.cat([left(r.prompt_ids, pad_id) for r in parts]),
+        prompt_mask=torch.cat([left(r.prompt_mask, 0) for r in parts]),
+        response_ids=torch.cat([right(r.response_ids, pad_id) for r in parts]),
+        response_mask=torch.cat([right(r.response_mask, 0) for r in parts]),
+        texts=[t for r in parts for t in r.texts],
+        group_ids=np.concatenate([np.asarray(r.group_ids) for r in parts]),
+        finished=np.concatenate([np.asarray(r.finished) for r in parts]),
+    )

@@ -1,0 +1,372 @@
+"""Rollouts with an in-process vLLM engine sharing the training GPU (``rollout.backend = "vllm"``).
+
+One ``vllm.LLM`` lives in each training process, on that process's GPU. It is built from the training
+model's config with ``load_format="dummy"`` (no checkpoint read from disk) and receives the policy's weights
+through :meth:`VLLMBackend.sync_weights` before the first rollout and after every optimizer step. Training and
+generation share the GPU by time: with ``rollout.vllm.sleep = true`` the engine is put to sleep (level 1:
+weights offloaded to CPU memory, KV cache freed) while the trainer runs, and woken for weight loading and
+sampling; ``rollout.vllm.gpu_memory_utilization`` caps what vLLM takes while awake.
+
+Followed, for vLLM 0.10 onwards (V1 engine):
+
+- ``distributed_executor_backend="external_launcher"``: the engine runs inside this process, one worker,
+  under torchrun or alone (``examples/offline_inference/torchrun_example.py`` and
+  ``torchrun_dp_example.py`` in the vLLM repository; TRL's ``vllm_mode="colocate"`` creates its engine the
+  same way, in ``trl/generation/vllm_generation.py``).
+- weights: ``LLM.apply_model(fn)`` runs ``fn`` on the engine's ``nn.Module`` (documented in
+  ``vllm/entrypoints/llm.py``), whose ``load_weights(iterable of (hf_name, tensor))`` takes names as in a
+  Hugging Face checkpoint; TRL's colocate ``sync_weights`` and the RLHF examples load weights this way.
+- ``load_format="dummy"`` then loading real weights in place: ``examples/offline_inference/
+  inplace_weights_loading.py``.
+- sleep mode: ``LLM(enable_sleep_mode=True)``, ``llm.sleep(level=1)``, ``llm.wake_up()`` (docs "Sleep Mode").
+- sampling: ``SamplingParams(n, temperature, top_p, top_k, max_tokens, stop_token_ids, seed)``; each prompt
+  gets its own ``seed``, so its N responses do not depend on which other prompts share the batch or the rank.
+  Log-probs are not requested: the training pass recomputes them.
+
+Only the conversion of vLLM's outputs into :class:`~maxrl_rs.rollout.base.Rollouts` needs no GPU; it is
+:func:`rollouts_from_outputs`, tested with objects shaped like vLLM's ``RequestOutput``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from maxrl_rs.errors import ConfigError
+from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
+
+INSTALL_HINT = (
+    "install it with `pip install 'maxrl-rs[vllm]'` on a machine with a CUDA GPU, "
+    "or use the transformers backend: --set rollout.backend=hf"
+)
+
+
+@dataclass
+class VLLMOptions:
+    """``[rollout.vllm]``: the in-process engine.
+
+    ``gpu_memory_utilization`` is the share of the GPU's memory vLLM may take while awake (weights plus KV
+    cache); the training model, its gradients and optimizer state must fit in the rest. ``sleep`` frees the
+    KV cache and moves vLLM's weights to CPU memory between rollouts. ``dtype`` ``auto``: the training
+    model's parameter dtype (bfloat16 when ``train.bf16``).
+    """
+
+    gpu_memory_utilization: float = 0.4
+    sleep: bool = True
+    dtype: str = "auto"
+    max_model_len: int | None = None
+    enforce_eager: bool = False
+
+
+def check_options(options: VLLMOptions) -> None:
+    """Range checks for ``[rollout.vllm]``."""
+    if not 0 < options.gpu_memory_utilization <= 1:
+        raise ConfigError(
+            f"rollout.vllm.gpu_memory_utilization: must be in (0, 1], got {options.gpu_memory_utilization}"
+        )
+    if options.dtype not in ("auto", "bfloat16", "float16", "float32"):
+        raise ConfigError(f"rollout.vllm.dtype: auto, bfloat16, float16 or float32, got {options.dtype!r}")
+    if options.max_model_len is not None and options.max_model_len < 2:
+        raise ConfigError(f"rollout.vllm.max_model_len: must be >= 2, got {options.max_model_len}")
+
+
+def require_vllm() -> Any:
+    """The ``vllm`` module, or a ConfigError saying how to get it (and that it needs CUDA)."""
+    try:
+        import vllm
+    except ImportError as e:
+        raise ConfigError(
+            f"rollout.backend=vllm: the vllm package is not installed ({e}); {INSTALL_HINT}"
+        ) from None
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(f"rollout.backend=vllm needs a CUDA GPU and none is visible here; {INSTALL_HINT}")
+    return vllm
+
+
+def check_available() -> None:
+    """Raise the ConfigError of :func:`require_vllm` early (before models are built), if any."""
+    require_vllm()
+
+
+# -- pure conversion (tested without vLLM) -------------------------------------------------------------------
+
+
+def prompt_seed(base_seed: int, step: int, group_id: int) -> int:
+    """Sampling seed of one prompt: a function of (run seed, step, prompt id) only, so the prompt's rollouts
+    are the same whichever rank samples it and whatever else is in the batch. Fits vLLM's int seed."""
+    ss = np.random.SeedSequence([int(base_seed) & 0xFFFFFFFF, int(step), int(group_id) & 0xFFFFFFFFFFFF])
+    return int(ss.generate_state(1, dtype=np.uint32)[0] & 0x7FFFFFFF)
+
+
+def completion_tokens(completion: Any, eos_ids: Sequence[int]) -> tuple[list[int], bool]:
+    """Token ids of one ``CompletionOutput`` up to and including the first EOS, and whether there was one.
+
+    vLLM keeps the EOS / stop token in ``token_ids`` (``finish_reason == "stop"``, ``stop_reason`` the token
+    id, or None for the model's own EOS); if a version left a stop token id out, it is put back so the
+    training pass learns to emit it.
+    """
+    tokens = [int(t) for t in completion.token_ids]
+    eos = set(int(e) for e in eos_ids)
+    for i, t in enumerate(tokens):
+        if t in eos:
+            return tokens[: i + 1], True
+    stop = getattr(completion, "stop_reason", None)
+    if getattr(completion, "finish_reason", None) == "stop" and isinstance(stop, int) and stop in eos:
+        return [*tokens, stop], True
+    return tokens, False
+
+
+def rollouts_from_outputs(
+    outputs: Sequence[Any],
+    prompts: Sequence[Sequence[int]],
+    group_ids: Sequence[int],
+    n: int,
+    *,
+    eos_ids: Sequence[int],
+    pad_id: int,
+    decode: Callable[[list[list[int]]], list[str]],
+    device: Any = "cpu",
+) -> Rollouts:
+    """:class:`Rollouts` from vLLM ``RequestOutput`` objects, one per prompt and in prompt order.
+
+    Each output must carry exactly ``n`` completions (``.outputs``, each with ``.index``, ``.token_ids``,
+    ``.finish_reason``, ``.stop_reason``); they are ordered by ``.index``. Prompts are left-padded and
+    responses right-padded with ``pad_id`` as the HF backend does, ``decode`` turns the response token
+    lists (EOS included) into the texts to grade.
+    """
+    import torch
+
+    from maxrl_rs.rollout.hf import left_pad
+
+    if len(outputs) != len(prompts) or len(prompts) != len(group_ids):
+        raise ConfigError(
+            f"{len(outputs)} vLLM outputs for {len(prompts)} prompts and {len(group_ids)} group ids"
+        )
+    rows: list[list[int]] = []
+    finished: list[bool] = []
+    for i, out in enumerate(outputs):
+        given = getattr(out, "prompt_token_ids", None)
+        if given is not None and [int(t) for t in given] != [int(t) for t in prompts[i]]:
+            raise ConfigError(f"vLLM output {i} answers a different prompt than prompt {i}")
+        completions = sorted(out.outputs, key=lambda c: c.index)
+        if len(completions) != n:
+            raise ConfigError(f"vLLM output {i} has {len(completions)} completions, expected n={n}")
+        for c in completions:
+            tokens, done = completion_tokens(c, eos_ids)
+            rows.append(tokens)
+            finished.append(done)
+    width = max(1, max(len(r) for r in rows))
+    response_ids = torch.full((len(rows), width), int(pad_id), dtype=torch.long)
+    response_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        if r:
+            response_ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+            response_mask[i, : len(r)] = 1
+    prompt_ids, prompt_mask = left_pad(prompts, int(pad_id), "cpu")
+    return Rollouts(
+        prompt_ids=prompt_ids.repeat_interleave(n, dim=0).to(device),
+        prompt_mask=prompt_mask.repeat_interleave(n, dim=0).to(device),
+        response_ids=response_ids.to(device),
+        response_mask=response_mask.to(device),
+        texts=decode(rows),
+        group_ids=np.repeat(np.asarray(group_ids, dtype=np.int64), n),
+        finished=np.asarray(finished, dtype=bool),
+    )
+
+
+def vllm_sampling_kwargs(
+    sampling: SamplingParams, *, eos_ids: Sequence[int], seed: int | None
+) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.SamplingParams`` for our :class:`SamplingParams` (top_k 0 = off is left
+    to vLLM's default, which also means off)."""
+    kwargs: dict[str, Any] = {
+        "n": sampling.n,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "max_tokens": sampling.max_new_tokens,
+        "stop_token_ids": list(eos_ids),
+        "seed": seed,
+        "detokenize": False,  # texts are decoded here, with the trainer's tokenizer
+    }
+    if sampling.top_k > 0:
+        kwargs["top_k"] = sampling.top_k
+    return kwargs
+
+
+# -- the engine (needs vLLM and CUDA) ------------------------------------------------------------------------
+
+
+def full_named_parameters(model: Any) -> Iterator[tuple[str, Any]]:
+    """(Hugging Face name, full tensor) of every parameter of the training model, tied weights once.
+
+    Unwraps DDP (``.module``); FSDP2 parameters are DTensors gathered one at a time with ``full_tensor()``,
+    a collective, so every rank must walk the parameters in the same order (each loads its own engine).
+    """
+    inner = getattr(model, "module", model)
+    seen: set[int] = set()
+    for name, param in inner.named_parameters():
+        if id(param) in seen:
+            continue
+        seen.add(id(param))
+        data = param.detach()
+        if hasattr(data, "full_tensor"):
+            data = data.full_tensor()
+        yield name.replace("_checkpoint_wrapped_module.", ""), data
+
+
+def _ensure_launcher_env() -> None:
+    """``external_launcher`` reads torchrun's variables; outside torchrun act as a world of one."""
+    os.environ.setdefault("RANK", "0")
+    os.environ.setdefault("LOCAL_RANK", "0")
+    os.environ.setdefault("WORLD_SIZE", "1")
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    if "MASTER_PORT" not in os.environ:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            os.environ["MASTER_PORT"] = str(s.getsockname()[1])
+
+
+class VLLMBackend(RolloutBackend):
+    """Samples with an in-process ``vllm.LLM`` on the training GPU; weights copied in by :meth:`sync_weights`.
+
+    Args:
+        model: the training model (a transformers causal LM, possibly wrapped by DDP or FSDP2).
+        tokenizer: its tokenizer (EOS and pad ids; decoding of the responses).
+        options: :class:`VLLMOptions`.
+        seed: run seed; prompt i of step s is sampled with ``prompt_seed(seed, s, group_ids[i])``.
+    """
+
+    #: Each prompt is sampled under its own seed (``SamplingParams(seed=...)``): no per-prompt loop needed.
+    seeds_per_prompt = True
+
+    def __init__(
+        self, model: Any, tokenizer: Any, *, options: VLLMOptions | None = None, seed: int = 0
+    ) -> None:
+        vllm = require_vllm()
+        import torch
+
+        self.options = options or VLLMOptions()
+        check_options(self.options)
+        if tokenizer.eos_token_id is None:
+            raise ConfigError("model.path: the tokenizer has no EOS token; rollouts could never stop")
+        inner = getattr(model, "module", model)
+        eos = getattr(inner.generation_config, "eos_token_id", None)
+        eos_list = eos if isinstance(eos, (list, tuple)) else [eos]
+        self.eos_ids = sorted({tokenizer.eos_token_id, *(e for e in eos_list if e is not None)})
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.tokenizer = tokenizer
+        self.seed = int(seed)
+        self.step = 0
+        self._vllm = vllm
+        self._device = torch.device("cuda", torch.cuda.current_device())
+        dtype = self.options.dtype
+        if dtype == "auto":
+            dtype = str(next(inner.parameters()).dtype).removeprefix("torch.")
+        # vLLM reads only the architecture from disk (load_format="dummy"); the weights come from the trainer.
+        self._config_dir = tempfile.TemporaryDirectory(prefix="maxrl-vllm-")
+        inner.config.save_pretrained(self._config_dir.name)
+        inner.generation_config.save_pretrained(self._config_dir.name)
+        _ensure_launcher_env()
+        self.llm = vllm.LLM(
+            model=self._config_dir.name,
+            load_format="dummy",
+            skip_tokenizer_init=True,  # prompts go in as token ids, responses come out as token ids
+            dtype=dtype,
+            gpu_memory_utilization=self.options.gpu_memory_utilization,
+            max_model_len=self.options.max_model_len,
+            enable_sleep_mode=self.options.sleep,
+            enforce_eager=self.options.enforce_eager,
+            distributed_executor_backend="external_launcher",
+            tensor_parallel_size=1,
+            seed=self.seed,
+        )
+        self._asleep = False
+        self._pending: Any = model  # the engine holds random weights until the first load
+
+    @classmethod
+    def from_config(cls, model: Any, tokenizer: Any, config: Any, *, seed: int = 0) -> VLLMBackend:
+        """Build from the ``[rollout]`` section (its ``vllm`` sub-section holds the engine options)."""
+        return cls(model, tokenizer, options=getattr(config, "vllm", None), seed=seed)
+
+    def set_step(self, step: int) -> None:
+        """The training step whose prompts come next (part of every prompt's sampling seed)."""
+        self.step = int(step)
+
+    def _wake(self) -> None:
+        if self._asleep:
+            self.llm.wake_up()
+            self._asleep = False
+
+    def sleep(self) -> None:
+        """Free vLLM's GPU memory for training (no-op without ``rollout.vllm.sleep``)."""
+        if self.options.sleep and not self._asleep:
+            self.llm.sleep(level=1)
+            self._asleep = True
+
+    def sync_weights(self, model: Any) -> None:
+        """Mark ``model``'s weights for loading; they are copied in when the next rollout starts, so the
+        engine stays asleep (its memory free) until the trainer has released its gradients."""
+        self._pending = model
+
+    def _load_pending(self) -> None:
+        import torch
+
+        model, self._pending = self._pending, None
+        if model is None:
+            return
+        weights = full_named_parameters(model)
+        with torch.no_grad():
+            loaded = self.llm.apply_model(lambda m: m.load_weights(weights=weights))
+        if loaded and loaded[0] is not None and len(loaded[0]) == 0:
+            raise ConfigError(
+                "vLLM loaded none of the training model's weights: parameter names do not match"
+            )
+        # Cached prefixes were computed with the old weights.
+        self.llm.reset_prefix_cache()
+
+    def generate(
+        self, prompts: Sequence[Sequence[int]], group_ids: Sequence[int], sampling: SamplingParams
+    ) -> Rollouts:
+        if len(prompts) != len(group_ids):
+            raise ConfigError(f"{len(prompts)} prompts but {len(group_ids)} group ids")
+        if not prompts:
+            raise ConfigError("generate needs at least one prompt")
+        self._wake()
+        self._load_pending()
+        params = [
+            self._vllm.SamplingParams(
+                **vllm_sampling_kwargs(
+                    sampling, eos_ids=self.eos_ids, seed=prompt_seed(self.seed, self.step, g)
+                )
+            )
+            for g in group_ids
+        ]
+        inputs = [{"prompt_token_ids": [int(t) for t in p]} for p in prompts]
+        outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        rollouts = rollouts_from_outputs(
+            outputs,
+            prompts,
+            group_ids,
+            sampling.n,
+            eos_ids=self.eos_ids,
+            pad_id=self.pad_id,
+            decode=lambda rows: self.tokenizer.batch_decode(rows, skip_special_tokens=True),
+            device=self._device,
+        )
+        self.sleep()
+        return rollouts
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            del self.llm
+        if hasattr(self, "_config_dir"):
+            self._config_dir.cleanup()
