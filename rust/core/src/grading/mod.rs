@@ -14,6 +14,7 @@ pub mod countdown;
 pub mod exact;
 pub mod gsm8k;
 pub mod json;
+pub mod math;
 pub mod maze;
 pub mod numbers;
 pub mod options;

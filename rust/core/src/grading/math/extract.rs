@@ -1,0 +1,730 @@
+//! Stage 1: find the final answer in a response, as text.
+//!
+//! Priority (highest first): the last `\boxed{}`/`\fbox{}` group, a "final answer is …" / "answer: …"
+//! phrase, then the rightmost math span (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`) or bare number. Boxes and spans
+//! that follow one another joined only by connectors ("and", "or", commas, `\quad`) form one group: the
+//! answer is then a list, so that hedging (`\boxed{2} or \boxed{3}`) is compared as two answers, not one.
+//!
+//! Everything here is a linear scan over bytes: no regular expressions, no backtracking, and each
+//! "find the closing delimiter" search is cached so that adversarial inputs stay O(n).
+
+use super::{BoxedMode, MathOptions};
+
+/// Where the answer was found; later stages treat them alike, it is kept for display and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Boxed,
+    Phrase,
+    Math,
+    Bare,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    /// One entry per answer in the final group (usually one).
+    pub parts: Vec<String>,
+    pub source: Source,
+}
+
+impl Extracted {
+    /// The parts joined for display and for the single-string API.
+    pub fn joined(&self) -> String {
+        self.parts.join(", ")
+    }
+}
+
+/// A located piece of the text: `start..end` is the whole thing, `inner` its content.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    inner: (usize, usize),
+}
+
+pub fn extract(response: &str, opts: &MathOptions) -> Option<Extracted> {
+    // Reasoning models: only the text after the last `</think>` is the answer.
+    let text = match response.rfind("</think>") {
+        Some(i) => &response[i + 8..],
+        None => response,
+    };
+    if opts.boxed == BoxedMode::First {
+        if let Some(e) = boxed(text) {
+            return Some(e);
+        }
+    }
+    if let Some(e) = phrase(text, opts) {
+        return Some(e);
+    }
+    if opts.boxed == BoxedMode::AfterPhrase {
+        if let Some(e) = boxed(text) {
+            return Some(e);
+        }
+    }
+    fallback(text, opts)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Boxes
+
+/// All top-level `\boxed{…}` / `\fbox{…}` (also `\boxed 5`), in order. Boxes nested in a box are part of
+/// the outer one; an unclosed box runs to the end of the text.
+fn find_boxes(s: &str) -> Vec<Span> {
+    let b = s.as_bytes();
+    let mut out: Vec<Span> = Vec::new();
+    let mut i = 0;
+    while let Some(off) = s[i..].find('\\') {
+        let p = i + off;
+        let name_len = if b[p + 1..].starts_with(b"boxed") {
+            5
+        } else if b[p + 1..].starts_with(b"fbox") {
+            4
+        } else {
+            i = p + 1;
+            continue;
+        };
+        let mut j = p + 1 + name_len;
+        if j < b.len() && b[j].is_ascii_alphabetic() {
+            i = j;
+            continue;
+        }
+        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        if j < b.len() && b[j] == b'{' {
+            let (close, closed) = match_brace(b, j);
+            let end = if closed { close + 1 } else { b.len() };
+            out.push(Span {
+                start: p,
+                end,
+                inner: (j + 1, close),
+            });
+            i = end;
+        } else if j > p + 1 + name_len {
+            // `\boxed 5`: one token up to white space or a delimiter.
+            let k = b[j..]
+                .iter()
+                .position(|&c| c.is_ascii_whitespace() || c == b'$' || c == b'\\')
+                .map_or(b.len(), |k| j + k);
+            if k > j {
+                out.push(Span {
+                    start: p,
+                    end: k,
+                    inner: (j, k),
+                });
+            }
+            i = k.max(j);
+        } else {
+            i = j;
+        }
+    }
+    out
+}
+
+/// Index of the brace closing the one at `open` (escaped `\{` `\}` do not count), and whether it closed.
+pub(crate) fn match_brace(b: &[u8], open: usize) -> (usize, bool) {
+    let mut depth = 0usize;
+    let mut k = open;
+    while k < b.len() {
+        match b[k] {
+            b'\\' => k += 1,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return (k, true);
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    (b.len(), false)
+}
+
+fn boxed(s: &str) -> Option<Extracted> {
+    let boxes = find_boxes(s);
+    let last = boxes.len().checked_sub(1)?;
+    let first = group_start(s, &boxes, last);
+    let parts: Vec<String> = boxes[first..=last]
+        .iter()
+        .map(|b| s[b.inner.0..b.inner.1].trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then_some(Extracted {
+        parts,
+        source: Source::Boxed,
+    })
+}
+
+/// Walk back from `spans[last]` while the text between neighbours is only a connector.
+fn group_start(s: &str, spans: &[Span], last: usize) -> usize {
+    let mut first = last;
+    while first > 0 && is_connector(&s[spans[first - 1].end..spans[first].start]) {
+        first -= 1;
+    }
+    first
+}
+
+/// Text allowed between two answers of one group: white space, punctuation, math delimiters, spacing
+/// commands, `\text{…}`, and at most four words (`and`, `or`, `for part (a) and`). A sentence end or a
+/// paragraph break separates statements.
+fn is_connector(gap: &str) -> bool {
+    if gap.len() > 80 || gap.contains("\n\n") {
+        return false;
+    }
+    let mut words = 0;
+    let b = gap.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' {
+            // A command: spacing, delimiters and text wrappers are fine; skip its name.
+            let mut j = i + 1;
+            while j < b.len() && b[j].is_ascii_alphabetic() {
+                j += 1;
+            }
+            let name = &gap[i + 1..j];
+            if j == i + 1 {
+                j += 1; // control symbol such as `\,` `\(` `\]` `\\`
+            } else if !matches!(
+                name,
+                "quad" | "qquad" | "text" | "textbf" | "mbox" | "textrm" | "hspace"
+            ) {
+                return false;
+            }
+            i = j;
+            continue;
+        }
+        if c.is_ascii_alphabetic() {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_alphabetic() {
+                j += 1;
+            }
+            words += 1;
+            if words > 4 {
+                return false;
+            }
+            i = j;
+            continue;
+        }
+        if c == b'.' && i + 1 < b.len() && b[i + 1].is_ascii_whitespace() {
+            return false; // "... \boxed{2}. Or maybe \boxed{3}" are two statements
+        }
+        if c.is_ascii_digit() || c == b'=' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Math spans
+
+/// Cached "next occurrence of `pat` at or after `from`": `from` only grows, so the total work over a
+/// scan is linear in the text length.
+struct NextFinder {
+    pat: &'static str,
+    cached: Option<Option<usize>>,
+}
+
+impl NextFinder {
+    fn new(pat: &'static str) -> Self {
+        NextFinder { pat, cached: None }
+    }
+    fn next(&mut self, s: &str, from: usize) -> Option<usize> {
+        match self.cached {
+            Some(None) => return None,
+            Some(Some(p)) if p >= from => return Some(p),
+            _ => {}
+        }
+        let found = s.get(from..).and_then(|t| t.find(self.pat)).map(|k| from + k);
+        self.cached = Some(found);
+        found
+    }
+}
+
+fn escaped(b: &[u8], i: usize) -> bool {
+    i > 0 && b[i - 1] == b'\\'
+}
+
+/// All math spans, in order, not overlapping. Inline `$…$` and `\(…\)` stay on one line.
+fn math_spans(s: &str) -> Vec<Span> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut dd = NextFinder::new("$$");
+    let mut d = NextFinder::new("$");
+    let mut paren = NextFinder::new("\\)");
+    let mut brack = NextFinder::new("\\]");
+    let mut nl = NextFinder::new("\n");
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'$' && !escaped(b, i) {
+            if b.get(i + 1) == Some(&b'$') {
+                if let Some(close) = dd.next(s, i + 2) {
+                    out.push(Span {
+                        start: i,
+                        end: close + 2,
+                        inner: (i + 2, close),
+                    });
+                    i = close + 2;
+                    continue;
+                }
+                i += 2;
+                continue;
+            }
+            let mut from = i + 1;
+            let close = loop {
+                match d.next(s, from) {
+                    Some(c) if escaped(b, c) => from = c + 1,
+                    other => break other,
+                }
+            };
+            let line_end = nl.next(s, i + 1).unwrap_or(b.len());
+            match close {
+                Some(c) if c < line_end && c > i + 1 => {
+                    out.push(Span {
+                        start: i,
+                        end: c + 1,
+                        inner: (i + 1, c),
+                    });
+                    i = c + 1;
+                }
+                _ => i += 1,
+            }
+            continue;
+        }
+        if c == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'(' => {
+                    let line_end = nl.next(s, i + 2).unwrap_or(b.len());
+                    if let Some(close) = paren.next(s, i + 2).filter(|&c| c < line_end) {
+                        out.push(Span {
+                            start: i,
+                            end: close + 2,
+                            inner: (i + 2, close),
+                        });
+                        i = close + 2;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    if let Some(close) = brack.next(s, i + 2) {
+                        out.push(Span {
+                            start: i,
+                            end: close + 2,
+                            inner: (i + 2, close),
+                        });
+                        i = close + 2;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A reference made only of math spans joined by connectors (`$2$ or $-2$`, `$48$, $384$`,
+/// `$125$ miles`): the span contents. None when prose surrounds them.
+pub fn spans_if_only_connected(r: &str) -> Option<Vec<String>> {
+    let spans = math_spans(r);
+    let first = spans.first()?;
+    let last = spans.last()?;
+    let words = |t: &str| {
+        t.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| !w.is_empty())
+            .count()
+    };
+    if words(&r[..first.start]) > 0 || words(&r[last.end..]) > 3 {
+        return None;
+    }
+    if spans.windows(2).any(|w| !is_connector(&r[w[0].end..w[1].start])) {
+        return None;
+    }
+    let mut parts: Vec<String> = spans
+        .iter()
+        .map(|sp| r[sp.inner.0..sp.inner.1].trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(p) = parts.last_mut() {
+        if r[last.end..].trim_start().starts_with('%') {
+            p.push('%');
+        }
+    }
+    (!parts.is_empty()).then_some(parts)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// "final answer is …", "Answer: …"
+
+fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
+    let lower = s.to_ascii_lowercase();
+    let (pos, len) = match lower.rfind("final answer") {
+        Some(p) => (p, 12),
+        None => {
+            let p = last_word(&lower, "answer")?;
+            (p, 6)
+        }
+    };
+    let tail = &s[pos + len..];
+    let tail = skip_lead(tail);
+    let seg = sentence(tail);
+    answer_in_segment(seg, opts, Source::Phrase)
+}
+
+/// Last occurrence of `word` not inside a longer word ("answered" does not count).
+fn last_word(lower: &str, word: &str) -> Option<usize> {
+    let b = lower.as_bytes();
+    let mut end = lower.len();
+    while let Some(p) = lower[..end].rfind(word) {
+        let before_ok = p == 0 || !b[p - 1].is_ascii_alphabetic();
+        let after = p + word.len();
+        let after_ok = after >= b.len() || !b[after].is_ascii_alphabetic();
+        if before_ok && after_ok {
+            return Some(p);
+        }
+        end = p;
+    }
+    None
+}
+
+/// Skip `:`, `**`, white space and a leading "is"/"was"/"would be" after the anchor.
+fn skip_lead(t: &str) -> &str {
+    let mut t = t;
+    loop {
+        let before = t.len();
+        t = t.trim_start_matches(|c: char| c.is_whitespace() || c == ':' || c == '*');
+        for w in ["is", "was", "would be", "will be", "should be"] {
+            if t.len() > w.len()
+                && t[..w.len()].eq_ignore_ascii_case(w)
+                && !t.as_bytes()[w.len()].is_ascii_alphanumeric()
+            {
+                t = &t[w.len()..];
+            }
+        }
+        if t.len() == before {
+            return t;
+        }
+    }
+}
+
+/// The text up to the end of the sentence: a newline outside display math, or a full stop followed by
+/// white space, outside math spans. Capped at 400 bytes.
+fn sentence(t: &str) -> &str {
+    let cap = floor_char(t, 400);
+    let t = &t[..cap];
+    let spans = math_spans(t);
+    let b = t.as_bytes();
+    let mut k = 0;
+    let mut si = 0;
+    while k < b.len() {
+        if si < spans.len() && k == spans[si].start {
+            k = spans[si].end;
+            si += 1;
+            continue;
+        }
+        let c = b[k];
+        if c == b'\n' || c == b'.' && (k + 1 == b.len() || b[k + 1].is_ascii_whitespace()) {
+            return &t[..k];
+        }
+        k += 1;
+    }
+    t
+}
+
+fn floor_char(t: &str, mut i: usize) -> usize {
+    if i >= t.len() {
+        return t.len();
+    }
+    while !t.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The answer within a short segment: after its last " is ", the math spans there (joined when
+/// connected), else the segment itself when it reads as math, else its last number.
+fn answer_in_segment(seg: &str, opts: &MathOptions, source: Source) -> Option<Extracted> {
+    let spans = math_spans(seg);
+    // Cut at the last " is " outside math.
+    let mut cut = 0;
+    let lower = seg.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(k) = lower[from..].find(" is ") {
+        let p = from + k;
+        if !spans.iter().any(|s| s.start <= p && p < s.end) {
+            cut = p + 4;
+        }
+        from = p + 1;
+    }
+    let seg = &seg[cut..];
+    let spans: Vec<Span> = math_spans(seg);
+    if !spans.is_empty() {
+        // The first span and those connected to it.
+        let mut last = 0;
+        while last + 1 < spans.len() && is_connector(&seg[spans[last].end..spans[last + 1].start]) {
+            last += 1;
+        }
+        let mut parts: Vec<String> = spans[..=last]
+            .iter()
+            .map(|sp| seg[sp.inner.0..sp.inner.1].trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        // A percent sign right after the span belongs to the answer: `$20$%`.
+        if let Some(p) = parts.last_mut() {
+            let after = seg[spans[last].end..].trim_start();
+            if after.starts_with('%') || after.to_ascii_lowercase().starts_with("percent") {
+                p.push('%');
+            }
+        }
+        if !parts.is_empty() {
+            return Some(Extracted { parts, source });
+        }
+    }
+    if !opts.plain_numbers {
+        return None;
+    }
+    let trimmed = seg.trim().trim_end_matches(['.', ',', ';', '!', '*']).trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if reads_as_math(trimmed) {
+        return Some(Extracted {
+            parts: vec![trimmed.to_string()],
+            source,
+        });
+    }
+    last_number(trimmed).map(|n| Extracted {
+        parts: vec![n],
+        source,
+    })
+}
+
+/// A bare segment reads as math when it has no word of three or more letters other than a few math
+/// words (functions, units, "and"/"or", percent).
+fn reads_as_math(t: &str) -> bool {
+    const OK: [&str; 22] = [
+        "sqrt", "frac", "dfrac", "tfrac", "sin", "cos", "tan", "log", "exp", "and", "percent", "pct", "pi",
+        "text", "cdot", "times", "infty", "boxed", "left", "right", "quad", "circ",
+    ];
+    let mut words = t
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3);
+    words.all(|w| OK.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+/// The last bare number in plain text: optional sign, digits with `,` or thin-space groups, a decimal
+/// part, an optional `/denominator` or mixed-number fraction, and a trailing `%`/"percent". A number
+/// glued to a preceding letter (`K2A`) does not count.
+fn last_number(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    let mut end = b.len();
+    loop {
+        // Find the last digit before `end`.
+        let last_digit = b[..end].iter().rposition(|c| c.is_ascii_digit())?;
+        // Walk back over the number body.
+        let mut start = last_digit;
+        while start > 0 {
+            let c = b[start - 1];
+            let prev_digit = start >= 2 && b[start - 2].is_ascii_digit();
+            if c.is_ascii_digit()
+                || (c == b'.' || c == b',' || c == b'/') && prev_digit
+                || c == b' '
+                    && prev_digit
+                    && start + 3 <= b.len()
+                    && b[start..start + 3].iter().all(u8::is_ascii_digit)
+            {
+                start -= 1;
+            } else {
+                break;
+            }
+        }
+        if start == 0 || !b[start - 1].is_ascii_alphabetic() {
+            if start > 0 && b[start - 1] == b'-' && (start == 1 || !b[start - 2].is_ascii_alphanumeric()) {
+                start -= 1;
+            } else if start == 0 && b[0] == b'.' {
+                // ".4"
+            } else if start > 0 && b[start - 1] == b'.' && (start == 1 || !b[start - 2].is_ascii_digit()) {
+                start -= 1;
+            }
+            let mut stop = last_digit + 1;
+            // Trailing percent.
+            let rest = &t[stop..];
+            let rest_trim = rest.trim_start();
+            let lower: String = rest_trim
+                .chars()
+                .take(10)
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if rest_trim.starts_with('%') || rest_trim.starts_with("\\%") {
+                stop = t.len() - rest_trim.len() + if rest_trim.starts_with('%') { 1 } else { 2 };
+            } else if let Some(w) = ["percent", "pct", "million", "billion", "thousand"]
+                .iter()
+                .find(|w| lower.starts_with(**w))
+            {
+                stop = t.len() - rest_trim.len() + w.len();
+            }
+            let num = t[start..stop].trim().trim_end_matches([',', '.', '/']);
+            return Some(num.to_string());
+        }
+        end = start;
+        // Skip the letter-glued run entirely.
+        while end > 0 && b[end - 1].is_ascii_alphanumeric() {
+            end -= 1;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Nothing anchored: the rightmost math group or bare number.
+
+fn fallback(s: &str, opts: &MathOptions) -> Option<Extracted> {
+    let spans = math_spans(s);
+    let math = spans.len().checked_sub(1).map(|last| {
+        let first = group_start(s, &spans, last);
+        let parts: Vec<String> = spans[first..=last]
+            .iter()
+            .map(|sp| s[sp.inner.0..sp.inner.1].trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        (spans[last].end, parts)
+    });
+    let bare = if opts.plain_numbers {
+        last_number_outside(s, &spans)
+    } else {
+        None
+    };
+    match (math, bare) {
+        (Some((mend, parts)), Some((bend, n))) => {
+            if bend > mend || parts.is_empty() {
+                Some(Extracted {
+                    parts: vec![n],
+                    source: Source::Bare,
+                })
+            } else {
+                Some(Extracted {
+                    parts,
+                    source: Source::Math,
+                })
+            }
+        }
+        (Some((_, parts)), None) if !parts.is_empty() => Some(Extracted {
+            parts,
+            source: Source::Math,
+        }),
+        (_, Some((_, n))) => Some(Extracted {
+            parts: vec![n],
+            source: Source::Bare,
+        }),
+        _ => None,
+    }
+}
+
+/// The last bare number in the text outside math spans, with the byte offset where it ends.
+fn last_number_outside(s: &str, spans: &[Span]) -> Option<(usize, String)> {
+    let mut end = s.len();
+    for sp in spans.iter().rev() {
+        let region = &s[sp.end.min(end)..end];
+        if let Some(n) = last_number(region) {
+            return Some((end, n));
+        }
+        end = sp.start;
+    }
+    last_number(&s[..end]).map(|n| (end, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(s: &str) -> Option<Vec<String>> {
+        extract(s, &MathOptions::default()).map(|e| e.parts)
+    }
+
+    fn one(s: &str) -> String {
+        let p = ex(s).unwrap_or_default();
+        assert_eq!(p.len(), 1, "{s:?} gave {p:?}");
+        p[0].clone()
+    }
+
+    #[test]
+    fn last_box_wins_and_nested_braces_balance() {
+        assert_eq!(one(r"so \boxed{3}. Then \boxed{\frac{1}{2}}"), r"\frac{1}{2}");
+        assert_eq!(one(r"\boxed{\{1,2\}}"), r"\{1,2\}");
+        assert_eq!(one(r"\fbox{90.}"), "90.");
+        assert_eq!(one(r"\boxed 5$"), "5");
+        assert_eq!(one(r"\boxed{\boxed{7}}"), r"\boxed{7}");
+        assert_eq!(one(r"\boxed{1+"), "1+");
+    }
+
+    #[test]
+    fn connected_boxes_form_a_group() {
+        assert_eq!(ex(r"\boxed{1} and \boxed{2}").unwrap(), ["1", "2"]);
+        assert_eq!(
+            ex(r"\[\boxed{-2} \quad \text{and} \quad \boxed{1}.\]").unwrap(),
+            ["-2", "1"]
+        );
+        assert_eq!(
+            ex(r"\boxed{(3, 3)} \text{ for part (a) and } \boxed{(1, 1)}").unwrap(),
+            ["(3, 3)", "(1, 1)"]
+        );
+        assert_eq!(ex(r"\boxed{1} no no no no no \boxed{2}").unwrap(), ["2"]);
+        assert_eq!(ex("\\boxed{2}. So the answer is \\boxed{3}").unwrap(), ["3"]);
+    }
+
+    #[test]
+    fn phrases() {
+        assert_eq!(
+            one("The final answer is $(0, 1)$. I hope it is correct."),
+            "(0, 1)"
+        );
+        assert_eq!(one("Final Answer: The largest $n$ is 34."), "34");
+        assert_eq!(
+            one("Final Answer: Jane started growing Sphere 3 hours ago. I hope"),
+            "3"
+        );
+        assert_eq!(
+            one("Final Answer: The final answer is 12,000,023. I hope it is correct."),
+            "12,000,023"
+        );
+        assert_eq!(one("Answer \\[ 9 \\]"), "9");
+        assert_eq!(
+            ex("$21,16$ or $11$ is the answer: $21,16$ or $11$").unwrap(),
+            ["21,16", "11"]
+        );
+    }
+
+    #[test]
+    fn fallbacks() {
+        assert_eq!(one("so $x = 2$ and then 2/3. <|im_start|>user"), "2/3");
+        assert_eq!(one("the pair is $(7, 6)$."), "(7, 6)");
+        assert_eq!(one("the number is not 10 which is 1,000.99€"), "1,000.99");
+        assert_eq!(one("increases by 100%."), "100%");
+        assert_eq!(one("28 percent"), "28 percent");
+        assert_eq!(one("1 000"), "1 000");
+        assert_eq!(ex("AZYUK2A"), None);
+        assert_eq!(ex("no digits here"), None);
+        assert_eq!(one(".4"), ".4");
+        assert_eq!(one("is -5."), "-5");
+        assert_eq!(ex("Answer $ \n 9 \n $").map(|p| p.len()), Some(1));
+    }
+
+    #[test]
+    fn inline_dollars_stay_on_one_line() {
+        let spans = math_spans("a $x\ny$ b $z$");
+        assert_eq!(spans.len(), 1);
+        let spans = math_spans("cost \\$5 and $x$");
+        assert_eq!(spans.len(), 1);
+    }
+
+    #[test]
+    fn think_block_is_skipped() {
+        assert_eq!(one(r"<think>\boxed{1}</think> The answer is \boxed{2}"), "2");
+    }
+}

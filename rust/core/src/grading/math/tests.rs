@@ -1,0 +1,242 @@
+//! End-to-end tests of the `math` verifier: response text in, verdict out.
+
+use super::*;
+use crate::grading::options::OptValue;
+use crate::grading::verdict::Limits;
+
+fn budget() -> Budget {
+    Budget::new(Limits::default())
+}
+
+fn grade_with(gold: &str, response: &str, opts: &MathOptions) -> Status {
+    let mut b = budget();
+    let r = match parse_reference(gold, opts, &mut b) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    grade(response, &r, opts, &mut budget()).status
+}
+
+fn yes(gold: &str, response: &str) {
+    let s = grade_with(gold, response, &MathOptions::default());
+    assert_eq!(s, Status::Correct, "gold {gold:?} vs response {response:?}");
+}
+
+fn no(gold: &str, response: &str) {
+    let s = grade_with(gold, response, &MathOptions::default());
+    assert_eq!(s, Status::Incorrect, "gold {gold:?} vs response {response:?}");
+}
+
+fn boxed(s: &str) -> String {
+    format!("The answer is $\\boxed{{{s}}}$.")
+}
+
+#[test]
+fn numbers() {
+    yes("90", &boxed("90."));
+    yes("1024", "so we get $2^{10}.$");
+    yes("10{,}000", &boxed("10000"));
+    yes("10000", &boxed("10{,}000"));
+    yes("1234", &boxed("1,234"));
+    yes("1234", &boxed("1 234"));
+    yes("0.5", &boxed(r"\frac12"));
+    yes(r"\frac{1}{2}", &boxed("0.5"));
+    yes("72", &boxed("72.0"));
+    no("10000", &boxed("9999"));
+    no("50", &boxed("0.5"));
+    no(r"\frac13", &boxed("0.333"));
+    yes("18", &boxed(r"\$18"));
+    yes("1000000", &boxed(r"1 \text{ million}"));
+    yes("1000000", "It is 1 million.");
+}
+
+#[test]
+fn fractions_and_mixed_numbers() {
+    yes(r"\frac{40}{9}", &boxed("4 4/9"));
+    yes(r"4\frac{4}{9}", &boxed(r"\frac{40}{9}"));
+    yes(r"12\frac{3}{5}", &boxed("12.6"));
+    yes(r"\dfrac{3}{4}", &boxed(r"\tfrac34"));
+    yes("3/4", &boxed(r"\frac{3}{4}"));
+    no(r"\frac{3}{4}", &boxed(r"\frac{4}{3}"));
+}
+
+#[test]
+fn radicals_constants_functions() {
+    yes(r"3\sqrt{13}", &boxed(r"\sqrt{117}"));
+    yes(r"\frac{\sqrt{3}}{2}", &boxed(r"\frac{1}{2}\sqrt3"));
+    yes(r"\frac{9}{4}\pi", &boxed(r"\frac94\pi"));
+    yes(r"2 \sin b \cos a", &boxed(r"\sin(a+b) - \sin(a-b)"));
+    yes(r"\tan^2(y)+1", &boxed(r"\sec^2(y)"));
+    yes(r"\sqrt[3]{8}", &boxed("2"));
+    yes("e^{-1}", &boxed(r"\frac{1}{e}"));
+    no(r"\pi", &boxed("3.14"));
+    yes("116 - 75i", &boxed("116-75i"));
+    yes("1-i", &boxed(r"\frac{2}{1+i}"));
+}
+
+#[test]
+fn expressions_with_variables() {
+    yes("2 x^3-10x^2-24x+72", &boxed("2(x^3 - 5x^2 - 12x + 36)"));
+    yes(r"\frac{x+2}{7}", &boxed(r"\frac{x}{7}+\frac{2}{7}"));
+    no("x+1", &boxed("x+2"));
+    no("4t", &boxed("4s"));
+    yes("4a-2", &boxed("-2+4a"));
+}
+
+#[test]
+fn percent_and_degrees() {
+    yes(r"28\%", &boxed("28"));
+    yes("28", &boxed(r"28\%"));
+    yes(r"30^\circ", &boxed("30"));
+    yes("30", &boxed(r"30^{\circ}"));
+    yes("30", &boxed("30°"));
+    no("0.28", &boxed("28"));
+}
+
+#[test]
+fn structures() {
+    yes("(3,2)", &boxed(r"\left(3, 2\right)"));
+    no("(3,2)", &boxed("(2,3)"));
+    yes("6, -2", &boxed("-2, 6"));
+    yes(r"\{1,2\}", &boxed(r"\{2, 1\}"));
+    yes("[0,1)", &boxed("[0, 1)"));
+    no("[0,1)", &boxed("(0, 1)"));
+    yes(r"(-\infty, -2) \cup (0, 1)", &boxed(r"(0,1)\cup(-\infty,-2)"));
+    yes(
+        r"\begin{pmatrix} 1 \\ 7 \end{pmatrix}",
+        &boxed(r"\begin{pmatrix}1\\7\end{pmatrix}"),
+    );
+    no(
+        r"\begin{pmatrix} 1 \\ 7 \end{pmatrix}",
+        &boxed(r"\begin{pmatrix}1\\8\end{pmatrix}"),
+    );
+    yes(r"\emptyset", &boxed(r"\varnothing"));
+    yes(r"1 \pm \sqrt{19}", &boxed(r"1+\sqrt{19}, 1-\sqrt{19}"));
+    no(r"\pm 2021", &boxed("2021"));
+    yes("1:2", &boxed("1:2"));
+}
+
+#[test]
+fn equations_and_relations() {
+    yes("4", &boxed("x=4"));
+    yes("x = -1", &boxed("-1"));
+    no("3x+4y+14=0", &boxed("3x+4y+15=0"));
+    no("3x+4y+14=0", &boxed("x=0"));
+    no("3x+4y+14=0", &boxed("0"));
+    yes("3x+4y+14=0", &boxed("-6x-8y-28=0"));
+    yes("2x+4y-3=0", &boxed(r"y=-\frac{1}{2}x+\frac{3}{4}"));
+    yes("x > 5", &boxed(r"5 < x"));
+    yes("x < 1", &boxed(r"-x > -1"));
+    no("x < 1", &boxed(r"x > -1"));
+    no("x \\le 1", &boxed(r"x < 1"));
+    yes(r"\{x|-2\leq x < 1\}", &boxed("[-2, 1)"));
+}
+
+#[test]
+fn hedging_is_incorrect() {
+    no("2", r"The answer is \boxed{2} or \boxed{3}.");
+    no("2", &boxed("x=2 or x=3"));
+    yes("2", r"\boxed{2} and again \boxed{2}");
+    yes("2, 3", r"\boxed{2} and \boxed{3}");
+}
+
+#[test]
+fn text_answers() {
+    yes(r"\text{Evelyn}", &boxed(r"\text{Evelyn}"));
+    yes(r"\text{(B)}", &boxed("B"));
+    yes("A", &boxed(r"\text{A}"));
+    no("A", &boxed("C"));
+    yes(r"\text{odd}", &boxed("odd"));
+    yes(r"8\text{ meals}", &boxed("8"));
+}
+
+#[test]
+fn statuses() {
+    let o = MathOptions::default();
+    let mut b = budget();
+    assert_eq!(
+        parse_reference("", &o, &mut b).unwrap_err(),
+        Status::InvalidReference
+    );
+    let r = parse_reference("5", &o, &mut b).unwrap();
+    assert_eq!(
+        grade("no numbers at all", &r, &o, &mut budget()).status,
+        Status::NoAnswer
+    );
+    assert_eq!(grade("", &r, &o, &mut budget()).status, Status::NoAnswer);
+    let v = grade(&boxed("5"), &r, &o, &mut budget());
+    assert_eq!((v.score, v.extracted.as_deref()), (1.0, Some("5")));
+}
+
+#[test]
+fn options_are_read_and_checked() {
+    let mut m = Options::new();
+    m.insert("float_rounding".into(), OptValue::Int(3));
+    m.insert("boxed".into(), OptValue::Str("off".into()));
+    let o = MathOptions::from_options(&m).unwrap();
+    assert_eq!((o.float_rounding, o.boxed), (Some(3), BoxedMode::Off));
+    m.insert("float_roundng".into(), OptValue::Int(3));
+    assert!(MathOptions::from_options(&m)
+        .unwrap_err()
+        .to_string()
+        .contains("float_roundng"));
+    let mut m = Options::new();
+    m.insert("boxed".into(), OptValue::Str("sometimes".into()));
+    assert!(MathOptions::from_options(&m).is_err());
+    assert_eq!(
+        MathOptions::from_options(&Options::new()).unwrap(),
+        MathOptions::default()
+    );
+}
+
+#[test]
+fn float_rounding_option() {
+    let o3 = MathOptions {
+        float_rounding: Some(3),
+        ..MathOptions::default()
+    };
+    let o4 = MathOptions {
+        float_rounding: Some(4),
+        ..MathOptions::default()
+    };
+    assert_eq!(grade_with("1/3", &boxed("0.333"), &o3), Status::Correct);
+    assert_eq!(grade_with("1/3", &boxed("0.333"), &o4), Status::Incorrect);
+    assert_eq!(
+        grade_with(
+            r"\sqrt{17}",
+            &boxed("4.12311"),
+            &MathOptions {
+                float_rounding: Some(5),
+                ..o3
+            }
+        ),
+        Status::Correct
+    );
+}
+
+#[test]
+fn leniency_options() {
+    let d = MathOptions::default();
+    assert_eq!(
+        grade_with(
+            "10000",
+            &boxed("9999"),
+            &MathOptions {
+                numeric_leniency: 1e-4,
+                ..d.clone()
+            }
+        ),
+        Status::Correct
+    );
+    assert_eq!(
+        grade_with(
+            "50",
+            &boxed("0.5"),
+            &MathOptions {
+                percent_leniency: true,
+                ..d
+            }
+        ),
+        Status::Correct
+    );
+}
