@@ -16,6 +16,7 @@ from maxrl_rs import __version__
 #: Registered commands: name and the ``module:attribute`` of its click command.
 COMMANDS: list[tuple[str, str]] = [
     ("grade", "maxrl_rs.cli.grade:grade"),
+    ("train", "maxrl_rs.cli.train:train"),
 ]
 
 

@@ -1,0 +1,423 @@
+"""Training configuration: dataclasses with the defaults of ``maxrl train``, loaded from TOML or JSON and
+overridden with ``key=value`` strings (``--set algo.estimator=grpo``).
+
+Every error is a :class:`maxrl_rs.ConfigError` that names the dotted key and says what was wrong. Unset
+optional values (``None``) are written ``none`` on the command line and left out (TOML) or ``null``
+(JSON) in files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maxrl_rs.errors import ConfigError
+from maxrl_rs.losses import AGGREGATIONS
+from maxrl_rs.tasks import ArithmeticOptions, JsonlOptions, MazeOptions
+
+
+@dataclass
+class TaskConfig:
+    """``[task]``: which task, and its held-out set (seeded apart from training, same for every run seed)."""
+
+    name: str = "maze"
+    eval_seed: int = 1234
+    eval_size: int = 128
+    maze: MazeOptions = field(default_factory=MazeOptions)
+    arithmetic: ArithmeticOptions = field(default_factory=ArithmeticOptions)
+    jsonl: JsonlOptions = field(default_factory=JsonlOptions)
+
+
+@dataclass
+class ModelConfig:
+    """``[model]``: ``path``, a local HF model directory, or unset: the task's tiny model of this shape."""
+
+    path: str | None = None
+    arch: str = "qwen2"
+    hidden_size: int = 64
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 256
+
+
+@dataclass
+class SFTConfig:
+    """``[sft]``: supervised warm-start on the task's generated solutions (0 steps: none)."""
+
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 2e-3
+    warmup_steps: int = 20
+
+
+@dataclass
+class RolloutConfig:
+    """``[rollout]``: sampling. ``n`` responses per prompt; ``max_new_tokens`` unset: the task's budget."""
+
+    backend: str = "hf"
+    n: int = 8
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    max_new_tokens: int | None = None
+    batch_size: int = 64
+
+
+@dataclass
+class AlgoConfig:
+    """``[algo]``: advantage estimator and loss. ``order`` unset: T = N (the paper's Algorithm 1)."""
+
+    estimator: str = "maxrl"
+    order: int | None = None
+    drop_all_fail: bool = True
+    loss_agg: str = "token-mean"
+    clip_low: float = 0.2
+    clip_high: float = 0.2
+    dual_clip: float | None = None
+    ppo_epochs: int = 1
+    minibatches: int = 1
+    kl_coef: float = 0.0
+    entropy_coef: float = 0.0
+    mask_truncated: bool = False
+
+
+@dataclass
+class TrainConfig:
+    """``[train]``: RL steps of ``prompts_per_step`` prompts × ``rollout.n`` rollouts; AdamW with linear
+    warm-up then constant learning rate; gradients clipped to ``grad_clip`` (global L2 norm)."""
+
+    steps: int = 150
+    prompts_per_step: int = 16
+    micro_batch_size: int = 64
+    lr: float = 5e-4
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    grad_clip: float = 1.0
+    bf16: bool = True
+
+
+@dataclass
+class EvalConfig:
+    """``[eval]``: held-out pass@1 from ``samples`` responses per prompt, before RL, every ``every`` steps
+    (0: only before and after) and at the end."""
+
+    every: int = 0
+    samples: int = 4
+    temperature: float = 1.0
+    batch_size: int = 128
+
+
+@dataclass
+class CheckpointConfig:
+    """``[checkpoint]``: save every ``every`` steps (and at the end), keep the last ``keep``."""
+
+    every: int = 50
+    keep: int = 2
+
+
+@dataclass
+class LogConfig:
+    """``[log]``: TensorBoard events next to metrics.jsonl (when tensorboard is installed); a progress bar."""
+
+    tensorboard: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    """Everything ``maxrl train`` needs. ``out`` unset: ``runs/<task>-<date-time>``; ``device`` ``auto``:
+    CUDA when available, else CPU."""
+
+    seed: int = 0
+    out: str | None = None
+    device: str = "auto"
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] = ()) -> Config:
+    """Defaults, then the file at ``path`` (``.toml`` or ``.json``), then ``key=value`` overrides."""
+    cfg = Config()
+    if path is not None:
+        cfg = merge(cfg, read_file(path))
+    for item in overrides:
+        cfg = apply_override(cfg, item)
+    validate(cfg)
+    return cfg
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".toml":
+            return _toml_loads(p.read_text(encoding="utf-8"))
+        if suffix == ".json":
+            data = json.loads(p.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ConfigError(f"config file {str(p)!r}: the top level must be an object")
+            return data
+    except (ValueError, TypeError) as e:  # tomllib.TOMLDecodeError and JSONDecodeError are ValueErrors
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"config file {str(p)!r} does not parse: {e}") from None
+    raise ConfigError(f"config file {str(p)!r}: use a .toml or .json file")
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise ConfigError("TOML config files need Python >= 3.11 or the tomli package") from None
+    return tomllib.loads(text)
+
+
+def merge(cfg: Any, data: dict[str, Any], prefix: str = "") -> Any:
+    """A copy of dataclass ``cfg`` with the values in nested dict ``data`` (unknown keys are errors)."""
+    hints = typing.get_type_hints(type(cfg))
+    changes = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in hints:
+            raise ConfigError(_unknown_key(dotted, list(hints)))
+        current = getattr(cfg, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{dotted} is a section; give a table of its keys ({', '.join(_keys(current))})"
+                )
+            changes[key] = merge(current, value, f"{dotted}.")
+        else:
+            changes[key] = coerce(value, hints[key], dotted)
+    return dataclasses.replace(cfg, **changes)
+
+
+def apply_override(cfg: Config, item: str) -> Config:
+    """Apply one ``dotted.key=value`` override; the value is parsed as the key's type."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key=value (e.g. train.steps=100)")
+    key, raw = (s.strip() for s in item.split("=", 1))
+    parts = key.split(".")
+    node: Any = cfg
+    for depth, part in enumerate(parts):
+        hints = typing.get_type_hints(type(node))
+        dotted = ".".join(parts[: depth + 1])
+        if part not in hints:
+            raise ConfigError(_unknown_key(dotted, list(hints)))
+        node = getattr(node, part)
+        if depth < len(parts) - 1 and not dataclasses.is_dataclass(node):
+            raise ConfigError(f"{dotted} is a value, not a section, so {key!r} does not exist")
+    if dataclasses.is_dataclass(node):
+        raise ConfigError(f"{key} is a section; set one of its keys: {', '.join(_keys(node))}")
+    nested: dict[str, Any] = {parts[-1]: _ParsedString(raw)}
+    for part in reversed(parts[:-1]):
+        nested = {part: nested}
+    return merge(cfg, nested)
+
+
+class _ParsedString(str):
+    """A command-line value: parsed according to the key's type rather than taken literally."""
+
+
+def coerce(value: Any, tp: Any, key: str) -> Any:
+    """``value`` as type ``tp`` (str, int, float, bool, or an optional of one); ConfigError naming ``key``."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        if value is None or (isinstance(value, _ParsedString) and value.lower() in ("none", "null", "")):
+            return None
+        (tp,) = (a for a in args if a is not type(None))
+    if isinstance(value, _ParsedString):
+        return _parse(str(value), tp, key)
+    if tp is bool and isinstance(value, bool):
+        return value
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _parse(raw: str, tp: Any, key: str) -> Any:
+    try:
+        if tp is bool:
+            low = raw.lower()
+            if low in ("true", "1", "yes", "on"):
+                return True
+            if low in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if tp is int:
+            return int(raw)
+        if tp is float:
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {raw!r}") from None
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1]
+    return raw
+
+
+def _type_name(tp: Any) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+
+
+def _keys(section: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(section)]
+
+
+def _unknown_key(dotted: str, known: list[str]) -> str:
+    leaf = dotted.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    where = dotted.rsplit(".", 1)[0] if "." in dotted else "the top level"
+    return f"unknown key {dotted!r}{hint}; keys of {where}: {', '.join(known)}"
+
+
+# -- checking ------------------------------------------------------------------------------------------------
+
+
+def validate(cfg: Config) -> None:
+    """Range and name checks that types alone cannot express."""
+    from maxrl_rs.advantages import ESTIMATORS
+    from maxrl_rs.rollout.base import BACKENDS
+    from maxrl_rs.tasks import task_names
+
+    def need(ok: bool, key: str, why: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key}: {why}")
+
+    need(
+        cfg.task.name in task_names(),
+        "task.name",
+        f"unknown task {cfg.task.name!r}; known: {', '.join(task_names())}",
+    )
+    need(cfg.task.eval_size >= 1, "task.eval_size", f"must be >= 1, got {cfg.task.eval_size}")
+    need(
+        cfg.device in ("auto", "cpu") or cfg.device.startswith("cuda"),
+        "device",
+        f"auto, cpu or cuda[:i], got {cfg.device!r}",
+    )
+    need(cfg.sft.steps >= 0, "sft.steps", f"must be >= 0, got {cfg.sft.steps}")
+    need(cfg.sft.batch_size >= 1, "sft.batch_size", f"must be >= 1, got {cfg.sft.batch_size}")
+    need(cfg.sft.lr > 0, "sft.lr", f"must be > 0, got {cfg.sft.lr}")
+    r = cfg.rollout
+    need(
+        r.backend in BACKENDS,
+        "rollout.backend",
+        f"unknown backend {r.backend!r}; known: {', '.join(sorted(BACKENDS))}",
+    )
+    need(r.n >= 1, "rollout.n", f"must be >= 1, got {r.n}")
+    need(r.temperature >= 0, "rollout.temperature", f"must be >= 0, got {r.temperature}")
+    need(0 < r.top_p <= 1, "rollout.top_p", f"must be in (0, 1], got {r.top_p}")
+    need(r.top_k >= 0, "rollout.top_k", f"must be >= 0 (0: off), got {r.top_k}")
+    need(
+        r.max_new_tokens is None or r.max_new_tokens >= 1,
+        "rollout.max_new_tokens",
+        f"must be >= 1, got {r.max_new_tokens}",
+    )
+    need(r.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {r.batch_size}")
+    a = cfg.algo
+    need(
+        a.estimator in ESTIMATORS,
+        "algo.estimator",
+        f"unknown estimator {a.estimator!r}; known: {', '.join(ESTIMATORS)}",
+    )
+    need(
+        a.order is None or 1 <= a.order <= r.n,
+        "algo.order",
+        f"must be in 1..rollout.n={r.n} (or none), got {a.order}",
+    )
+    need(a.order is None or a.estimator == "maxrl", "algo.order", "only the maxrl estimator has an order")
+    need(
+        a.loss_agg in AGGREGATIONS,
+        "algo.loss_agg",
+        f"unknown aggregation {a.loss_agg!r}; known: {', '.join(AGGREGATIONS)}",
+    )
+    need(a.clip_low >= 0, "algo.clip_low", f"must be >= 0, got {a.clip_low}")
+    need(a.clip_high >= 0, "algo.clip_high", f"must be >= 0, got {a.clip_high}")
+    need(
+        a.dual_clip is None or a.dual_clip > 1, "algo.dual_clip", f"must be > 1 (or none), got {a.dual_clip}"
+    )
+    need(a.ppo_epochs >= 1, "algo.ppo_epochs", f"must be >= 1, got {a.ppo_epochs}")
+    need(a.minibatches >= 1, "algo.minibatches", f"must be >= 1, got {a.minibatches}")
+    need(
+        a.minibatches <= cfg.train.prompts_per_step,
+        "algo.minibatches",
+        "must be <= train.prompts_per_step (minibatches hold whole groups)",
+    )
+    need(a.kl_coef >= 0, "algo.kl_coef", f"must be >= 0, got {a.kl_coef}")
+    need(a.entropy_coef >= 0, "algo.entropy_coef", f"must be >= 0, got {a.entropy_coef}")
+    t = cfg.train
+    need(t.steps >= 0, "train.steps", f"must be >= 0, got {t.steps}")
+    need(t.prompts_per_step >= 1, "train.prompts_per_step", f"must be >= 1, got {t.prompts_per_step}")
+    need(t.micro_batch_size >= 1, "train.micro_batch_size", f"must be >= 1, got {t.micro_batch_size}")
+    need(t.lr > 0, "train.lr", f"must be > 0, got {t.lr}")
+    need(t.warmup_steps >= 0, "train.warmup_steps", f"must be >= 0, got {t.warmup_steps}")
+    need(t.weight_decay >= 0, "train.weight_decay", f"must be >= 0, got {t.weight_decay}")
+    need(0 <= t.adam_beta1 < 1, "train.adam_beta1", f"must be in [0, 1), got {t.adam_beta1}")
+    need(0 <= t.adam_beta2 < 1, "train.adam_beta2", f"must be in [0, 1), got {t.adam_beta2}")
+    need(t.grad_clip > 0, "train.grad_clip", f"must be > 0, got {t.grad_clip}")
+    e = cfg.eval
+    need(e.every >= 0, "eval.every", f"must be >= 0 (0: before and after only), got {e.every}")
+    need(e.samples >= 1, "eval.samples", f"must be >= 1, got {e.samples}")
+    need(e.temperature >= 0, "eval.temperature", f"must be >= 0, got {e.temperature}")
+    need(e.batch_size >= 1, "eval.batch_size", f"must be >= 1, got {e.batch_size}")
+    need(
+        cfg.checkpoint.every >= 0,
+        "checkpoint.every",
+        f"must be >= 0 (0: only at the end), got {cfg.checkpoint.every}",
+    )
+    need(cfg.checkpoint.keep >= 1, "checkpoint.keep", f"must be >= 1, got {cfg.checkpoint.keep}")
+    from maxrl_rs.models import ARCHITECTURES
+
+    m = cfg.model
+    need(
+        m.arch in ARCHITECTURES,
+        "model.arch",
+        f"unknown architecture {m.arch!r}; known: {', '.join(ARCHITECTURES)}",
+    )
+    for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size"):
+        need(getattr(m, k) >= 1, f"model.{k}", f"must be >= 1, got {getattr(m, k)}")
+    need(
+        m.hidden_size % m.num_heads == 0,
+        "model.hidden_size",
+        f"must be a multiple of model.num_heads={m.num_heads}",
+    )
+
+
+# -- writing -------------------------------------------------------------------------------------------------
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    cfg = merge(Config(), data)
+    validate(cfg)
+    return cfg

@@ -1,0 +1,105 @@
+"""Tiny causal language models and word-level tokenizers built in code, for the built-in tasks.
+
+The built-in tasks (maze, arithmetic) need no download: each one lists its vocabulary, gets a
+``PreTrainedTokenizerFast`` over a ``tokenizers`` WordLevel model from :func:`word_level_tokenizer`, and a
+randomly initialised Qwen2 or Llama model of ~0.1–1M parameters from :func:`tiny_model`. Both are ordinary
+transformers objects: ``save_pretrained`` / ``from_pretrained`` work on them as on any hub model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from maxrl_rs.errors import ConfigError
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+SPECIAL_TOKENS = (PAD, BOS, EOS)
+ARCHITECTURES = ("qwen2", "llama")
+
+
+def word_level_tokenizer(words: Sequence[str], *, join: str = " ") -> Any:
+    """A fast tokenizer whose tokens are ``<pad> <bos> <eos>`` followed by ``words``, split on whitespace.
+
+    Args:
+        words: the task's vocabulary, in id order after the three special tokens.
+        join: how ``decode`` joins tokens: ``" "`` (maze moves: ``"UP LEFT DONE"``) or ``""`` (digits:
+            ``"1 2 3"`` decodes to ``"123"``).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate((*SPECIAL_TOKENS, *words))}
+    if len(vocab) != len(SPECIAL_TOKENS) + len(words):
+        raise ConfigError(f"tokenizer vocabulary has duplicate words: {list(words)}")
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=None))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    if join == "":
+        core.decoder = decoders.Fuse()
+    elif join != " ":
+        raise ConfigError(f"join must be ' ' or '', got {join!r}")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token=PAD,
+        bos_token=BOS,
+        eos_token=EOS,
+        padding_side="left",
+        clean_up_tokenization_spaces=False,
+    )
+
+
+@dataclass(frozen=True)
+class TinyModelSpec:
+    """Shape of a tiny decoder-only transformer (parameters ≈ layers · 12 · hidden² + 2 · vocab · hidden)."""
+
+    arch: str = "qwen2"
+    hidden_size: int = 64
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 256
+    max_positions: int = 512
+
+
+def tiny_config(spec: TinyModelSpec, tokenizer: Any) -> Any:
+    """A transformers config for ``spec`` whose special-token ids match ``tokenizer``."""
+    from transformers import LlamaConfig, Qwen2Config
+
+    if spec.arch not in ARCHITECTURES:
+        raise ConfigError(
+            f"model.arch: unknown architecture {spec.arch!r}; known: {', '.join(ARCHITECTURES)}"
+        )
+    if spec.hidden_size % spec.num_heads:
+        raise ConfigError(
+            f"model.hidden_size ({spec.hidden_size}) must be a multiple of model.num_heads ({spec.num_heads})"
+        )
+    cls = Qwen2Config if spec.arch == "qwen2" else LlamaConfig
+    return cls(
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_layers,
+        num_attention_heads=spec.num_heads,
+        num_key_value_heads=spec.num_heads,
+        max_position_embeddings=spec.max_positions,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+
+
+def tiny_model(spec: TinyModelSpec, tokenizer: Any) -> Any:
+    """A randomly initialised causal LM (float32) for ``spec``; seed torch first for a reproducible init."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_config(tiny_config(spec, tokenizer))
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    return model
+
+
+def num_parameters(model: Any) -> int:
+    """Distinct parameters (tied embeddings counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

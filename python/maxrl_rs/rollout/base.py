@@ -1,0 +1,129 @@
+"""The rollout backend interface and the batch of rollouts it returns.
+
+A backend turns prompts (token ids) into N sampled responses per prompt. The trainer never looks inside a
+backend: it calls :meth:`RolloutBackend.generate` for a step's prompts and :meth:`RolloutBackend.sync_weights`
+after each optimizer update (a no-op when the backend samples from the training model itself, as the HF
+backend does; an inference engine such as vLLM copies the new weights there). Log-probabilities are not
+taken from the backend: the training pass recomputes them (:mod:`maxrl_rs.rollout.logprobs`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from maxrl_rs.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How responses are sampled: ``n`` per prompt, at ``temperature`` (0 = greedy) with nucleus ``top_p``
+    (1 = off) and ``top_k`` (0 = off), at most ``max_new_tokens`` tokens each including EOS."""
+
+    n: int = 8
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    max_new_tokens: int = 64
+
+
+@dataclass
+class Rollouts:
+    """N responses for each of a batch of prompts, prompt-major (prompt 0's N responses first).
+
+    Tensors live on the device of the model that produced them; ``R`` is the number of rollouts.
+
+    Attributes:
+        prompt_ids: ``[R, P]`` int64, left-padded with the pad id.
+        prompt_mask: ``[R, P]`` int64, 1 on real prompt tokens.
+        response_ids: ``[R, T]`` int64, right-padded; T is the longest response in the batch.
+        response_mask: ``[R, T]`` int64, 1 on generated tokens up to and including the first EOS; tokens
+            after EOS (and padding) are 0.
+        texts: decoded responses (special tokens dropped), what the verifier grades.
+        group_ids: ``[R]`` int64 prompt ids; rollouts of one prompt share an id.
+        finished: ``[R]`` bool, True when the response ended with EOS (False: cut at max_new_tokens).
+    """
+
+    prompt_ids: Any
+    prompt_mask: Any
+    response_ids: Any
+    response_mask: Any
+    texts: list[str]
+    group_ids: np.ndarray
+    finished: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def response_lengths(self) -> np.ndarray:
+        return self.response_mask.sum(dim=1).cpu().numpy()
+
+    def select(self, index: Sequence[int] | np.ndarray | slice) -> Rollouts:
+        """The rollouts at ``index`` (a micro-batch), same padding widths."""
+        idx = np.arange(len(self))[index] if isinstance(index, slice) else np.asarray(index, dtype=np.int64)
+        import torch
+
+        t = torch.as_tensor(idx, device=self.prompt_ids.device)
+        return replace(
+            self,
+            prompt_ids=self.prompt_ids[t],
+            prompt_mask=self.prompt_mask[t],
+            response_ids=self.response_ids[t],
+            response_mask=self.response_mask[t],
+            texts=[self.texts[i] for i in idx],
+            group_ids=self.group_ids[idx],
+            finished=self.finished[idx],
+        )
+
+
+class RolloutBackend(ABC):
+    """Samples responses for prompts. Implementations: ``hf`` (transformers ``generate``) and ``vllm``."""
+
+    @classmethod
+    def from_config(cls, model: Any, tokenizer: Any, config: Any) -> RolloutBackend:
+        """Build from the training model, its tokenizer and the ``[rollout]`` config section."""
+        return cls(model, tokenizer)  # type: ignore[call-arg]
+
+    @abstractmethod
+    def generate(
+        self, prompts: Sequence[Sequence[int]], group_ids: Sequence[int], sampling: SamplingParams
+    ) -> Rollouts:
+        """Sample ``sampling.n`` responses for every prompt; ``group_ids[i]`` labels prompt i's responses."""
+
+    def sync_weights(self, model: Any) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Make the backend sample from ``model``'s current weights (called after each optimizer update)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release engines, processes and memory."""
+
+
+# name -> "module:Class"; modules are imported only when used, so a missing optional dependency only matters
+# to those who pick that backend.
+BACKENDS = {"hf": "maxrl_rs.rollout.hf:HFBackend", "vllm": "maxrl_rs.rollout.vllm:VLLMBackend"}
+
+
+def backend_class(name: str) -> type[RolloutBackend]:
+    """The backend class registered as ``name``; ConfigError naming the known backends otherwise."""
+    known = ", ".join(sorted(BACKENDS))
+    if name not in BACKENDS:
+        raise ConfigError(f"rollout.backend: unknown backend {name!r}; known backends: {known}")
+    module, cls = BACKENDS[name].split(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as e:
+        raise ConfigError(
+            f"rollout.backend={name!r} is not available here ({e}); known backends: {known}"
+        ) from None
+
+
+def register_backend(name: str, target: str) -> None:
+    """Register a backend as ``"package.module:Class"`` (a :class:`RolloutBackend` subclass)."""
+    if ":" not in target:
+        raise ConfigError(f"backend target must look like 'package.module:Class', got {target!r}")
+    BACKENDS[name] = target

@@ -1,0 +1,214 @@
+"""What a training task is: examples, prompts as token ids, grading through the Rust verifiers, a registry.
+
+A task hands out training examples by index (so a data iterator's whole state is one counter), a fixed
+held-out set, and grades responses in one batch call per verifier (``maxrl_rs.grade``). Built-in tasks also
+build their own tokenizer and tiny model and know a correct solution for each example (used by the SFT
+warm-start).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from maxrl_rs.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Example:
+    """One prompt and how to check a response to it.
+
+    Attributes:
+        id: stable identifier (``"train-17"``, ``"eval-3"``, a JSONL line number).
+        prompt: the text given to the model (before any chat template).
+        reference: what the verifier compares a response against (a maze grid, a number, a JSON spec).
+        verifier: a ``maxrl_rs.grade`` verifier name.
+        solution: a correct response, when the task can generate one (SFT warm-start); else None.
+    """
+
+    id: str
+    prompt: str
+    reference: str
+    verifier: str
+    solution: str | None = None
+
+
+@dataclass(frozen=True)
+class Graded:
+    """Rewards of a batch of responses, and which of them have a verdict (``mask``)."""
+
+    rewards: np.ndarray  # float32, in [0, 1]
+    mask: (
+        np.ndarray
+    )  # bool; False where the grade is no verdict (limit, error, invalid reference): Grades.mask
+    status: np.ndarray  # uint8 status codes, see maxrl_rs.STATUS_NAMES
+
+
+class Task(ABC):
+    """A source of examples plus their verifier. Subclasses register with :func:`register_task`.
+
+    Args:
+        options: the task's own options dataclass (``Options``), from the ``[task.<name>]`` config section.
+        seed: seed of the training stream.
+        eval_seed: seed of the held-out stream, independent of ``seed`` so runs with different seeds are
+            evaluated on the same prompts.
+        eval_size: number of held-out examples.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type]
+
+    def __init__(self, options: Any, *, seed: int, eval_seed: int, eval_size: int) -> None:
+        self.options = options
+        self.seed = int(seed)
+        self.eval_seed = int(eval_seed)
+        self.eval_size = int(eval_size)
+
+    # -- data ------------------------------------------------------------------------------------------------
+    @property
+    def num_train(self) -> int | None:
+        """Number of distinct training examples, or None for a generator without end."""
+        return None
+
+    @abstractmethod
+    def train_example(self, index: int) -> Example:
+        """Training example ``index`` (deterministic in the task's seed and ``index``)."""
+
+    def sft_example(self, index: int) -> Example:
+        """Example ``index`` of the SFT warm-start stream (with a ``solution``); default: the training one."""
+        return self.train_example(index)
+
+    @abstractmethod
+    def eval_examples(self) -> list[Example]:
+        """The held-out examples, disjoint from the training stream."""
+
+    # -- model side ------------------------------------------------------------------------------------------
+    @property
+    def builtin_model(self) -> bool:
+        """True when the task builds its own tokenizer and tiny model (no ``model.path`` needed)."""
+        return False
+
+    def build_tokenizer(self) -> Any:
+        raise ConfigError(
+            f"task {self.name!r} has no built-in tokenizer: set model.path to a model directory"
+        )
+
+    @property
+    @abstractmethod
+    def max_new_tokens(self) -> int:
+        """Default response budget in tokens (``rollout.max_new_tokens`` overrides it)."""
+
+    def prompt_ids(self, example: Example, tokenizer: Any) -> list[int]:
+        """Token ids of the prompt: through the chat template when the tokenizer has one."""
+        if getattr(tokenizer, "chat_template", None):
+            ids = tokenizer.apply_chat_template(
+                [{"role": "user", "content": example.prompt}], add_generation_prompt=True, tokenize=True
+            )
+            # transformers 5 returns a BatchEncoding here, earlier versions a list.
+            return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+        ids = tokenizer(example.prompt, add_special_tokens=True)["input_ids"]
+        bos = tokenizer.bos_token_id
+        if bos is not None and (not ids or ids[0] != bos):
+            ids = [bos, *ids]
+        return list(ids)
+
+    def response_ids(self, text: str, tokenizer: Any) -> list[int]:
+        """Token ids of a response ended by EOS (the SFT target)."""
+        return [*tokenizer(text, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+
+    # -- grading ---------------------------------------------------------------------------------------------
+    def grade(self, responses: Sequence[str], examples: Sequence[Example]) -> Graded:
+        """Grade ``responses[i]`` against ``examples[i]``: one ``maxrl_rs.grade`` call per verifier."""
+        import maxrl_rs
+
+        if len(responses) != len(examples):
+            raise ConfigError(f"{len(responses)} responses for {len(examples)} examples")
+        rewards = np.zeros(len(responses), dtype=np.float32)
+        status = np.zeros(len(responses), dtype=np.uint8)
+        mask = np.zeros(len(responses), dtype=bool)
+        by_verifier: dict[str, list[int]] = {}
+        for i, ex in enumerate(examples):
+            by_verifier.setdefault(ex.verifier, []).append(i)
+        for verifier, idx in by_verifier.items():
+            grades = maxrl_rs.grade(
+                [responses[i] for i in idx], [examples[i].reference for i in idx], verifier=verifier
+            )
+            rewards[idx] = np.asarray(grades.scores, dtype=np.float32)
+            status[idx] = np.asarray(grades.status, dtype=np.uint8)
+            # A limit or error is "no verdict", not a failure (SPEC §6): masked out of advantages and loss.
+            mask[idx] = np.asarray(grades.mask, dtype=bool)
+        return Graded(rewards=rewards, mask=mask, status=status)
+
+
+class PromptSampler:
+    """Which training examples each step uses; its whole state is the number of prompts consumed.
+
+    Every step takes the next ``batch`` global indices; rank r of ``world_size`` keeps every
+    ``world_size``-th of them starting at r, so each rank owns whole prompt groups. A finite data set is
+    walked in a fresh seeded permutation per epoch; a generator is walked in order.
+    """
+
+    def __init__(self, num_examples: int | None, *, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ConfigError(f"rank {rank} is outside 0..world_size-1 (world_size={world_size})")
+        self.num_examples = num_examples
+        self.seed = int(seed)
+        self.rank = rank
+        self.world_size = world_size
+        self.consumed = 0
+        self._perm: tuple[int, np.ndarray] | None = None
+
+    def next_batch(self, batch: int) -> list[int]:
+        if batch % self.world_size:
+            raise ConfigError(
+                f"train.prompts_per_step ({batch}) must be a multiple of world size {self.world_size}"
+            )
+        positions = range(self.consumed + self.rank, self.consumed + batch, self.world_size)
+        self.consumed += batch
+        return [self._index(p) for p in positions]
+
+    def _index(self, position: int) -> int:
+        if self.num_examples is None:
+            return position
+        epoch, offset = divmod(position, self.num_examples)
+        if self._perm is None or self._perm[0] != epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            self._perm = (epoch, rng.permutation(self.num_examples))
+        return int(self._perm[1][offset])
+
+    def state_dict(self) -> dict[str, int]:
+        return {"consumed": self.consumed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.consumed = int(state["consumed"])
+
+
+_TASKS: dict[str, type[Task]] = {}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: make ``cls`` available as ``task.name = cls.name``."""
+    _TASKS[cls.name] = cls
+    return cls
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(sorted(_TASKS))
+
+
+def task_class(name: str) -> type[Task]:
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise ConfigError(
+            f"task.name: unknown task {name!r}; known tasks: {', '.join(task_names())}"
+        ) from None
+
+
+def stream_rng(*key: int) -> np.random.Generator:
+    """A NumPy generator for one example of one stream, stable across NumPy versions and platforms."""
+    return np.random.default_rng(np.random.SeedSequence([int(k) for k in key]))

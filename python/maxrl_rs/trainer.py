@@ -1,0 +1,320 @@
+"""The RL training step: sample, grade, compute advantages, update.
+
+One step takes ``train.prompts_per_step`` prompts, samples ``rollout.n`` responses for each, grades them
+with the task's verifier (rollouts whose grade is ``limit``/``error`` are masked, SPEC §6), computes
+per-rollout advantages with :func:`maxrl_rs.advantages` (MaxRL by default: successes N/K − 1, failures −1,
+all-fail and all-success groups 0; Tajwar et al. 2026, Algorithm 1) and takes ``algo.ppo_epochs ×
+algo.minibatches`` AdamW steps on the token-level loss of :mod:`maxrl_rs.losses`, accumulating gradients
+over micro-batches.
+
+Distributed training plugs in here: a trainer is told its ``rank`` and ``world_size``, samples only its own
+share of each step's prompts (whole groups, so advantages stay local), and sums the loss denominators
+over ranks (:meth:`Trainer.global_sum`); the process-group setup and model wrapping live elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import maxrl_rs
+from maxrl_rs.config import Config
+from maxrl_rs.losses import LossConfig, policy_loss
+from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
+from maxrl_rs.rollout.logprobs import response_logprobs, token_logprobs
+from maxrl_rs.tasks.base import Example, PromptSampler, Task
+
+
+@dataclass
+class StepBatch:
+    """Everything a step computed before its update (handed to hooks and returned by :meth:`Trainer.step`).
+
+    Attributes:
+        step: the step number (1 for the first step).
+        examples: this rank's prompts, in group order.
+        rollouts: their responses, prompt-major; ``rollouts.group_ids`` are the examples' global indices.
+        rewards: ``[R]`` float32 verifier scores.
+        status: ``[R]`` uint8 grading status codes (``maxrl_rs.STATUS_NAMES``).
+        mask: ``[R]`` bool, rollouts that take part: graded (not limit/error) and, with
+            ``algo.mask_truncated``, ended by EOS.
+        advantages: ``[R]`` float64, exactly ``maxrl_rs.advantages(rewards, rollouts.group_ids,
+            algo.estimator, order=algo.order, drop_all_fail=algo.drop_all_fail, mask=mask)``.
+    """
+
+    step: int
+    examples: list[Example]
+    rollouts: Rollouts
+    rewards: np.ndarray
+    status: np.ndarray
+    mask: np.ndarray
+    advantages: np.ndarray
+
+
+Hook = Callable[[StepBatch], None]
+
+
+class Trainer:
+    """RL on one task with one model.
+
+    Args:
+        config: the run configuration.
+        model: the policy (a transformers causal LM), already on its device.
+        tokenizer: its tokenizer.
+        task: the task (examples and grading).
+        backend: the rollout backend sampling from ``model``.
+        ref_model: frozen reference model for the KL term (needed when ``algo.kl_coef > 0``).
+        rank, world_size: this process's place among data-parallel trainers.
+        hooks: called with each step's :class:`StepBatch` after advantages, before the update.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        model: Any,
+        tokenizer: Any,
+        task: Task,
+        backend: RolloutBackend,
+        *,
+        ref_model: Any = None,
+        rank: int = 0,
+        world_size: int = 1,
+        hooks: Sequence[Hook] = (),
+    ) -> None:
+        import torch
+
+        self.config = config
+        self.model = model
+        self.tokenizer = tokenizer
+        self.task = task
+        self.backend = backend
+        self.ref_model = ref_model
+        self.rank = rank
+        self.world_size = world_size
+        self.hooks = list(hooks)
+        self.step_count = 0
+        self.device = next(model.parameters()).device
+        t, a = config.train, config.algo
+        if a.kl_coef > 0 and ref_model is None:
+            raise maxrl_rs.ConfigError("algo.kl_coef > 0 needs a reference model")
+        self.max_new_tokens = config.rollout.max_new_tokens or task.max_new_tokens
+        self.sampling = SamplingParams(
+            n=config.rollout.n,
+            temperature=config.rollout.temperature,
+            top_p=config.rollout.top_p,
+            top_k=config.rollout.top_k,
+            max_new_tokens=self.max_new_tokens,
+        )
+        self.loss_config = LossConfig(
+            agg=a.loss_agg,
+            clip_low=a.clip_low,
+            clip_high=a.clip_high,
+            dual_clip=a.dual_clip,
+            kl_coef=a.kl_coef,
+            entropy_coef=a.entropy_coef,
+            max_len=self.max_new_tokens,
+        )
+        self.sampler = PromptSampler(task.num_train, seed=config.seed, rank=rank, world_size=world_size)
+        self.optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad],
+            lr=t.lr,
+            betas=(t.adam_beta1, t.adam_beta2),
+            weight_decay=t.weight_decay,
+        )
+        warmup = t.warmup_steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup > 0 else 1.0
+        )
+        self.autocast = self.device.type == "cuda" and t.bf16
+
+    # -- one step --------------------------------------------------------------------------------------------
+    def step(self) -> tuple[StepBatch, dict[str, float]]:
+        """Run one training step; returns its batch and its metrics."""
+        start = time.perf_counter()
+        batch, timings = self.collect()
+        for hook in self.hooks:
+            hook(batch)
+        t0 = time.perf_counter()
+        update_stats = self.update(batch)
+        timings["time_update"] = time.perf_counter() - t0
+        timings["time_step"] = time.perf_counter() - start
+        return batch, {**self.batch_metrics(batch, timings), **update_stats}
+
+    def collect(self) -> tuple[StepBatch, dict[str, float]]:
+        """Sample this rank's prompts, their rollouts, grades and advantages."""
+        a = self.config.algo
+        self.step_count += 1
+        indices = self.sampler.next_batch(self.config.train.prompts_per_step)
+        examples = [self.task.train_example(i) for i in indices]
+        t0 = time.perf_counter()
+        rollouts = self.backend.generate(
+            [self.task.prompt_ids(ex, self.tokenizer) for ex in examples], indices, self.sampling
+        )
+        t1 = time.perf_counter()
+        by_index = dict(zip(indices, examples, strict=True))
+        graded = self.task.grade(rollouts.texts, [by_index[int(g)] for g in rollouts.group_ids])
+        mask = graded.mask & rollouts.finished if a.mask_truncated else graded.mask
+        adv = maxrl_rs.advantages(
+            graded.rewards,
+            rollouts.group_ids,
+            a.estimator,
+            order=a.order,
+            drop_all_fail=a.drop_all_fail,
+            mask=mask,
+        )
+        t2 = time.perf_counter()
+        batch = StepBatch(self.step_count, examples, rollouts, graded.rewards, graded.status, mask, adv)
+        return batch, {"time_rollout": t1 - t0, "time_grade": t2 - t1}
+
+    def update(self, batch: StepBatch) -> dict[str, float]:
+        """``ppo_epochs × minibatches`` optimizer steps on the batch; then the LR schedule takes one step."""
+        import torch
+
+        a, t = self.config.algo, self.config.train
+        r = batch.rollouts
+        loss_mask = r.response_mask * torch.as_tensor(batch.mask, device=self.device).unsqueeze(1)
+        adv = torch.as_tensor(batch.advantages, dtype=torch.float32, device=self.device)
+        temperature = self.sampling.temperature or 1.0
+        updates = a.ppo_epochs * a.minibatches
+        old_logp = ref_logp = None
+        if updates > 1:  # off-policy after the first update: ratios against the sampling policy
+            old_logp = self._no_grad_logprobs(self.model, r, temperature)
+        if a.kl_coef > 0:
+            ref_logp = self._no_grad_logprobs(self.ref_model, r, temperature)
+        # Rollouts with A = 0 contribute nothing to the gradient unless KL or entropy terms are on: skip their
+        # forward pass, but keep their tokens in the denominators so the loss is the full batch's.
+        every_row = a.kl_coef > 0 or a.entropy_coef > 0
+        has_tokens = (loss_mask.sum(dim=1) > 0).cpu().numpy()
+        active = has_tokens & (every_row | (batch.advantages != 0))
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        totals: dict[str, float] = {}
+        losses, norms = [], []
+        self.model.train()
+        for _ in range(a.ppo_epochs):
+            for rows in _minibatch_rows(r.group_ids, a.minibatches):
+                self.optimizer.zero_grad(set_to_none=True)
+                num_tokens = self.global_sum(float(loss_mask[rows].sum()))
+                num_seqs = self.global_sum(float(has_tokens[rows].sum()))
+                work = rows[active[rows]]
+                loss_sum = 0.0
+                chunks = [work[i : i + t.micro_batch_size] for i in range(0, len(work), t.micro_batch_size)]
+                for j, micro in enumerate(chunks):
+                    with self.accumulation_context(last=j == len(chunks) - 1):
+                        loss, stats = self._micro_loss(
+                            r.select(micro), adv, loss_mask, micro, old_logp, ref_logp, num_tokens, num_seqs
+                        )
+                        (loss * self.world_size).backward()
+                    loss_sum += loss.item()
+                    for k, v in stats.items():
+                        w = stats["tokens"] if k != "tokens" else 1.0
+                        totals[k] = totals.get(k, 0.0) + v * w
+                for p in params:  # an all-zero-advantage minibatch still takes its (momentum-only) step
+                    if p.grad is None:
+                        p.grad = torch.zeros_like(p)
+                norms.append(float(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)))
+                self.optimizer.step()
+                losses.append(loss_sum)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        self.backend.sync_weights(self.model)
+        tokens = max(totals.pop("tokens", 0.0), 1.0)
+        out = {k: v / tokens for k, v in totals.items()}
+        out.update(
+            loss=float(np.mean(losses)), grad_norm=float(np.mean(norms)), lr=self.scheduler.get_last_lr()[0]
+        )
+        return out
+
+    def _micro_loss(self, mb, adv, loss_mask, rows, old_logp, ref_logp, num_tokens, num_seqs) -> tuple:
+        import torch
+
+        idx = torch.as_tensor(rows, device=self.device)
+        want_entropy = self.config.algo.entropy_coef > 0
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.autocast):
+            logp, ent = token_logprobs(
+                self.model, mb, temperature=self.sampling.temperature or 1.0, entropy=True
+            )
+        return policy_loss(
+            logp,
+            adv[idx],
+            loss_mask[idx],
+            self.loss_config,
+            old_logp=None if old_logp is None else old_logp[idx],
+            ref_logp=None if ref_logp is None else ref_logp[idx],
+            entropy=ent if want_entropy else ent.detach(),
+            num_tokens=num_tokens,
+            num_seqs=num_seqs,
+        )
+
+    def _no_grad_logprobs(self, model: Any, rollouts: Rollouts, temperature: float) -> Any:
+        import torch
+
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.autocast):
+            return response_logprobs(
+                model, rollouts, micro_batch_size=self.config.train.micro_batch_size, temperature=temperature
+            ).float()
+
+    def batch_metrics(self, batch: StepBatch, timings: dict[str, float]) -> dict[str, float]:
+        """Reward and group statistics of a step's batch, plus its timings."""
+        groups = maxrl_rs.group_stats(batch.rewards, batch.rollouts.group_ids, mask=batch.mask).summary()
+        lengths = batch.rollouts.response_lengths
+        kept = batch.mask
+        return {
+            "reward": float(batch.rewards[kept].mean()) if kept.any() else float("nan"),
+            "pass_rate": float(np.mean(batch.status == maxrl_rs.STATUS_NAMES.index("correct"))),
+            "frac_all_fail": groups["frac_all_fail"],
+            "frac_all_success": groups["frac_all_success"],
+            "solved_frac": groups["solved_fraction"],
+            "masked_frac": float(1.0 - kept.mean()),
+            "truncated_frac": float(1.0 - batch.rollouts.finished.mean()),
+            "adv_nonzero_frac": float(np.mean(batch.advantages != 0)),
+            "response_len": float(lengths.mean()),
+            "tokens_per_s": float(lengths.sum() / max(timings["time_step"], 1e-9)),
+            **timings,
+        }
+
+    # -- seams for data-parallel training --------------------------------------------------------------------
+    def global_sum(self, value: float) -> float:
+        """Sum of ``value`` over ranks (the loss denominators of a whole step's batch).
+
+        Each rank's loss is its share of the global sum divided by the global denominator; it is multiplied by
+        ``world_size`` before backward because DDP/FSDP average gradients over ranks.
+        """
+        if self.world_size == 1:
+            return value
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return float(t.item())
+
+    def accumulation_context(self, last: bool) -> contextlib.AbstractContextManager:
+        """Context of one micro-batch's forward and backward (DDP: ``no_sync()`` unless ``last``)."""
+        return contextlib.nullcontext()
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step_count,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "sampler": self.sampler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step_count = int(state["step"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+
+
+def _minibatch_rows(group_ids: np.ndarray, minibatches: int) -> list[np.ndarray]:
+    """Row indices of ``minibatches`` parts holding whole groups (rollouts are prompt-major)."""
+    _, first = np.unique(group_ids, return_index=True)
+    starts = np.sort(first)
+    bounds = [*starts[np.linspace(0, len(starts), minibatches + 1).astype(int)[:-1]], len(group_ids)]
+    return [np.arange(bounds[i], bounds[i + 1]) for i in range(minibatches)]
