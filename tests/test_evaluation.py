@@ -117,3 +117,124 @@ def test_plot_is_written(tmp_path):
     out = plot_pass_at_k([a, b], tmp_path / "sub" / "passk.png")
     assert out.exists() and out.stat().st_size > 5000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- sampling a policy (torch) ---------------------------------------------------------------------------
+
+
+class _ScriptedBackend:
+    """A rollout backend whose prompt number i answers correctly in its first ``correct[i]`` responses."""
+
+    def __init__(self, task, examples, correct):
+        self.task, self.examples, self.correct = task, examples, correct
+        self.calls = []
+
+    def generate(self, prompts, group_ids, sampling):
+        import torch
+
+        from maxrl_rs.rollout.base import Rollouts
+
+        self.calls.append(len(prompts))
+        texts = []
+        for g in group_ids:
+            good = self.examples[g].solution
+            texts += [good if j < self.correct[g] else "UP DONE" for j in range(sampling.n)]
+        r = len(texts)
+        return Rollouts(
+            prompt_ids=torch.zeros((r, 1), dtype=torch.long),
+            prompt_mask=torch.ones((r, 1), dtype=torch.long),
+            response_ids=torch.zeros((r, 2), dtype=torch.long),
+            response_mask=torch.ones((r, 2), dtype=torch.long),
+            texts=texts,
+            group_ids=np.repeat(np.asarray(group_ids, dtype=np.int64), sampling.n),
+            finished=np.ones(r, dtype=bool),
+        )
+
+    def close(self):
+        pass
+
+
+def _maze_task(size=5, eval_size=5):
+    from maxrl_rs.tasks import MazeOptions, MazeTask
+
+    return MazeTask(MazeOptions(size=size), seed=0, eval_seed=1, eval_size=eval_size)
+
+
+def test_sample_counts_grades_and_counts_per_prompt():
+    pytest.importorskip("torch")
+    from maxrl_rs.evaluation.sampling import evaluate_policy
+
+    task = _maze_task()
+    examples = task.eval_examples()
+    correct = [0, 1, 3, 8, 5]
+    backend = _ScriptedBackend(task, examples, correct)
+    report = evaluate_policy(
+        backend,
+        task,
+        task.build_tokenizer(),
+        examples,
+        run="scripted",
+        n=8,
+        max_new_tokens=8,
+        prompts_per_call=2,
+    )
+    assert backend.calls == [2, 2, 1]  # prompts go to the backend in chunks
+    assert report.prompt_c == correct and report.prompt_n == [8] * 5
+    assert report.prompt_ids == [ex.id for ex in examples]
+    assert report.pass_at_k[0] == pytest.approx(np.mean(np.array(correct) / 8))
+    assert report.meta["unscored_responses"] == 0 and report.meta["dropped_prompts"] == 0
+
+
+def _tiny_model_dir(path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from maxrl_rs.models import TinyModelSpec, tiny_model
+
+    tokenizer = _maze_task().build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(
+        TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32), tokenizer
+    )
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def _eval_cli(*args):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    result = CliRunner().invoke(main, ["eval", *map(str, args)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_eval_cli_on_a_tiny_model(tmp_path):
+    model_dir = _tiny_model_dir(tmp_path / "tiny")
+    common = ["--task", "maze", "--set", "task.maze.size=5", "--n", "4", "--prompts", "3", "--no-progress"]
+    out = _eval_cli(model_dir, *common, "--json", tmp_path / "one.json", "--plot", tmp_path / "one.png")
+    assert "pass@k tiny" in out and (tmp_path / "one.png").stat().st_size > 0
+    d = json.loads((tmp_path / "one.json").read_text())
+    assert d["schema"] == SCHEMA and d["task"] == "maze" and d["n"] == 4 and d["ks"] == [1, 2, 4]
+    assert d["num_prompts"] == 3 and d["prompts"]["ids"] == ["eval-0", "eval-1", "eval-2"]
+    n, c = np.array(d["prompts"]["n"]), np.array(d["prompts"]["c"])
+    assert np.all(n == 4) and np.all((c >= 0) & (c <= 4))
+    for k, v in zip(d["ks"], d["pass_at_k"], strict=True):
+        assert v == pytest.approx(float(np.mean(maxrl_rs.pass_at_k(n, c, k))), abs=1e-12)
+    assert d["meta"]["task_options"] == {"size": 5} and d["meta"]["samples_per_prompt"] == 4
+
+    # Two policies on the same prompts: a comparison file with efficiency over the first.
+    out = _eval_cli(
+        model_dir, model_dir, *common, "--name", "a", "--name", "b", "--json", tmp_path / "two.json"
+    )
+    assert "efficiency: b vs a" in out
+    two = json.loads((tmp_path / "two.json").read_text())
+    assert two["schema"] == "maxrl-rs/passk-comparison/v1" and two["baseline"] == "a"
+    assert [r["run"] for r in two["reports"]] == ["a", "b"] and len(two["efficiency"]) == 1
+    # Same weights and seed: the same samples.
+    assert two["reports"][0]["prompts"] == two["reports"][1]["prompts"] == d["prompts"]
+
+    # A saved report is re-tabulated without sampling.
+    out = _eval_cli(tmp_path / "one.json", tmp_path / "two.json", "--plot", tmp_path / "three.png")
+    assert "efficiency: a vs tiny" in out and "efficiency: b vs tiny" in out

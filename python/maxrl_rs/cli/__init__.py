@@ -17,6 +17,7 @@ from maxrl_rs import __version__
 COMMANDS: list[tuple[str, str]] = [
     ("grade", "maxrl_rs.cli.grade:grade"),
     ("train", "maxrl_rs.cli.train:train"),
+    ("eval", "maxrl_rs.cli.eval:eval_command"),
 ]
 
 

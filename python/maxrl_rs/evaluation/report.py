@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -380,3 +380,41 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     if a.size == 0:
         return math.nan, math.nan
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+COMPARISON_SCHEMA = "maxrl-rs/passk-comparison/v1"
+
+
+def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
+    """One report: its own JSON (``SCHEMA``). Several: ``COMPARISON_SCHEMA``, the first run as baseline::
+
+    {"schema": "maxrl-rs/passk-comparison/v1", "baseline": str, "reports": [report, ...],
+     "efficiency": [{"run", "baseline", "k_max", "target", "run_k_max", "k_reach", "efficiency", "status"}]}
+    """
+    if not reports:
+        raise InvalidInputError("no reports to save")
+    if len(reports) == 1:
+        return reports[0].save(path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "schema": COMPARISON_SCHEMA,
+        "baseline": reports[0].run,
+        "reports": [r.to_dict() for r in reports],
+        "efficiency": [asdict(scaling_efficiency(r, reports[0])) for r in reports[1:]],
+    }
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    return path
+
+
+def load_reports(path: str | Path) -> list[PassAtKReport]:
+    """The report(s) in a file written by :func:`save_reports` (either schema)."""
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise InvalidInputError(f"cannot read a pass@k report from {str(path)!r}: {e}") from None
+    if isinstance(d, dict) and d.get("schema") == COMPARISON_SCHEMA:
+        return [PassAtKReport.from_dict(r) for r in d["reports"]]
+    if not isinstance(d, dict):
+        raise InvalidInputError(f"{str(path)!r} does not hold a pass@k report")
+    return [PassAtKReport.from_dict(d)]

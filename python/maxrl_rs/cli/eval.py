@@ -1,0 +1,249 @@
+"""``maxrl eval``: pass@k and the MaxRL objective of trained policies on held-out prompts.
+
+    maxrl eval RUN_DIR|MODEL_DIR [RUN_DIR ...] --task maze --n 256 [--k 1,2,4] [--prompts P]
+               [--json OUT.json] [--plot OUT.png]
+
+Each policy samples n responses per held-out prompt; the table shows unbiased pass@k and J^(k) (SPEC §5).
+With several policies the curves share one plot and each one's test-time scaling efficiency over the first
+is reported. A ``.json`` argument is a saved report, re-tabulated and re-plotted without sampling.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _label(source: Any, path: Path) -> str:
+    if source.run_dir is not None and source.step is not None:
+        return f"{source.run_dir.name}@{source.step}"
+    return path.resolve().name
+
+
+def _task_config(first_run: Path | None, config_path: str | None, overrides: list[str]) -> Any:
+    """The held-out set's configuration: the first run's own config, or --config/--task, then --set."""
+    from maxrl_rs.config import apply_override, load_config, validate
+    from maxrl_rs.run import resume_config
+
+    if first_run is not None and config_path is None:
+        cfg = resume_config(first_run)
+        for item in overrides:
+            cfg = apply_override(cfg, item)
+        validate(cfg)
+        return cfg
+    return load_config(config_path, overrides)
+
+
+@click.command("eval")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--task", default=None, help="Task name (default: the first run's task, else 'maze').")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Config file (TOML/JSON) defining the task and its held-out set (default: the first run's).",
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Config override, repeatable.")
+@click.option("--n", "n", type=int, default=256, show_default=True, help="Samples per held-out prompt.")
+@click.option("--k", "ks", default=None, help="Comma-separated k (default: powers of two up to n, and n).")
+@click.option(
+    "--prompts", type=int, default=None, help="Number of held-out prompts (default task.eval_size)."
+)
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option(
+    "--max-new-tokens", type=int, default=None, help="Default: rollout.max_new_tokens or the task's."
+)
+@click.option("--seed", type=int, default=None, help="Sampling seed (default task.eval_seed).")
+@click.option("--device", default=None, help="auto, cpu or cuda[:i] (default: the config's).")
+@click.option(
+    "--max-sequences",
+    type=int,
+    default=2048,
+    show_default=True,
+    help="Responses sampled per backend call (prompts per call = this // n); bounds memory.",
+)
+@click.option(
+    "--name", "names", multiple=True, help="Label of each run, in order (default: directory names)."
+)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def eval_command(
+    runs: tuple[Path, ...],
+    task: str | None,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    n: int,
+    ks: str | None,
+    prompts: int | None,
+    temperature: float,
+    max_new_tokens: int | None,
+    seed: int | None,
+    device: str | None,
+    max_sequences: int,
+    names: tuple[str, ...],
+    json_out: Path | None,
+    plot_out: Path | None,
+    progress: bool,
+) -> None:
+    """Sample N responses per held-out prompt from each RUN (run, checkpoint or model directory, or a
+    saved report .json) and report pass@k and J^(k); several runs are compared against the first."""
+    from maxrl_rs.errors import InvalidInputError
+    from maxrl_rs.evaluation import format_table, load_reports, save_reports
+
+    try:
+        reports = []
+        sampled = [p for p in runs if not (p.is_file() and p.suffix == ".json")]
+        ctx = None
+        if sampled:
+            ctx = _SamplingContext.build(
+                sampled, task, config_path, overrides, prompts, device, n, max_sequences
+            )
+        for path in runs:
+            if path.is_file() and path.suffix == ".json":
+                loaded = load_reports(path)
+                reports.extend(loaded)
+                continue
+            assert ctx is not None
+            reports.append(
+                ctx.evaluate(
+                    path,
+                    ks=ks,
+                    temperature=temperature,
+                    max_new_tokens=max_new_tokens,
+                    seed=seed,
+                    progress=progress,
+                )
+            )
+        if names:
+            if len(names) != len(reports):
+                raise click.BadParameter(
+                    f"{len(names)} --name values for {len(reports)} reports", param_hint="--name"
+                )
+            reports = [_relabel(r, name) for r, name in zip(reports, names, strict=True)]
+        reports = _unique_labels(reports)
+        click.echo(format_table(reports))
+        if json_out is not None:
+            click.echo(f"wrote {save_reports(reports, json_out)}")
+        if plot_out is not None:
+            from maxrl_rs.plots import plot_pass_at_k
+
+            click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
+    except InvalidInputError as e:  # ConfigError included
+        raise click.ClickException(str(e)) from None
+
+
+def _relabel(report: Any, name: str) -> Any:
+    from dataclasses import replace
+
+    return replace(report, run=name)
+
+
+def _unique_labels(reports: list[Any]) -> list[Any]:
+    seen: dict[str, int] = {}
+    out = []
+    for r in reports:
+        count = seen.get(r.run, 0)
+        seen[r.run] = count + 1
+        out.append(_relabel(r, f"{r.run}#{count + 1}") if count else r)
+    return out
+
+
+class _SamplingContext:
+    """The task and held-out prompts shared by every sampled run, so all runs see the same prompts."""
+
+    def __init__(self, cfg: Any, task: Any, examples: list[Any], device: Any, n: int, per_call: int) -> None:
+        self.cfg, self.task, self.examples = cfg, task, examples
+        self.device, self.n, self.per_call = device, n, per_call
+
+    @classmethod
+    def build(
+        cls,
+        runs: list[Path],
+        task: str | None,
+        config_path: str | None,
+        overrides: tuple[str, ...],
+        prompts: int | None,
+        device: str | None,
+        n: int,
+        max_sequences: int,
+    ) -> _SamplingContext:
+        from maxrl_rs.errors import ConfigError
+        from maxrl_rs.evaluation.sampling import resolve_policy
+        from maxrl_rs.run import make_task, resolve_device
+
+        if n < 1:
+            raise ConfigError(f"--n must be >= 1, got {n}")
+        if prompts is not None and prompts < 1:
+            raise ConfigError(f"--prompts must be >= 1, got {prompts}")
+        first = resolve_policy(runs[0]).run_dir
+        extra = list(overrides)
+        if task is not None:
+            extra.insert(0, f"task.name={task}")
+        if prompts is not None:
+            extra.append(f"task.eval_size={prompts}")
+        cfg = _task_config(first, config_path, extra)
+        if device is not None:
+            cfg.device = device
+        t = make_task(cfg)
+        examples = t.eval_examples()[: cfg.task.eval_size]
+        return cls(cfg, t, examples, resolve_device(cfg.device), n, max(1, max_sequences // n))
+
+    def evaluate(
+        self,
+        path: Path,
+        *,
+        ks: str | None,
+        temperature: float,
+        max_new_tokens: int | None,
+        seed: int | None,
+        progress: bool,
+    ) -> Any:
+        from dataclasses import replace
+
+        from maxrl_rs.evaluation.sampling import evaluate_policy, resolve_policy
+        from maxrl_rs.rollout.base import backend_class
+        from maxrl_rs.run import load_pretrained
+
+        source = resolve_policy(path)
+        model, tokenizer = load_pretrained(source.model_dir)
+        model.to(self.device)
+        rollout_cfg = replace(self.cfg.rollout, batch_size=self.per_call)
+        backend = backend_class(rollout_cfg.backend).from_config(model, tokenizer, rollout_cfg)
+        budget = max_new_tokens or self.cfg.rollout.max_new_tokens or self.task.max_new_tokens
+        try:
+            return evaluate_policy(
+                backend,
+                self.task,
+                tokenizer,
+                self.examples,
+                run=_label(source, path),
+                n=self.n,
+                ks=ks,
+                max_new_tokens=budget,
+                temperature=temperature,
+                top_p=self.cfg.rollout.top_p,
+                top_k=self.cfg.rollout.top_k,
+                seed=self.cfg.task.eval_seed if seed is None else seed,
+                prompts_per_call=self.per_call,
+                progress=progress,
+                meta={
+                    "model_dir": str(source.model_dir),
+                    "run_dir": str(source.run_dir) if source.run_dir else None,
+                    "step": source.step,
+                    "eval_seed": self.cfg.task.eval_seed,
+                    "task_options": _task_options(self.cfg),
+                },
+            )
+        finally:
+            backend.close()
+
+
+def _task_options(cfg: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    options = getattr(cfg.task, cfg.task.name, None)
+    return asdict(options) if is_dataclass(options) else {}
