@@ -71,7 +71,7 @@ class _Graders:
             try:
                 self._graders[verifier] = Grader(verifier, **opts)
             except InvalidInputError as e:
-                raise click.UsageError(f"--option for verifier {verifier!r}: {e}") from None
+                raise click.UsageError(f"verifier {verifier!r}: {e}") from None
         return self._graders[verifier]
 
 

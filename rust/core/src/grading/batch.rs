@@ -15,7 +15,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use super::numbers::Decimal;
-use super::{choice, countdown, exact, gsm8k, maze, text};
+use super::{choice, countdown, exact, gsm8k, math, maze, text};
 use super::{Budget, Limits, OptValue, Options, Status, Verdict};
 use crate::error::{Error, Result};
 use crate::parallel;
@@ -23,6 +23,7 @@ use crate::parallel;
 /// A verifier and its options.
 #[derive(Debug, Clone)]
 pub enum Verifier {
+    Math(math::MathOptions),
     Gsm8k(gsm8k::Gsm8kOptions),
     Exact(exact::ExactOptions),
     Choice(choice::ChoiceOptions),
@@ -33,6 +34,7 @@ pub enum Verifier {
 /// A parsed reference, ready to grade any number of responses against.
 #[derive(Debug, Clone)]
 pub enum Reference {
+    Math(math::MathReference),
     Gsm8k(Decimal),
     Exact(String),
     Choice(u8),
@@ -46,6 +48,7 @@ impl Verifier {
     /// The verifier called `name`, configured from `opts` (unknown option keys are an error).
     pub fn new(name: &str, opts: &Options) -> Result<Self> {
         Ok(match name {
+            "math" => Verifier::Math(math::MathOptions::from_options(opts)?),
             "gsm8k" => Verifier::Gsm8k(gsm8k::Gsm8kOptions::from_options(opts)?),
             "exact" => Verifier::Exact(exact::ExactOptions::from_options(opts)?),
             "choice" => Verifier::Choice(choice::ChoiceOptions::from_options(opts)?),
@@ -65,6 +68,7 @@ impl Verifier {
 
     pub fn name(&self) -> &'static str {
         match self {
+            Verifier::Math(_) => "math",
             Verifier::Gsm8k(_) => "gsm8k",
             Verifier::Exact(_) => "exact",
             Verifier::Choice(_) => "choice",
@@ -78,7 +82,7 @@ impl Verifier {
     fn reads_from_end(&self) -> bool {
         matches!(
             self,
-            Verifier::Gsm8k(_) | Verifier::Choice(_) | Verifier::Countdown(_)
+            Verifier::Math(_) | Verifier::Gsm8k(_) | Verifier::Choice(_) | Verifier::Countdown(_)
         )
     }
 
@@ -91,6 +95,7 @@ impl Verifier {
             return Err(Status::Limit);
         }
         Ok(match self {
+            Verifier::Math(o) => Reference::Math(math::parse_reference(reference, o, budget)?),
             Verifier::Gsm8k(_) => Reference::Gsm8k(gsm8k::parse_reference(reference, budget)?),
             Verifier::Exact(o) => Reference::Exact(exact::parse_reference(reference, o, budget)?),
             Verifier::Choice(o) => Reference::Choice(choice::parse_reference(reference, o)?),
@@ -108,6 +113,7 @@ impl Verifier {
             true => return Verdict::limit(),
         };
         match (self, reference) {
+            (Verifier::Math(o), Reference::Math(r)) => math::grade(response, r, o, budget),
             (Verifier::Gsm8k(o), Reference::Gsm8k(r)) => gsm8k::grade(response, r, o, budget),
             (Verifier::Exact(o), Reference::Exact(r)) => exact::grade(response, r, o, budget),
             (Verifier::Choice(o), Reference::Choice(r)) => choice::grade(response, *r, o, budget),
@@ -121,6 +127,7 @@ impl Verifier {
     /// The answer this verifier reads from `response`, for display and debugging.
     pub fn extract_answer(&self, response: &str) -> Option<String> {
         match self {
+            Verifier::Math(o) => math::extract_answer(response, o),
             Verifier::Gsm8k(o) => gsm8k::extract_answer(response, o),
             Verifier::Exact(o) => exact::extract_answer(response, o),
             Verifier::Choice(o) => choice::extract_answer(response, o),
@@ -367,8 +374,8 @@ mod tests {
 
     #[test]
     fn names_and_options() {
-        for name in Verifier::NAMES.iter().filter(|n| **n != "math") {
-            assert_eq!(Verifier::new(name, &Options::new()).unwrap().name(), *name);
+        for name in Verifier::NAMES {
+            assert_eq!(Verifier::new(name, &Options::new()).unwrap().name(), name);
         }
         let e = Verifier::new("maths", &Options::new()).unwrap_err().to_string();
         assert!(e.contains("\"maths\"") && e.contains("gsm8k"), "{e}");

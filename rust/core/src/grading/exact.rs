@@ -63,8 +63,12 @@ pub fn normalize(s: &str, opts: &ExactOptions, budget: &mut Budget) -> std::resu
             out.push(' ');
             pending_space = false;
         }
-        if opts.case_sensitive {
-            out.push(c);
+        if opts.case_sensitive || c.is_ascii() {
+            out.push(if opts.case_sensitive {
+                c
+            } else {
+                c.to_ascii_lowercase()
+            });
         } else {
             out.extend(c.to_lowercase());
         }

@@ -1,0 +1,151 @@
+"""`maxrl grade` and the `maxrl` command group."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import maxrl_rs
+from maxrl_rs.cli import COMMANDS, main
+from maxrl_rs.cli.grade import parse_option
+
+ROWS = [
+    {"id": 0, "response": "so #### 18", "gold": "18"},
+    {"id": 1, "response": "I think 17", "gold": "18"},
+    {"id": 2, "response": "nothing", "gold": "18"},
+    {"id": 3, "response": "The answer is (B)", "gold": "B", "verifier": "choice"},
+    {
+        "id": 4,
+        "response": "<answer>3*8</answer>",
+        "gold": {"target": 24, "numbers": [3, 8]},
+        "verifier": "countdown",
+    },
+    {"id": 5, "response": "RIGHT DONE", "gold": ["SG"], "verifier": "maze"},
+    {"id": 6, "response": "#### 3", "gold": "three"},
+]
+
+
+def write_jsonl(path: Path, rows: list, blank_lines: bool = False) -> Path:
+    lines = [json.dumps(r) for r in rows]
+    if blank_lines:
+        lines.insert(1, "")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_help_and_version():
+    r = run("--help")
+    assert r.exit_code == 0 and "grade" in r.output
+    r = run("--version")
+    assert r.exit_code == 0 and maxrl_rs.__version__ in r.output
+    r = run("grade", "--help")
+    assert r.exit_code == 0 and "--reference-field" in r.output
+    assert ("grade", "maxrl_rs.cli.grade:grade") in COMMANDS
+
+
+def test_grades_a_file(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", ROWS, blank_lines=True)
+    out = tmp_path / "out.jsonl"
+    r = run("grade", str(src), "--verifier", "gsm8k", "-o", str(out), "--threads", "2", "--no-progress")
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == [row["id"] for row in ROWS]
+    assert [g["status"] for g in got] == [
+        "correct",
+        "incorrect",
+        "no_answer",
+        "correct",
+        "correct",
+        "correct",
+        "invalid_reference",
+    ]
+    assert [g["score"] for g in got] == [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+    assert got[1]["extracted"] == "17" and got[2]["extracted"] is None
+    assert got[4]["gold"] == ROWS[4]["gold"]  # input fields are kept as they were
+    summary = r.stderr
+    assert "correct" in summary and "accuracy 0.5714" in summary and "items/s" in summary
+
+
+def test_fields_chunks_options_and_stdout(tmp_path):
+    rows = [
+        {"q": i, "out": f"#### {i % 3}" if i % 2 else f"answer is {i % 3}", "ans": "1"} for i in range(50)
+    ]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    r = run(
+        "grade", str(src), "-v", "gsm8k", "--response-field", "out", "--reference-field", "ans",
+        "--chunk-size", "7", "-O", "strict_format=true", "-O", "time_budget_ms=50",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(got) == 50
+    for row, g in zip(rows, got):
+        want = "no_answer" if row["q"] % 2 == 0 else ("correct" if row["q"] % 3 == 1 else "incorrect")
+        assert g["status"] == want, (row, g)
+
+
+def test_scoped_options(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", ROWS[3:4])
+    r = run("grade", str(src), "-v", "gsm8k", "-O", "strict_format=true", "-O", "choice.num_choices=2")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["status"] == "correct"
+    r = run("grade", str(src), "-v", "gsm8k", "-O", "choice.num_choices=1")
+    assert r.exit_code != 0 and "num_choices" in r.output
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("a=1", (None, "a", 1)),
+        ("a=true", (None, "a", True)),
+        ("a=False", (None, "a", False)),
+        ("a=0.5", (None, "a", 0.5)),
+        ("a=x=y", (None, "a", "x=y")),
+        ("choice.num_choices=4", ("choice", "num_choices", 4)),
+    ],
+)
+def test_parse_option(text, want):
+    assert parse_option(text) == want
+
+
+def test_errors_name_the_line(tmp_path):
+    bad_json = tmp_path / "bad.jsonl"
+    bad_json.write_text(json.dumps(ROWS[0]) + "\n\n{not json}\n")
+    r = run("grade", str(bad_json), "-v", "gsm8k")
+    assert r.exit_code != 0 and "bad.jsonl:3: invalid JSON" in r.output
+
+    missing = write_jsonl(tmp_path / "missing.jsonl", [ROWS[0], {"response": "x"}])
+    r = run("grade", str(missing), "-v", "gsm8k")
+    assert r.exit_code != 0 and "missing.jsonl:2: missing field 'gold'" in r.output
+
+    r = run("grade", str(missing), "-v", "gsm8k", "--response-field", "answer")
+    assert r.exit_code != 0 and "missing.jsonl:1: missing field 'answer'" in r.output
+
+    typed = write_jsonl(tmp_path / "typed.jsonl", [{"response": 3, "gold": "3"}])
+    r = run("grade", str(typed), "-v", "gsm8k")
+    assert r.exit_code != 0 and "typed.jsonl:1: field 'response' must be a string, got int" in r.output
+
+    verifier = write_jsonl(tmp_path / "verifier.jsonl", [{"response": "3", "gold": "3", "verifier": "nope"}])
+    r = run("grade", str(verifier), "-v", "gsm8k")
+    assert r.exit_code != 0 and "verifier.jsonl:1: unknown verifier 'nope'" in r.output
+
+    array = tmp_path / "array.jsonl"
+    array.write_text("[1, 2]\n")
+    r = run("grade", str(array))
+    assert r.exit_code != 0 and "array.jsonl:1: expected a JSON object" in r.output
+
+    r = run("grade", str(tmp_path / "absent.jsonl"))
+    assert r.exit_code != 0 and "absent.jsonl" in r.output
+
+    r = run("grade", str(missing), "-v", "gsm8k", "-O", "nonsense")
+    assert r.exit_code != 0 and "KEY=VALUE" in r.output
+
+    r = run("grade", str(missing), "-v", "gsm8k", "-O", "strictformat=true")
+    assert r.exit_code != 0 and "strictformat" in r.output
