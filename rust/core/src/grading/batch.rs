@@ -492,4 +492,97 @@ mod tests {
             Status::Limit
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const PIECES: &[&str] = &[
+            "\\boxed{",
+            "}",
+            "{",
+            "(",
+            ")",
+            "####",
+            "answer",
+            " is ",
+            "B",
+            "-",
+            "1,000",
+            "<answer>",
+            "</answer>",
+            "UP",
+            "DOWN",
+            "RIGHT",
+            "DONE",
+            "=",
+            "/",
+            "*",
+            "^",
+            "\\frac",
+            "S",
+            "G",
+            "#",
+            ".",
+            "\n",
+            " ",
+            "3",
+            "8",
+            "0",
+            "9^{9^9}",
+            "\\sqrt",
+            "x",
+            "$",
+            "é",
+            "\u{1F642}",
+            "\\",
+            "\"",
+            ":",
+            "[",
+            "]",
+        ];
+
+        fn sample_reference(name: &str) -> &'static str {
+            match name {
+                "math" => "\\frac{1}{2}",
+                "gsm8k" => "18",
+                "exact" => "Paris",
+                "choice" => "B",
+                "maze" => "S.#\n#.#\n#.G",
+                _ => r#"{"target": 24, "numbers": [3, 4, 8, 1]}"#,
+            }
+        }
+
+        fn pieces() -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            /// Any text, as response or reference, gives a verdict: no panic, a score in {0, 1} that
+            /// agrees with the status. (No panic guard here: a panic fails the property.)
+            #[test]
+            fn any_text_gets_a_verdict(
+                a in any::<String>(),
+                b in pieces(),
+                c in pieces(),
+            ) {
+                for name in Verifier::NAMES {
+                    let v = Verifier::new(name, &Options::new()).unwrap();
+                    for reference in [a.as_str(), b.as_str(), sample_reference(name)] {
+                        let Ok(parsed) = v.parse_reference(reference, &mut Budget::new(Limits::default())) else {
+                            continue;
+                        };
+                        for response in [a.as_str(), b.as_str(), c.as_str()] {
+                            let verdict = v.grade(response, &parsed, &mut Budget::new(Limits::default()));
+                            prop_assert_eq!(verdict.score == 1.0, verdict.status == Status::Correct);
+                            prop_assert!(verdict.score == 0.0 || verdict.score == 1.0);
+                            prop_assert!(verdict.status != Status::Error);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
