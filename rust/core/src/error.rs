@@ -10,7 +10,11 @@ pub enum Error {
     /// An input array is empty where at least one element is needed.
     Empty { what: &'static str },
     /// Two arrays that must be aligned have different lengths.
-    LengthMismatch { what: &'static str, expected: usize, got: usize },
+    LengthMismatch {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
     /// A reward is NaN or infinite.
     NonFinite { index: usize, value: f64 },
     /// `maxrl` needs rewards in {0, 1}.

@@ -64,7 +64,11 @@ pub fn pool() -> Arc<ThreadPool> {
             .build()
             .expect("building the maxrl thread pool"),
     );
-    *slot = Some(Pool { pid, threads, pool: Arc::clone(&pool) });
+    *slot = Some(Pool {
+        pid,
+        threads,
+        pool: Arc::clone(&pool),
+    });
     pool
 }
 
@@ -99,7 +103,7 @@ mod tests {
     fn pool_follows_requested_size() {
         set_num_threads(2);
         assert_eq!(num_threads(), 2);
-        let n = install(|| rayon::current_num_threads());
+        let n = install(rayon::current_num_threads);
         assert_eq!(n, 2);
         let s: u64 = install(|| (0..1000u64).into_par_iter().sum());
         assert_eq!(s, 499_500);

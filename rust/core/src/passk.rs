@@ -4,13 +4,22 @@ use crate::error::{Error, Result};
 
 fn check(n: u64, c: u64, k: u64) -> Result<()> {
     if n == 0 {
-        return Err(Error::InvalidArgument { name: "n", reason: "0 samples".into() });
+        return Err(Error::InvalidArgument {
+            name: "n",
+            reason: "0 samples".into(),
+        });
     }
     if c > n {
-        return Err(Error::InvalidArgument { name: "c", reason: format!("{c} correct out of n = {n} samples") });
+        return Err(Error::InvalidArgument {
+            name: "c",
+            reason: format!("{c} correct out of n = {n} samples"),
+        });
     }
     if k == 0 || k > n {
-        return Err(Error::InvalidArgument { name: "k", reason: format!("{k}; need 1 <= k <= n = {n}") });
+        return Err(Error::InvalidArgument {
+            name: "k",
+            reason: format!("{k}; need 1 <= k <= n = {n}"),
+        });
     }
     Ok(())
 }
@@ -54,10 +63,19 @@ pub fn fail_curve(n: u64, c: u64) -> Result<Vec<f64>> {
 pub fn maxrl_objective(n: u64, c: u64, order: u64) -> Result<f64> {
     check(n, c, order.max(1))?;
     if order == 0 {
-        return Err(Error::BadOrder { order: 0, group: 0, size: n as usize });
+        return Err(Error::BadOrder {
+            order: 0,
+            group: 0,
+            size: n as usize,
+        });
     }
     let curve = fail_curve(n, c)?;
-    Ok(-curve.iter().take(order as usize).enumerate().map(|(i, f)| f / (i + 1) as f64).sum::<f64>())
+    Ok(-curve
+        .iter()
+        .take(order as usize)
+        .enumerate()
+        .map(|(i, f)| f / (i + 1) as f64)
+        .sum::<f64>())
 }
 
 #[cfg(test)]
@@ -83,7 +101,10 @@ mod tests {
                 let curve = fail_curve(n, c).unwrap();
                 for k in 1..=n {
                     let want = brute(n, c, k);
-                    assert!((pass_at_k(n, c, k).unwrap() - want).abs() < 1e-12, "n={n} c={c} k={k}");
+                    assert!(
+                        (pass_at_k(n, c, k).unwrap() - want).abs() < 1e-12,
+                        "n={n} c={c} k={k}"
+                    );
                     assert!((1.0 - curve[k as usize - 1] - want).abs() < 1e-12);
                 }
             }

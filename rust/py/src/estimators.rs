@@ -30,7 +30,9 @@ fn advantages<'py>(
     let r = rewards.as_slice()?;
     let g = group_ids.as_slice()?;
     let m = mask.as_ref().map(|m| m.as_slice()).transpose()?;
-    let out = py.detach(|| estimators::advantages(r, g, m, &cfg)).map_err(to_py)?;
+    let out = py
+        .detach(|| estimators::advantages(r, g, m, &cfg))
+        .map_err(to_py)?;
     Ok(out.into_pyarray(py))
 }
 
@@ -54,16 +56,22 @@ fn group_stats<'py>(
     let g = group_ids.as_slice()?;
     let m = mask.as_ref().map(|m| m.as_slice()).transpose()?;
     let s = py.detach(|| GroupStats::compute(r, g, m)).map_err(to_py)?;
-    Ok((s.ids.into_pyarray(py), s.n.into_pyarray(py), s.k.into_pyarray(py), s.mean.into_pyarray(py)))
+    Ok((
+        s.ids.into_pyarray(py),
+        s.n.into_pyarray(py),
+        s.k.into_pyarray(py),
+        s.mean.into_pyarray(py),
+    ))
 }
 
-fn triples<'py>(
-    n: &PyReadonlyArray1<'py, i64>,
-    c: &PyReadonlyArray1<'py, i64>,
-) -> PyResult<Vec<(u64, u64)>> {
+fn triples<'py>(n: &PyReadonlyArray1<'py, i64>, c: &PyReadonlyArray1<'py, i64>) -> PyResult<Vec<(u64, u64)>> {
     let (n, c) = (n.as_slice()?, c.as_slice()?);
     if n.len() != c.len() {
-        return Err(to_py(maxrl_core::Error::LengthMismatch { what: "c", expected: n.len(), got: c.len() }));
+        return Err(to_py(maxrl_core::Error::LengthMismatch {
+            what: "c",
+            expected: n.len(),
+            got: c.len(),
+        }));
     }
     n.iter()
         .zip(c)
@@ -82,7 +90,12 @@ fn triples<'py>(
 }
 
 fn at_index<T>(i: usize, r: maxrl_core::Result<T>) -> PyResult<T> {
-    r.map_err(|e| to_py(maxrl_core::Error::InvalidArgument { name: "input", reason: format!("at index {i}: {e}") }))
+    r.map_err(|e| {
+        to_py(maxrl_core::Error::InvalidArgument {
+            name: "input",
+            reason: format!("at index {i}: {e}"),
+        })
+    })
 }
 
 /// Elementwise pass@k over aligned arrays (broadcast in Python).

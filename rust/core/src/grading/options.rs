@@ -25,7 +25,11 @@ pub struct OptionReader<'a> {
 
 impl<'a> OptionReader<'a> {
     pub fn new(verifier: &'static str, opts: &'a Options) -> Self {
-        OptionReader { verifier, opts, used: Vec::new() }
+        OptionReader {
+            verifier,
+            opts,
+            used: Vec::new(),
+        }
     }
 
     fn get(&mut self, key: &'a str) -> Option<&'a OptValue> {
@@ -83,7 +87,11 @@ impl<'a> OptionReader<'a> {
                 known.dedup();
                 Err(Error::InvalidArgument {
                     name: "verifier option",
-                    reason: format!("{}: unknown option {k:?}; known options: {}", self.verifier, known.join(", ")),
+                    reason: format!(
+                        "{}: unknown option {k:?}; known options: {}",
+                        self.verifier,
+                        known.join(", ")
+                    ),
                 })
             }
         }
@@ -102,6 +110,9 @@ mod tests {
         let mut r = OptionReader::new("exact", &o);
         assert!(r.bool("case_sensitive", false).unwrap());
         let e = r.finish().unwrap_err().to_string();
-        assert!(e.contains("\"casesensitive\"") && e.contains("case_sensitive"), "{e}");
+        assert!(
+            e.contains("\"casesensitive\"") && e.contains("case_sensitive"),
+            "{e}"
+        );
     }
 }
