@@ -40,6 +40,12 @@ def get_grader(verifier: str, options: Mapping[str, Any]) -> Any:
     return grader
 
 
+def clear_graders() -> None:
+    """Drop the shared graders (and with them their parsed-reference caches), e.g. to time a cold start."""
+    with _graders_lock:
+        _graders.clear()
+
+
 @dataclass(frozen=True)
 class Graded:
     """One batch's verdicts in plain Python/NumPy form."""

@@ -6,7 +6,8 @@ Reward functions (verl's custom reward function convention, see docs/integration
   ``reward.custom_reward_function.path=pkg://maxrl_rs.integrations.verl`` with ``name=compute_score``
   (verl's reward loop calls it once per response);
 - :func:`compute_score_batch` ``(data_sources, solution_strs, ground_truths, extra_infos, **kwargs) -> list``
-  for verl's ``batch`` reward manager (one Rust call per batch).
+  for verl's ``BatchRewardManager`` convention (``reward_model.reward_manager=batch`` in releases before the
+  0.9 reward loop, or a custom manager): one Rust call per batch.
 
 Both return ``{"score", "acc", "pred", "status"}`` per response. The verifier is the ``verifier`` keyword
 (``custom_reward_function.reward_kwargs.verifier=...``) or, by default, chosen from the data source name;
