@@ -1,6 +1,9 @@
 # Type stubs of the Rust extension (checked in CI by `python -m mypy.stubtest maxrl_rs._core`).
 # Users call the wrappers in maxrl_rs (advantages.py, passk.py, grading.py), which accept lists and tensors.
 
+from collections.abc import Iterable, Mapping
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
 
@@ -37,3 +40,27 @@ def maxrl_objective(
 ) -> npt.NDArray[np.float64]: ...
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
+
+# Grading (rust/py/src/grading.rs): scores, status codes (indices into STATUS_NAMES), extracted answers.
+STATUS_NAMES: list[str]
+VERIFIERS: list[str]
+
+_Graded = tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8], list[str | None]]
+
+def grade(
+    responses: Iterable[str],
+    references: Iterable[str],
+    verifier: str,
+    options: Mapping[str, bool | int | float | str] | None = None,
+    threads: int | None = None,
+) -> _Graded: ...
+@final
+class Grader:
+    def __new__(cls, verifier: str, options: Mapping[str, bool | int | float | str] | None = None) -> Grader: ...
+    def grade(
+        self, responses: Iterable[str], references: Iterable[str], threads: int | None = None
+    ) -> _Graded: ...
+    @property
+    def verifier(self) -> str: ...
+    @property
+    def cached_references(self) -> int: ...
