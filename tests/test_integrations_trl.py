@@ -282,11 +282,12 @@ def _row_keys(batch: dict) -> list[tuple]:
     return keys
 
 
-def _trainer(output_dir: Path, per_device: int, steps: int = 2, **maxrl_kwargs):
+def _trainer(output_dir: Path, per_device: int, steps: int = 2, config: dict | None = None, **maxrl_kwargs):
     from trl import GRPOConfig
 
     model, tokenizer = _tiny_setup()
     args = GRPOConfig(
+        **(config or {}),
         output_dir=str(output_dir),
         per_device_train_batch_size=per_device,
         num_generations=G,
@@ -344,11 +345,22 @@ def test_grpo_trainer_trains_on_maxrl_advantages(tmp_path):
 
 @requires_trl
 def test_order_is_forwarded_and_validated(tmp_path):
-    trainer = _trainer(tmp_path, per_device=8, steps=1, order=2, drop_all_fail=False)
+    config = {"num_generations_eval": 2, "per_device_eval_batch_size": 4}
+    trainer = _trainer(tmp_path, per_device=8, steps=1, config=config, order=3, drop_all_fail=False)
     trainer.train()
     rewards, scorable = _gathered_rewards(trainer.gathered[0])
-    expected = _expected(rewards, scorable, order=2, drop_all_fail=False).astype(np.float32)
+    expected = _expected(rewards, scorable, order=3, drop_all_fail=False).astype(np.float32)
     np.testing.assert_array_equal(trainer.generated[0]["advantages"].numpy(), expected)
+    # Evaluation groups num_generations_eval = 2 completions; the order is capped at the group size there.
+    trainer.evaluate(eval_dataset=_dataset().select(range(2)))
+    rewards, scorable = _gathered_rewards(trainer.gathered[-1])
+    assert rewards.shape == (4,)
+    eval_expected = maxrl_rs.advantages(
+        rewards, np.arange(4) // 2, "maxrl", order=2, drop_all_fail=False, mask=scorable
+    )
+    np.testing.assert_array_equal(
+        trainer.generated[-1]["advantages"].numpy(), eval_expected.astype(np.float32)
+    )
     with pytest.raises(maxrl_rs.InvalidInputError, match="order=5 exceeds num_generations=4"):
         _trainer(tmp_path, per_device=8, order=5)
 

@@ -120,8 +120,8 @@ class MaxRLGRPOTrainer(GRPOTrainer):
         reward_threshold: binarise the summed reward (>= threshold is a success); by default the rewards must
             already be 0 or 1.
 
-    Tested with ``trl`` ``TRL_TESTED_RANGE``; raises ``RuntimeError`` at construction if the methods it
-    overrides are missing or changed.
+    Supports ``trl>=0.20,<2`` (``TRL_TESTED_RANGE``); raises ``RuntimeError`` at construction if the methods
+    it overrides are missing or changed.
     """
 
     def __init__(
@@ -173,14 +173,16 @@ class MaxRLGRPOTrainer(GRPOTrainer):
             )
 
         mode = "train" if self.model.training else "eval"
-        group_size = self.num_generations
+        group_size, order = self.num_generations, self.maxrl_order
         if mode == "eval":
+            # Evaluation may sample fewer completions per prompt; its loss is only logged.
             group_size = getattr(self, "num_generations_eval", None) or self.num_generations
+            order = None if order is None else min(order, group_size)
         adv, rewards, scorable = maxrl_global_advantages(
             rewards_per_func,
             self.reward_weights,
             group_size,
-            order=self.maxrl_order,
+            order=order,
             drop_all_fail=self.maxrl_drop_all_fail,
             reward_threshold=self.maxrl_reward_threshold,
         )
