@@ -179,6 +179,25 @@ fn as_set(n: &Node) -> Option<Node> {
     let Node::Rel(m, ops) = n else { return None };
     let open = |op: RelOp| matches!(op, RelOp::Lt | RelOp::Gt);
     match (m.as_slice(), ops.as_slice()) {
+        // `1 \le |z| \le 3/2` → [-3/2, -1] ∪ [1, 3/2].
+        (
+            [lo, Node::Func(expr::Func::Abs, x), hi],
+            [o1 @ (RelOp::Lt | RelOp::Le), o2 @ (RelOp::Lt | RelOp::Le)],
+        ) if x.len() == 1 && is_name(&x[0]) => {
+            let (l, r) = (
+                if open(*o2) { '(' } else { '[' },
+                if open(*o2) { ')' } else { ']' },
+            );
+            let (il, ir) = (
+                if open(*o1) { '(' } else { '[' },
+                if open(*o1) { ')' } else { ']' },
+            );
+            let neg = |n: &Node| Node::Neg(Box::new(n.clone()));
+            Some(Node::Union(vec![
+                Node::Bracket(l, ir, vec![neg(hi), neg(lo)]),
+                Node::Bracket(il, r, vec![lo.clone(), hi.clone()]),
+            ]))
+        }
         ([_, s], [RelOp::In]) => Some(s.clone()),
         ([lo, x, hi], [o1 @ (RelOp::Lt | RelOp::Le), o2 @ (RelOp::Lt | RelOp::Le)]) if is_name(x) => {
             Some(Node::Bracket(
@@ -269,7 +288,13 @@ impl Cx<'_> {
         if self.depth > self.max_depth {
             return Err(LimitHit);
         }
-        let r = if is_multi(g) || is_multi(p) {
+        let assignments_vs_tuple = match (g, p) {
+            (Node::List(items), Node::Bracket(..)) | (Node::Bracket(..), Node::List(items)) => {
+                items.iter().all(|i| value_of(i).is_some())
+            }
+            _ => false,
+        };
+        let r = if !assignments_vs_tuple && (is_multi(g) || is_multi(p)) {
             self.eq_multi(g, p)
         } else {
             self.eq_single(g, p)
@@ -487,8 +512,10 @@ impl Cx<'_> {
                         return self.proportional(&diff(&gm[0], &gm[1]), &diff(&pm[0], &pm[1]), false);
                     }
                 }
+                // A response's inequalities count as a set only with `set_relation`; `x \in S` always.
+                let p_set_ok = self.opts.set_relation || pops.as_slice() == [RelOp::In];
                 match (as_set(g), as_set(p)) {
-                    (Some(a), Some(b)) => self.eq(&a, &b),
+                    (Some(a), Some(b)) if p_set_ok => self.eq(&a, &b),
                     _ => Ok(false),
                 }
             }

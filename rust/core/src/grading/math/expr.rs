@@ -220,9 +220,14 @@ pub fn exact(n: &Node, budget: &mut Budget) -> Result<Option<Q>, LimitHit> {
             (Some(x), Some(y)) if !y.is_zero() => Some(number::check(x / y, budget)?),
             _ => None,
         },
-        Node::Pow(a, b) => match (exact(a, budget)?, exact(b, budget)?) {
-            (Some(x), Some(y)) => number::pow(&x, &y, budget)?,
-            _ => None,
+        Node::Pow(a, b) => match exact(a, budget)? {
+            // 1 to any power is 1, however large the exponent: no need to evaluate it.
+            Some(x) if x.is_one() => Some(x),
+            Some(x) => match exact(b, budget)? {
+                Some(y) => number::pow(&x, &y, budget)?,
+                None => None,
+            },
+            None => None,
         },
         Node::Func(f, args) => exact_func(*f, args, budget)?,
         _ => None,

@@ -48,20 +48,34 @@ pub fn extract(response: &str, opts: &MathOptions) -> Option<Extracted> {
         None => response,
     };
     if opts.boxed == BoxedMode::First {
-        if let Some(e) = boxed(text) {
+        if let Some((e, end)) = boxed(text) {
+            // "\boxed{255} … The final answer is $10,455$": a final-answer statement after the last box
+            // is the later, final word.
+            if let Some(p) = text.get(end..).and_then(|rest| final_answer_phrase(rest, opts)) {
+                return Some(p);
+            }
             return Some(e);
         }
     }
-    if let Some(e) = phrase(text, opts) {
+    // Without a box the answer is near the end: phrases and spans are looked for in the last
+    // SEARCH_TAIL bytes only, which keeps megabyte inputs cheap.
+    let near_end = super::tail(text, SEARCH_TAIL);
+    if let Some(e) = phrase(near_end, opts) {
         return Some(e);
     }
     if opts.boxed == BoxedMode::AfterPhrase {
-        if let Some(e) = boxed(text) {
+        if let Some((e, _)) = boxed(text) {
             return Some(e);
         }
     }
-    fallback(text, opts)
+    fallback(near_end, opts)
 }
+
+/// Bytes at the end of a response searched for an unboxed answer.
+pub const SEARCH_TAIL: usize = 64 * 1024;
+
+/// Most answers in one group (boxes or spans joined by connectors); earlier ones are not looked at.
+const MAX_GROUP: usize = 32;
 
 // ---------------------------------------------------------------------------------------------------
 // Boxes
@@ -141,25 +155,65 @@ pub(crate) fn match_brace(b: &[u8], open: usize) -> (usize, bool) {
     (b.len(), false)
 }
 
-fn boxed(s: &str) -> Option<Extracted> {
+/// The last group of boxes, and where the last box ends.
+fn boxed(s: &str) -> Option<(Extracted, usize)> {
     let boxes = find_boxes(s);
     let last = boxes.len().checked_sub(1)?;
-    let first = group_start(s, &boxes, last);
+    let mut first = last;
+    if last > 0 {
+        // Boxes inside math spans are joined when the spans are:
+        // `\(y_1 = \boxed{a}\) and \(y_2 = \boxed{b}\)`.
+        // Spans are computed from the start of the line of the earliest box that may join the group.
+        let earliest = boxes[last.saturating_sub(MAX_GROUP)].start;
+        let base = s[..earliest].rfind('\n').map_or(0, |k| k + 1);
+        let spans: Vec<Span> = math_spans(&s[base..])
+            .into_iter()
+            .map(|sp| Span {
+                start: sp.start + base,
+                end: sp.end + base,
+                inner: (sp.inner.0 + base, sp.inner.1 + base),
+            })
+            .collect();
+        let container = |b: &Span| {
+            let k = spans.partition_point(|sp| sp.start <= b.start);
+            k.checked_sub(1).map(|k| spans[k]).filter(|sp| b.end <= sp.end)
+        };
+        while first > 0 && last - first < MAX_GROUP - 1 {
+            let (a, b) = (boxes[first - 1], boxes[first]);
+            let (ca, cb) = (container(&a), container(&b));
+            let (lo, hi) = match (ca, cb) {
+                (Some(x), Some(y)) if x.start == y.start => (a.end, b.start),
+                _ => (ca.map_or(a.end, |x| x.end), cb.map_or(b.start, |y| y.start)),
+            };
+            // Mismatched `$` can make a span end inside the next box: fall back to the plain gap.
+            let gap = if lo <= hi { &s[lo..hi] } else { &s[a.end..b.start] };
+            if !is_connector(gap) {
+                break;
+            }
+            first -= 1;
+        }
+    }
     let parts: Vec<String> = boxes[first..=last]
         .iter()
         .map(|b| s[b.inner.0..b.inner.1].trim().to_string())
         .filter(|p| !p.is_empty())
         .collect();
-    (!parts.is_empty()).then_some(Extracted {
-        parts,
-        source: Source::Boxed,
-    })
+    (!parts.is_empty()).then_some((
+        Extracted {
+            parts,
+            source: Source::Boxed,
+        },
+        boxes[last].end,
+    ))
 }
 
 /// Walk back from `spans[last]` while the text between neighbours is only a connector.
 fn group_start(s: &str, spans: &[Span], last: usize) -> usize {
     let mut first = last;
-    while first > 0 && is_connector(&s[spans[first - 1].end..spans[first].start]) {
+    while first > 0
+        && last - first < MAX_GROUP - 1
+        && is_connector(&s[spans[first - 1].end..spans[first].start])
+    {
         first -= 1;
     }
     first
@@ -363,6 +417,14 @@ pub fn spans_if_only_connected(r: &str) -> Option<Vec<String>> {
 // ---------------------------------------------------------------------------------------------------
 // "final answer is …", "Answer: …"
 
+/// Only the strong anchor "final answer".
+fn final_answer_phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
+    let lower = s.to_ascii_lowercase();
+    let pos = lower.rfind("final answer")?;
+    let seg = sentence(skip_lead(&s[pos + 12..]));
+    answer_in_segment(seg, opts, Source::Phrase)
+}
+
 fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     let lower = s.to_ascii_lowercase();
     let (pos, len) = match lower.rfind("final answer") {
@@ -401,9 +463,10 @@ fn skip_lead(t: &str) -> &str {
         let before = t.len();
         t = t.trim_start_matches(|c: char| c.is_whitespace() || c == ':' || c == '*');
         for w in ["is", "was", "would be", "will be", "should be"] {
-            if t.len() > w.len()
-                && t[..w.len()].eq_ignore_ascii_case(w)
-                && !t.as_bytes()[w.len()].is_ascii_alphanumeric()
+            if t.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w))
+                && t.as_bytes()
+                    .get(w.len())
+                    .is_some_and(|c| !c.is_ascii_alphanumeric())
             {
                 t = &t[w.len()..];
             }
@@ -506,17 +569,35 @@ fn answer_in_segment(seg: &str, opts: &MathOptions, source: Source) -> Option<Ex
     })
 }
 
-/// A bare segment reads as math when it has no word of three or more letters other than a few math
-/// words (functions, units, "and"/"or", percent).
+/// A bare segment reads as math when every run of two or more letters outside a command is a math
+/// word (a function name, "and"/"or", "percent"): `\frac{10}{9}`, `28 percent`, `x \ge 5`, but not
+/// `is -5` or `Jane started 3 hours ago`.
 fn reads_as_math(t: &str) -> bool {
-    const OK: [&str; 22] = [
-        "sqrt", "frac", "dfrac", "tfrac", "sin", "cos", "tan", "log", "exp", "and", "percent", "pct", "pi",
-        "text", "cdot", "times", "infty", "boxed", "left", "right", "quad", "circ",
+    const OK: [&str; 34] = [
+        "sqrt", "frac", "dfrac", "tfrac", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp",
+        "and", "or", "percent", "pct", "pi", "cdot", "times", "infty", "boxed", "left", "right", "quad",
+        "circ", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "min", "max",
     ];
-    let mut words = t
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| w.len() >= 3);
-    words.all(|w| OK.contains(&w.to_ascii_lowercase().as_str()))
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let command = b[i] == b'\\';
+        if command {
+            i += 1;
+        }
+        let st = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        if i == st {
+            i += 1;
+            continue;
+        }
+        if !command && i - st >= 2 && !OK.contains(&t[st..i].to_ascii_lowercase().as_str()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The last bare number in plain text: optional sign, digits with `,` or thin-space groups, a decimal
@@ -586,6 +667,15 @@ fn last_number(t: &str) -> Option<String> {
 
 fn fallback(s: &str, opts: &MathOptions) -> Option<Extracted> {
     let spans = math_spans(s);
+    // A short response that is all math (`\frac{10}{9}`, `-5`, `x \ge 5`) is its own answer.
+    let whole = s.trim();
+    let boxes_off = opts.boxed == BoxedMode::Off && (whole.contains("\\boxed") || whole.contains("\\fbox"));
+    if spans.is_empty() && !whole.is_empty() && whole.len() <= 300 && reads_as_math(whole) && !boxes_off {
+        return Some(Extracted {
+            parts: vec![whole.to_string()],
+            source: Source::Math,
+        });
+    }
     let math = spans.len().checked_sub(1).map(|last| {
         let first = group_start(s, &spans, last);
         let parts: Vec<String> = spans[first..=last]

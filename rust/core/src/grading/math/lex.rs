@@ -299,6 +299,8 @@ fn backslash(s: &str, i: usize, toks: &mut Vec<Tok>, depth: &mut i32) -> usize {
             b'\\' => toks.push(Tok::RowSep),
             b'|' => toks.push(Tok::Op('|')),
             b'&' | b'#' | b'_' => toks.push(Tok::Op(c as char)),
+            // A backslash before a non-ASCII character: drop the backslash, keep the character.
+            _ if c >= 0x80 => return i + 1,
             _ => {}
         }
         return i + 2;

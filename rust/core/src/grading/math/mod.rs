@@ -159,6 +159,12 @@ impl MathReference {
     pub fn text(&self) -> &str {
         &self.text
     }
+
+    /// Whether the reference was read as text (a word answer, or LaTeX the parser does not know); it
+    /// is then compared by spelling.
+    pub fn is_text(&self) -> bool {
+        matches!(self.node, Node::Text(_))
+    }
 }
 
 /// Parse a reference answer: plain LaTeX (`\frac{2}{3}`, `x = -1`, `(1, 2)`), math spans

@@ -38,10 +38,16 @@ pub fn normalize(s: &str, budget: &mut Budget) -> Result<String, LimitHit> {
             i += 1;
             continue;
         }
-        if c == b'{' && b.get(i + 1) == Some(&b',') && b.get(i + 2) == Some(&b'}') {
-            out.push(THOUSANDS);
-            i += 3;
-            continue;
+        if c == b'{' {
+            if let Some(len) = thousands_group(&s[i..]) {
+                // `14{,}916`, also spaced `14 {, }916`.
+                if out.ends_with(' ') && out[..out.len() - 1].ends_with(|c: char| c.is_ascii_digit()) {
+                    out.pop();
+                }
+                out.push(THOUSANDS);
+                i += len;
+                continue;
+            }
         }
         if c == b'^' {
             if let Some(skip) = degree_after(s, i + 1) {
@@ -105,6 +111,14 @@ pub fn normalize(s: &str, budget: &mut Budget) -> Result<String, LimitHit> {
     })
 }
 
+/// Length of a `{,}` group (inner spaces allowed) at the start of `t`.
+fn thousands_group(t: &str) -> Option<usize> {
+    let inner = t.strip_prefix('{')?;
+    let after_comma = inner.trim_start_matches(' ').strip_prefix(',')?;
+    let rest = after_comma.trim_start_matches(' ').strip_prefix('}')?;
+    Some(t.len() - rest.len())
+}
+
 fn push_space(out: &mut String) {
     if !out.is_empty() && !out.ends_with(' ') {
         out.push(' ');
@@ -164,6 +178,14 @@ fn command(s: &str, i: usize, out: &mut String) -> usize {
         let Some(&c) = b.get(i + 1) else {
             return i + 1;
         };
+        // `\\frac`, `\\left(`: backslashes doubled by an extra round of string escaping. A real line
+        // break is followed by white space, a digit or a single letter, not by a command name.
+        if c == b'\\'
+            && b.get(i + 2).is_some_and(u8::is_ascii_alphabetic)
+            && b.get(i + 3).is_some_and(u8::is_ascii_alphabetic)
+        {
+            return command(s, i + 1, out);
+        }
         match c {
             b'!' => {
                 // `1,\!000`: an explicit thousands separator.
@@ -330,6 +352,8 @@ mod tests {
         assert_eq!(n("10{,}000"), format!("10{THOUSANDS}000"));
         assert_eq!(n(r"10,\!080"), format!("10{THOUSANDS}080"));
         assert_eq!(n(r"11,\! 111"), format!("11{THOUSANDS} 111"));
+        assert_eq!(n("14 {, }916"), format!("14{THOUSANDS}916"));
+        assert_eq!(n(r"\\left( 3, \\frac{\\pi}{2} \\right)"), r"( 3, \frac{\pi}{2} )");
     }
 
     #[test]

@@ -1082,22 +1082,31 @@ impl Parser<'_> {
             "pmatrix" | "bmatrix" | "Bmatrix" | "vmatrix" | "Vmatrix" | "matrix" | "smallmatrix" | "array"
         );
         if !matrix {
-            // Drop `&` up to the matching end so rows read as plain items.
+            // Drop `&` up to the matching end so rows read as plain items (one pass, not one removal
+            // per mark).
             let mut depth = 0;
-            let mut k = self.pos;
-            while k < self.toks.len() {
-                match &self.toks[k] {
+            let mut end = self.pos;
+            while end < self.toks.len() {
+                match &self.toks[end] {
                     Tok::Begin(_) => depth += 1,
                     Tok::End(_) if depth == 0 => break,
                     Tok::End(_) => depth -= 1,
-                    Tok::Op('&') if depth == 0 => {
-                        self.toks.remove(k);
-                        continue;
-                    }
+                    _ => {}
+                }
+                end += 1;
+            }
+            let mut depth = 0;
+            let mut k = self.pos;
+            self.toks.retain(|t| {
+                let keep = k < self.pos || k >= end || depth > 0 || *t != Tok::Op('&');
+                match t {
+                    Tok::Begin(_) if k >= self.pos && k < end => depth += 1,
+                    Tok::End(_) if k >= self.pos && k < end => depth -= 1,
                     _ => {}
                 }
                 k += 1;
-            }
+                keep
+            });
         }
         let mut rows: Vec<Vec<Node>> = Vec::new();
         let mut row: Vec<Node> = Vec::new();

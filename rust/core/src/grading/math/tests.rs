@@ -240,3 +240,284 @@ fn leniency_options() {
         Status::Correct
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Bounds: adversarial inputs finish fast with a verdict or `Limit`, never a panic or stack overflow.
+
+/// Grade on a thread with a small (1 MiB) stack, as a worker thread might have, and time it.
+fn grade_small_stack(gold: String, response: String) -> (Status, std::time::Duration) {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let start = std::time::Instant::now();
+            let opts = MathOptions::default();
+            let status = match parse_reference(&gold, &opts, &mut budget()) {
+                Ok(r) => grade(&response, &r, &opts, &mut budget()).status,
+                Err(s) => s,
+            };
+            (status, start.elapsed())
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn fast(gold: &str, response: &str) -> Status {
+    let (status, t) = grade_small_stack(gold.to_string(), response.to_string());
+    assert!(
+        t.as_millis() < 50,
+        "{:?}… took {t:?}",
+        &response.chars().take(40).collect::<String>()
+    );
+    status
+}
+
+#[test]
+fn towers_of_powers_are_bounded() {
+    let tower = r"9^{9^{9^{9^9}}}";
+    // Identical spelling is still recognised; a different value cannot be decided exactly.
+    assert_eq!(fast(tower, &boxed(tower)), Status::Correct);
+    assert!(matches!(
+        fast(tower, &boxed("3")),
+        Status::Limit | Status::Incorrect
+    ));
+    assert!(matches!(
+        fast("3", &boxed(tower)),
+        Status::Limit | Status::Incorrect
+    ));
+    assert_eq!(fast("1", &boxed(r"1^{9^{9^{9^9}}}")), Status::Correct);
+    assert!(matches!(
+        fast("5", &boxed("10^{100000}")),
+        Status::Limit | Status::Incorrect
+    ));
+    assert!(matches!(
+        fast("5", &boxed("1000!")),
+        Status::Limit | Status::Incorrect
+    ));
+}
+
+#[test]
+fn deep_nesting_is_a_limit() {
+    for (open, close) in [
+        ("{", "}"),
+        ("(", ")"),
+        ("[", "]"),
+        (r"\{", r"\}"),
+        (r"\sqrt{", "}"),
+        (r"\frac{1}{", "}"),
+    ] {
+        let deep = format!("{}1{}", open.repeat(10_000), close.repeat(10_000));
+        let s = fast("1", &boxed(&deep));
+        assert!(matches!(s, Status::Limit | Status::Incorrect), "{open}: {s:?}");
+        let s = fast(&deep, &boxed("1"));
+        assert!(
+            matches!(s, Status::Limit | Status::Incorrect),
+            "{open} as reference: {s:?}"
+        );
+    }
+    for chain in [
+        "-".repeat(10_000) + "1",
+        "2^".repeat(5_000) + "2",
+        "|".repeat(10_000),
+        r"\sin ".repeat(5000) + "x",
+    ] {
+        let s = fast("1", &boxed(&chain));
+        assert!(
+            matches!(s, Status::Limit | Status::Incorrect | Status::NoAnswer),
+            "{s:?}"
+        );
+    }
+    // Within the depth bound, nesting still works.
+    let ok = format!("{}1{}", "(".repeat(50), ")".repeat(50));
+    assert_eq!(fast("1", &boxed(&ok)), Status::Correct);
+}
+
+#[test]
+fn megabyte_responses_are_fast() {
+    let filler = "Some reasoning with $x_1 = 3$ and \\(y\\) and numbers 12, 13. ".repeat(17_000);
+    assert!(filler.len() > 1_000_000);
+    assert_eq!(fast("42", &format!("{filler} so \\boxed{{42}}")), Status::Correct);
+    assert_eq!(
+        fast("42", &format!("{filler} The final answer is 42.")),
+        Status::Correct
+    );
+    assert!(matches!(fast("42", &filler), Status::Incorrect));
+    for unit in [
+        "\\boxed{",
+        "$",
+        "\\(",
+        "\\[",
+        "{",
+        "\\boxed{1} or ",
+        "$$",
+        "\\frac{",
+        "answer is ",
+    ] {
+        let s = unit.repeat(1_000_000 / unit.len());
+        let st = fast("1", &s);
+        assert!(st != Status::Error, "{unit}");
+    }
+    let big_box = format!("\\boxed{{{}}}", "1+".repeat(400_000));
+    assert_eq!(fast("1", &big_box), Status::Limit);
+    let digits = format!("\\boxed{{{}}}", "9".repeat(5_000));
+    assert!(matches!(fast("1", &digits), Status::Limit | Status::Incorrect));
+}
+
+#[test]
+fn random_bytes_and_unicode_are_fast() {
+    // Deterministic pseudo-random bytes (xorshift), read as lossy UTF-8.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut bytes = Vec::with_capacity(1 << 20);
+    for _ in 0..(1 << 20) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.push((x >> 24) as u8);
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let _ = fast("1", &text);
+    let cut = (0..=10_000).rev().find(|&k| text.is_char_boundary(k)).unwrap_or(0);
+    let _ = fast(&text[..cut], "1");
+    // Mostly ASCII LaTeX-ish noise.
+    let alphabet: Vec<char> = "\\{}()[]$^_+-*/=<>,.;:|&!%0123456789abcxyz \n".chars().collect();
+    let noise: String = bytes
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()])
+        .collect();
+    let _ = fast("1", &noise);
+    let uni = "πα≤∞√±×÷°²∪∈∅ 数学 😀 \u{E000}".repeat(30_000);
+    let _ = fast("1", &uni);
+    let _ = fast("1", &boxed(&uni[..uni.char_indices().nth(4000).unwrap().0]));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn latexish() -> impl Strategy<Value = String> {
+        let atoms = prop::sample::select(vec![
+            "\\boxed{",
+            "}",
+            "{",
+            "\\frac",
+            "\\sqrt",
+            "[",
+            "]",
+            "(",
+            ")",
+            "$",
+            "\\(",
+            "\\)",
+            "^",
+            "_",
+            "1",
+            "2",
+            "0.5",
+            ",",
+            " ",
+            "x",
+            "=",
+            "<",
+            "\\le",
+            "\\pm",
+            "\\text{ cm}",
+            "\\%",
+            "\\{",
+            "\\}",
+            "&",
+            "\\\\",
+            "\\begin{pmatrix}",
+            "\\end{pmatrix}",
+            "|",
+            "-",
+            "+",
+            "\\cdot",
+            "\\pi",
+            "e",
+            "i",
+            "!",
+            "{,}",
+            ".",
+            "\\cup",
+            "\\infty",
+            "answer is",
+            ":",
+            ";",
+            "and",
+            "\\sin",
+            "\\log_2",
+            "9^",
+            "π",
+            "√",
+        ]);
+        prop::collection::vec(atoms, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_strings_never_panic_and_finish_fast(s in any::<String>(), gold in any::<String>()) {
+            let start = std::time::Instant::now();
+            let opts = MathOptions::default();
+            let _ = extract_answer(&s, &opts);
+            if let Ok(r) = parse_reference(&gold, &opts, &mut budget()) {
+                let _ = grade(&s, &r, &opts, &mut budget());
+            }
+            prop_assert!(start.elapsed().as_millis() < 50);
+        }
+
+        #[test]
+        fn latex_like_strings_never_panic_and_finish_fast(s in latexish(), gold in latexish()) {
+            let start = std::time::Instant::now();
+            let opts = MathOptions::default();
+            if let Ok(r) = parse_reference(&gold, &opts, &mut budget()) {
+                let v = grade(&s, &r, &opts, &mut budget());
+                prop_assert!((0.0..=1.0).contains(&v.score));
+            }
+            prop_assert!(start.elapsed().as_millis() < 50);
+        }
+
+        #[test]
+        fn a_boxed_reference_matches_itself(s in latexish()) {
+            let opts = MathOptions::default();
+            if let Ok(r) = parse_reference(&s, &opts, &mut budget()) {
+                if !s.contains('$') && !s.contains("\\boxed") && !s.contains('}') && !s.contains('{') {
+                    let v = grade(&format!("\\boxed{{{s}}}"), &r, &opts, &mut budget());
+                    prop_assert!(v.status != Status::Incorrect || r.text().is_empty(), "{:?} -> {:?}", s, v);
+                }
+            }
+        }
+
+        #[test]
+        fn integers_and_their_spellings_agree(n in 0u64..10_000_000) {
+            let plain = n.to_string();
+            let commas = {
+                let mut out = String::new();
+                for (k, c) in plain.chars().enumerate() {
+                    if k > 0 && (plain.len() - k) % 3 == 0 {
+                        out.push_str("{,}");
+                    }
+                    out.push(c);
+                }
+                out
+            };
+            let opts = MathOptions::default();
+            let r = parse_reference(&plain, &opts, &mut budget()).unwrap();
+            for resp in [boxed(&commas), boxed(&format!("{plain}.0")), format!("The final answer is {plain}.")] {
+                prop_assert_eq!(grade(&resp, &r, &opts, &mut budget()).status, Status::Correct, "{}", resp);
+            }
+            prop_assert_eq!(grade(&boxed(&(n + 1).to_string()), &r, &opts, &mut budget()).status, Status::Incorrect);
+        }
+
+        #[test]
+        fn fractions_equal_their_decimals(a in 1i64..1000, k in 0u32..4) {
+            // a / 2^k has a finite decimal expansion: exact equality, no tolerance needed.
+            let d = 1i64 << k;
+            let dec = format!("{}", a as f64 / d as f64);
+            let opts = MathOptions::default();
+            let r = parse_reference(&format!("\\frac{{{a}}}{{{d}}}"), &opts, &mut budget()).unwrap();
+            prop_assert_eq!(grade(&boxed(&dec), &r, &opts, &mut budget()).status, Status::Correct, "{}", dec);
+        }
+    }
+}
