@@ -90,6 +90,10 @@ def test_efficiency_on_constructed_curves():
     e = efficiency_from_curves(ks, [0.1, 0.15, 0.2, 0.25, 0.3], ks, base)
     assert (e.status, e.k_reach, e.efficiency) == ("never", None, 1.0)
     assert e.short() == "<1x" and "never" in e.describe()
+    # A baseline that never succeeds gives no target to reach.
+    e = efficiency_from_curves(ks, base, ks, [0.0] * 5)
+    assert e.status == "undefined" and e.k_reach is None and np.isnan(e.efficiency)
+    assert e.short() == "n/a" and "undefined" in e.describe()
     # A run compared with itself is exactly 1x.
     e = efficiency_from_curves(ks, base, ks, base)
     assert (e.status, e.k_reach, e.efficiency) == ("reached", 16, 1.0)

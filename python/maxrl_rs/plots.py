@@ -41,20 +41,28 @@ def plot_pass_at_k(reports: Sequence[PassAtKReport], path: str | Path, *, title:
     Curves are drawn at every k in 1..n from the saved counts, with markers at the reported ks. Runs after the
     first are labelled with their test-time scaling efficiency over the first (SPEC §5).
     """
-    from maxrl_rs.evaluation import scaling_efficiency
-
     if not reports:
         raise InvalidInputError("no reports to plot")
     fig, (ax, hx) = _figure(11.0, 4.2, ncols=2)
-    for i, r in enumerate(reports):
+    _draw_pass_at_k(ax, reports, baseline=reports[0], title=title)
+    _draw_histogram(hx, reports)
+    return _save(fig, path)
+
+
+def _draw_pass_at_k(
+    ax: Any, reports: Sequence[PassAtKReport], *, baseline: PassAtKReport | None, title: str | None = None
+) -> None:
+    from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
+
+    from maxrl_rs.evaluation import scaling_efficiency
+
+    for r in reports:
         ks, values = r.full_curve()
         label = r.run
-        if i > 0:
-            label += f" ({scaling_efficiency(r, reports[0]).short()} vs {reports[0].run})"
+        if baseline is not None and r is not baseline:
+            label += f" ({scaling_efficiency(r, baseline).short()} vs {baseline.run})"
         (line,) = ax.plot(ks, values, lw=1.8, label=label)
         ax.plot(r.ks, r.pass_at_k, "o", ms=4, color=line.get_color())
-    from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, StrMethodFormatter
-
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_locator(FixedLocator(sorted(set().union(*(r.ks for r in reports)))))
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
@@ -69,6 +77,10 @@ def plot_pass_at_k(reports: Sequence[PassAtKReport], path: str | Path, *, title:
         title or f"{', '.join(tasks)}: pass@k ({reports[0].num_prompts} prompts, n = {reports[0].n})"
     )
 
+
+def _draw_histogram(hx: Any, reports: Sequence[PassAtKReport]) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     edges = np.asarray(reports[0].histogram.edges)
     width = np.diff(edges) / (len(reports) + 0.5)
     for i, r in enumerate(reports):
@@ -81,6 +93,33 @@ def plot_pass_at_k(reports: Sequence[PassAtKReport], path: str | Path, *, title:
     hx.set_title("distribution of per-prompt pass rates")
     hx.legend(fontsize=8)
     hx.grid(True, axis="y", alpha=0.3)
+
+
+def plot_maze(
+    reports: Sequence[PassAtKReport],
+    runs: Sequence[dict[str, Any]],
+    path: str | Path,
+    *,
+    baseline: str = "grpo",
+) -> Path:
+    """The maze experiment: pass@k per method (pooled over seeds; efficiency vs ``baseline``), pass-rate
+    histograms, and the training reward of each method (mean over seeds) per RL step."""
+    fig, (ax, hx, tx) = _figure(16.0, 4.4, ncols=3)
+    base = next((r for r in reports if r.run == baseline), None)
+    _draw_pass_at_k(ax, reports, baseline=base, title="held-out pass@k (pooled over seeds)")
+    _draw_histogram(hx, reports)
+    for method in sorted({r["method"] for r in runs}):
+        curves = [r["train_reward"] for r in runs if r["method"] == method]
+        length = min(len(c) for c in curves)
+        if length == 0:
+            continue
+        mean = np.mean([c[:length] for c in curves], axis=0)
+        tx.plot(np.arange(1, length + 1), mean, label=f"{method} ({len(curves)} seeds)")
+    tx.set_xlabel("RL step")
+    tx.set_ylabel("mean training reward (batch pass@1)")
+    tx.set_title("training reward")
+    tx.grid(True, alpha=0.3)
+    tx.legend(fontsize=8)
     return _save(fig, path)
 
 

@@ -265,6 +265,8 @@ class ScalingEfficiency:
       measured, so k_max is a lower bound (the run would need "less than one sample").
     - ``"never"``: the run stays below the target up to its largest k, ``run_k_max``; k_reach is unknown and
       > run_k_max, so ``efficiency`` holds the strict upper bound k_max / run_k_max.
+    - ``"undefined"``: the baseline's pass@k_max is 0 (it never solves anything), so any run "reaches" it
+      without a sample; ``efficiency`` is NaN.
     """
 
     run: str
@@ -278,6 +280,8 @@ class ScalingEfficiency:
 
     def describe(self) -> str:
         head = f"{self.run} vs {self.baseline}: baseline pass@{self.k_max} = {self.target:.4f}"
+        if self.status == "undefined":
+            return f"{head}: the baseline solves nothing, efficiency undefined"
         if self.status == "reached":
             return f"{head}, reached at k = {self.k_reach}: efficiency {self.efficiency:.3g}x"
         if self.status == "at_k1":
@@ -287,8 +291,17 @@ class ScalingEfficiency:
             "(the run never matches the baseline's best)"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain fields for JSON; an undefined efficiency is null."""
+        d = asdict(self)
+        if math.isnan(d["efficiency"]):
+            d["efficiency"] = None
+        return d
+
     def short(self) -> str:
-        """``12.5x``, ``>=256x`` or ``<1x`` for tables."""
+        """``12.5x``, ``>=256x``, ``<1x`` or ``n/a`` for tables."""
+        if self.status == "undefined":
+            return "n/a"
         if self.status == "reached":
             return f"{self.efficiency:.3g}x"
         return f"{'>=' if self.status == 'at_k1' else '<'}{self.efficiency:.3g}x"
@@ -316,6 +329,8 @@ def efficiency_from_curves(
         if np.any(np.diff(k) <= 0) or k[0] < 1:
             raise InvalidInputError(f"{name} ks must be ascending positive integers, got {k.tolist()}")
     k_max, target = int(bk[-1]), float(bv[-1])
+    if target <= 0.0:
+        return ScalingEfficiency(run, baseline, k_max, target, int(rk[-1]), None, math.nan, "undefined")
     hit = np.flatnonzero(rv >= target - _REACH_TOL)
     if hit.size == 0:
         return ScalingEfficiency(
@@ -401,7 +416,7 @@ def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
         "schema": COMPARISON_SCHEMA,
         "baseline": reports[0].run,
         "reports": [r.to_dict() for r in reports],
-        "efficiency": [asdict(scaling_efficiency(r, reports[0])) for r in reports[1:]],
+        "efficiency": [scaling_efficiency(r, reports[0]).to_dict() for r in reports[1:]],
     }
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return path
