@@ -238,3 +238,45 @@ fn gold_answers_parse_and_grade_against_themselves() {
     }
     assert!(failures.is_empty(), "{} failures", failures.len());
 }
+
+#[test]
+fn reference_solutions_grade_correct_against_their_gold() {
+    let Some(rows) = rows("gold_answers.jsonl") else {
+        return;
+    };
+    let opts = MathOptions::default();
+    let mut per_kind: Vec<(String, usize, usize)> = Vec::new();
+    let mut misses = Vec::new();
+    for r in &rows {
+        let gold = r["gold"].as_str().unwrap();
+        let Some(solution) = r["reference_solution"].as_str() else {
+            continue;
+        };
+        let kind = r["kind"].as_str().unwrap_or("?").to_string();
+        let (status, extracted) = grade(gold, solution, &opts);
+        let ok = status == Status::Correct;
+        match per_kind.iter_mut().find(|(k, _, _)| *k == kind) {
+            Some(e) => {
+                e.1 += ok as usize;
+                e.2 += 1;
+            }
+            None => per_kind.push((kind, ok as usize, 1)),
+        }
+        if !ok {
+            misses.push(format!(
+                "  {} gold {gold:?} -> {} (extracted {extracted:?})",
+                r["id"].as_str().unwrap(),
+                status.name()
+            ));
+        }
+    }
+    let ok: usize = per_kind.iter().map(|e| e.1).sum();
+    let n: usize = per_kind.iter().map(|e| e.2).sum();
+    println!("gold_answers.jsonl reference solutions: {ok}/{n} grade correct against their gold");
+    for (k, a, n) in &per_kind {
+        println!("  {k}: {a}/{n}");
+    }
+    for m in &misses {
+        println!("{m}");
+    }
+}

@@ -427,12 +427,14 @@ fn final_answer_phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
 
 fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     let lower = s.to_ascii_lowercase();
-    let (pos, len) = match lower.rfind("final answer") {
-        Some(p) => (p, 12),
-        None => {
-            let p = last_word(&lower, "answer")?;
-            (p, 6)
-        }
+    // GSM8K solutions end with `#### 18`; whichever of that and "final answer" comes last counts.
+    let strong = [("final answer", 12), ("####", 4)]
+        .iter()
+        .filter_map(|(w, n)| lower.rfind(w).map(|p| (p, *n)))
+        .max();
+    let (pos, len) = match strong {
+        Some(x) => x,
+        None => (last_word(&lower, "answer")?, 6),
     };
     let tail = &s[pos + len..];
     let tail = skip_lead(tail);

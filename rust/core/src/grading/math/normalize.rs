@@ -244,7 +244,7 @@ fn command(s: &str, i: usize, out: &mut String) -> usize {
             j
         }
         "operatorname" | "mathrm" | "textrm" | "rm" | "mathbf" | "mathit" | "mathsf" | "boldsymbol"
-        | "bm" | "bf" | "it" | "mathnormal" => {
+        | "bm" | "bf" | "it" | "mathnormal" | "textbf" | "textit" | "emph" | "textsf" | "texttt" => {
             // A font change: keep the content. `\operatorname{sech}` and `\mathrm{e}` read as the bare
             // word.
             j

@@ -643,6 +643,24 @@ impl Parser<'_> {
     /// Factorial, percent, primes, and units or scale words after a value.
     fn postfix(&mut self, mut n: Node) -> PResult<Node> {
         loop {
+            // A braced group of words after a value (`\frac13 \textbf{meters}` normalises to
+            // `\frac13 {meters}`) is a unit, like a bare word.
+            if self.peek() == Some(&Tok::LBrace) {
+                let mut k = 1;
+                let mut first: Option<String> = None;
+                while let Some(Tok::Word(w) | Tok::Text(w)) = self.peek_at(k) {
+                    first.get_or_insert_with(|| w.to_ascii_lowercase());
+                    k += 1;
+                }
+                match first {
+                    Some(w) if self.peek_at(k) == Some(&Tok::RBrace) && !is_connector_word(&w) => {
+                        self.pos += k + 1;
+                        n = self.apply_word(n, w.trim());
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             match self.peek() {
                 Some(Tok::Op('!')) if self.peek_at(1) != Some(&Tok::Op('=')) => {
                     self.pos += 1;
@@ -753,6 +771,17 @@ impl Parser<'_> {
             Tok::Begin(env) => self.environment(env),
             Tok::Text(t) => {
                 let trimmed = t.trim();
+                // `\text{(113)}` is the number 113, as AMC/AIME solutions write it.
+                let bare = trimmed
+                    .strip_prefix('(')
+                    .and_then(|x| x.strip_suffix(')'))
+                    .unwrap_or(trimmed)
+                    .trim();
+                if !bare.is_empty() && bare.bytes().all(|b| b.is_ascii_digit()) {
+                    if let Some(q) = number::parse_decimal(bare, self.budget)? {
+                        return Ok(Node::Num(q, false));
+                    }
+                }
                 if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
                     if let Some(q) = number::parse_decimal(trimmed, self.budget)? {
                         return Ok(Node::Num(q, false));
