@@ -183,9 +183,14 @@ def _free_port() -> int:
 # -- the model -----------------------------------------------------------------------------------------------
 
 
-def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = None) -> Any:
+def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = None, device: Any = None) -> Any:
     """The training model for ``ctx.strategy``: DDP wrapper, FSDP2-sharded in place, or ``model`` itself.
 
+    Every rank ends up with rank 0's weights (DDP broadcasts them when it wraps; for FSDP2 they are loaded
+    from rank 0), so only rank 0 needs to have warm-started or loaded the policy.
+
+    ``device`` is this rank's device (default: where the model is). DDP needs the model there already;
+    FSDP2 moves each rank's shards there, so a model too large for one device can arrive on the CPU.
     FSDP2 shards each decoder layer (a module in the model's ``_no_split_modules`` classes, as transformers
     does) and then the root, so one layer's parameters are gathered at a time. The model is also flagged as
     FSDP-managed, which makes transformers' ``generate`` keep every rank stepping until all ranks finish
@@ -196,13 +201,14 @@ def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = Non
     if ctx.strategy == "ddp":
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        dev = next(model.parameters()).device
+        dev = device if device is not None else next(model.parameters()).device
+        model.to(dev)
         return DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     if ctx.strategy == "fsdp":
         from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.fsdp import fully_shard
 
-        dev = next(model.parameters()).device
+        dev = device if device is not None else next(model.parameters()).device
         mesh = init_device_mesh(dev.type, (ctx.world_size,))
         reshard = True if cfg is None else cfg.fsdp_reshard_after_forward
         layer_classes = set(getattr(model, "_no_split_modules", None) or ())
@@ -212,12 +218,33 @@ def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = Non
                 f"distributed.strategy=fsdp: no decoder layers found in {type(model).__name__} "
                 "(its _no_split_modules is empty); use distributed.strategy=ddp"
             )
+        # FSDP2 does not broadcast: rank 0's weights (e.g. after its warm-start) are loaded into every shard.
+        rank0_state = {k: v.detach().cpu() for k, v in model.state_dict().items()} if ctx.is_main else {}
         for layer in layers:
             fully_shard(layer, mesh=mesh, reshard_after_forward=reshard)
         fully_shard(model, mesh=mesh, reshard_after_forward=reshard)
+        load_full_model_state_dict(model, rank0_state, ctx)
         model._is_fsdp_managed_module = True  # transformers: generate(synced_gpus=True) under FSDP
         return model
     raise ConfigError(f"distributed.strategy: unknown strategy {ctx.strategy!r}")  # pragma: no cover
+
+
+def broadcast_module(module: Any, ctx: DistContext) -> None:
+    """Overwrite an unsharded module's parameters and buffers with rank 0's, in place (e.g. the frozen
+    reference model of the KL term)."""
+    if not ctx.distributed or ctx.world_size == 1:
+        return
+    import torch
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        for t in [*module.parameters(), *module.buffers()]:
+            if ctx.backend == "nccl" and t.device.type != "cuda":
+                tmp = t.detach().to(_reduce_device(ctx))
+                dist.broadcast(tmp, src=0)
+                t.copy_(tmp)
+            else:
+                dist.broadcast(t.data, src=0)
 
 
 def unwrap(model: Any) -> Any:
@@ -308,6 +335,65 @@ def reduce_means(ctx: DistContext, means: dict[str, float], weight: float) -> di
     return {k: (float(total[i] / w) if w else float("nan")) for i, k in enumerate(keys)}
 
 
+#: How each step metric of :class:`maxrl_rs.trainer.Trainer` combines over ranks: ``sum`` (the loss is each
+#: rank's share of a globally normalised loss; token counts and rates add up), ``max`` (a step lasts as long
+#: as its slowest rank), or a mean weighted by what the rank's value was averaged over (``kept`` rollouts with
+#: a verdict, ``groups``, ``update_tokens``; anything else by rollouts).
+METRIC_RULES: dict[str, str] = {
+    "loss": "sum",
+    "tokens_per_s": "sum",
+    "update_tokens": "sum",
+    "reward": "kept",
+    "frac_all_fail": "groups",
+    "frac_all_success": "groups",
+    "solved_frac": "groups",
+    "pg_loss": "update_tokens",
+    "clip_frac": "update_tokens",
+    "dual_clip_frac": "update_tokens",
+    "ratio": "update_tokens",
+    "approx_kl": "update_tokens",
+    "kl": "update_tokens",
+    "entropy": "update_tokens",
+}
+
+
+def metric_rule(key: str) -> str:
+    if key in METRIC_RULES:
+        return METRIC_RULES[key]
+    return "max" if key.startswith("time_") else "rollouts"
+
+
+def reduce_step_metrics(ctx: DistContext, metrics: dict[str, float], batch: Any) -> dict[str, float]:
+    """A training step's metrics over all ranks (:data:`METRIC_RULES`); ``metrics`` itself on one process.
+
+    ``batch`` is the rank's :class:`~maxrl_rs.trainer.StepBatch` (its rollouts, groups and mask give the
+    weights). Ranks may hold different keys (a rank whose rollouts all had zero advantage has no loss
+    statistics): a missing key has weight 0 there.
+    """
+    if not ctx.distributed or ctx.world_size == 1:
+        return dict(metrics)
+    weights = {
+        "rollouts": float(len(batch.rollouts)),
+        "kept": float(np.sum(batch.mask)),
+        "groups": float(len(np.unique(batch.rollouts.group_ids))),
+        "update_tokens": float(metrics.get("update_tokens", 0.0)),
+    }
+    ranks = all_gather_object(ctx, ({k: float(v) for k, v in metrics.items()}, weights))
+    out: dict[str, float] = {}
+    for key in dict.fromkeys(k for m, _ in ranks for k in m):  # first-seen order, the same on every rank
+        rule = metric_rule(key)
+        present = [(m[key], w) for m, w in ranks if key in m]
+        if rule == "sum":
+            out[key] = float(sum(v for v, _ in present))
+        elif rule == "max":
+            out[key] = float(max(v for v, _ in present))
+        else:
+            total = sum(w[rule] for v, w in present if w[rule] > 0 and np.isfinite(v))
+            acc = sum(v * w[rule] for v, w in present if w[rule] > 0 and np.isfinite(v))
+            out[key] = float(acc / total) if total > 0 else float("nan")
+    return out
+
+
 def all_gather_object(ctx: DistContext, obj: Any) -> list[Any]:
     """Every rank's ``obj`` (picklable), in rank order; ``[obj]`` on one process."""
     if not ctx.distributed or ctx.world_size == 1:
@@ -351,7 +437,12 @@ def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
     state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    return state if ctx.is_main else {}
+    if not ctx.is_main:
+        return {}
+    # Tied weights (lm_head = embed_tokens) come out under both names; keep the name the model owns.
+    inner = unwrap(model)
+    owned = {n for n, _ in inner.named_parameters()} | {n for n, _ in inner.named_buffers()}
+    return {k: v for k, v in state.items() if k in owned}
 
 
 def load_full_model_state_dict(model: Any, state: dict[str, Any], ctx: DistContext) -> None:
@@ -424,8 +515,8 @@ def generate_per_prompt(
     import torch
 
     if getattr(backend, "seeds_per_prompt", False):
-        if hasattr(backend, "set_step"):
-            backend.set_step(step)
+        if hasattr(backend, "set_seed_key"):
+            backend.set_seed_key(base_seed, step)
         return backend.generate(prompts, group_ids, sampling)
     device = _backend_device(backend)
     devices = [device.index or 0] if device is not None and device.type == "cuda" else []

@@ -91,11 +91,6 @@ def require_vllm() -> Any:
     return vllm
 
 
-def check_available() -> None:
-    """Raise the ConfigError of :func:`require_vllm` early (before models are built), if any."""
-    require_vllm()
-
-
 # -- pure conversion (tested without vLLM) -------------------------------------------------------------------
 
 
@@ -291,14 +286,20 @@ class VLLMBackend(RolloutBackend):
         self._asleep = False
         self._pending: Any = model  # the engine holds random weights until the first load
 
+    @staticmethod
+    def check_available() -> None:
+        """Fail early (before any model is built) when vLLM or CUDA is missing."""
+        require_vllm()
+
     @classmethod
     def from_config(cls, model: Any, tokenizer: Any, config: Any, *, seed: int = 0) -> VLLMBackend:
         """Build from the ``[rollout]`` section (its ``vllm`` sub-section holds the engine options)."""
         return cls(model, tokenizer, options=getattr(config, "vllm", None), seed=seed)
 
-    def set_step(self, step: int) -> None:
-        """The training step whose prompts come next (part of every prompt's sampling seed)."""
-        self.step = int(step)
+    def set_seed_key(self, base_seed: int, step: int) -> None:
+        """Run seed and training step of the prompts that come next (with the prompt id, they make each
+        prompt's sampling seed)."""
+        self.seed, self.step = int(base_seed), int(step)
 
     def _wake(self) -> None:
         if self._asleep:
