@@ -430,13 +430,13 @@ impl Cx<'_> {
             return Ok(true);
         }
         match (g, p) {
+            (Node::Rel(..), _) | (_, Node::Rel(..)) => return self.eq_rel(g, p),
             (Node::Text(_), _) | (_, Node::Text(_)) => {
                 return Ok(match (as_word(g), as_word(p)) {
                     (Some(a), Some(b)) => a == b,
                     _ => false,
                 })
             }
-            (Node::Rel(..), _) | (_, Node::Rel(..)) => return self.eq_rel(g, p),
             (Node::Set(a), Node::Set(b)) => return self.eq_unordered(a, b),
             (Node::Set(a), Node::Bracket('(', ')', b)) | (Node::Bracket('(', ')', b), Node::Set(a)) => {
                 // {1, 3} reads as (1, 3) in sorted order, not as (3, 1).
@@ -490,10 +490,16 @@ impl Cx<'_> {
         match (g, p) {
             (Node::Rel(gm, gops), Node::Rel(pm, pops)) => {
                 // Two assignments to the same name: compare the values.
-                if let (Some(gv), Some(pv)) = (value_of(g), value_of(p)) {
-                    if self.same_name(&gm[0], &pm[0]) {
-                        return self.eq(gv, pv);
+                match (value_of(g), value_of(p)) {
+                    (Some(gv), Some(pv)) if self.same_name(&gm[0], &pm[0]) => return self.eq(gv, pv),
+                    // `x = \{x \mid -2 \le x < 1\}` against `-2 \le x < 1`: the assigned set.
+                    (None, Some(pv)) if matches!(pv, Node::Rel(..)) || is_setlike(pv) => {
+                        return self.eq(g, pv)
                     }
+                    (Some(gv), None) if matches!(gv, Node::Rel(..)) || is_setlike(gv) => {
+                        return self.eq(gv, p)
+                    }
+                    _ => {}
                 }
                 let g_eq = gops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx));
                 let p_eq = pops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx));
@@ -600,9 +606,21 @@ impl Cx<'_> {
         })
     }
 
+    /// Scalars. A percent sign is optional (`28\%` equals 28) and also means what it says (`50\%`
+    /// equals 0.5).
     fn eq_scalar(&mut self, g: &Node, p: &Node) -> R<bool> {
-        let (g, _) = strip_percent(g);
-        let (p, _) = strip_percent(p);
+        let (gs, g_pct) = strip_percent(g);
+        let (ps, p_pct) = strip_percent(p);
+        if self.eq_value(gs, ps)? {
+            return Ok(true);
+        }
+        if g_pct != p_pct {
+            return self.eq_value(g, p);
+        }
+        Ok(false)
+    }
+
+    fn eq_value(&mut self, g: &Node, p: &Node) -> R<bool> {
         if g == p {
             return Ok(true);
         }

@@ -40,11 +40,14 @@ const BARE_FUNCS: [&str; 21] = [
 ];
 
 /// Two- and three-letter runs that are words rather than products of variables.
-const SHORT_WORDS: [&str; 40] = [
+const SHORT_WORDS: [&str; 37] = [
     "and", "or", "cm", "mm", "km", "kg", "mg", "ml", "ft", "yd", "mi", "hr", "hrs", "sec", "mph", "lb",
-    "lbs", "oz", "sq", "deg", "pct", "cts", "am", "pm", "ms", "kph", "min", "mins", "mol", "kj", "kw", "in",
-    "is", "of", "to", "the", "are", "for", "per", "inf",
+    "lbs", "oz", "sq", "deg", "pct", "cts", "kph", "min", "mins", "mol", "kj", "kw", "in", "is", "of", "to",
+    "the", "are", "for", "per", "inf",
 ];
+
+/// Commands split off when glued to following letters (`\cdotC` is `\cdot C`).
+const GLUED: [&str; 7] = ["cdot", "times", "div", "pi", "infty", "sqrt", "frac"];
 
 pub fn lex(s: &str, decimal_comma: bool, budget: &mut Budget) -> Result<Vec<Tok>, LimitHit> {
     let b = s.as_bytes();
@@ -196,11 +199,11 @@ fn number(s: &str, i: usize, top: bool, decimal_comma: bool, toks: &mut Vec<Tok>
         j += 1 + n;
     } else if b.get(j) == Some(&b'.')
         && first > 0
-        && !b
-            .get(j + 1)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.')
+        && matches!(b.get(j + 1), Some(b'/' | b'*' | b')' | b'^' | b'+' | b'-' | b']'))
     {
-        // `1.` followed by nothing: the trailing period is punctuation; leave it.
+        // `-1./3` (Python-style `1.` = 1.0, as in Minerva answers).
+        text.push('.');
+        j += 1;
     } else if decimal_comma && !grouped && b.get(j) == Some(&b',') && digits_at(b, j + 1) > 0 {
         let n = digits_at(b, j + 1);
         text.push('.');
@@ -364,6 +367,15 @@ fn backslash(s: &str, i: usize, toks: &mut Vec<Tok>, depth: &mut i32) -> usize {
             j
         }
         _ => {
+            // `\cdotC`, `\piG`: a common command run into the next letters (LaTeX would reject it;
+            // the writer meant `\cdot C`).
+            if let Some(p) = GLUED
+                .iter()
+                .find(|p| name.len() > p.len() && name.starts_with(**p))
+            {
+                toks.push(Tok::Cmd(p.to_string()));
+                return letters(s, i + 1 + p.len(), toks);
+            }
             toks.push(Tok::Cmd(name.to_string()));
             j
         }

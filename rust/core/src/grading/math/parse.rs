@@ -735,6 +735,11 @@ impl Parser<'_> {
         };
         match t {
             Tok::Num(s) => {
+                if self.eat(&Tok::Op('_')) {
+                    // `4343_6`: a numeral in another base, compared by spelling.
+                    let base = self.raw_group()?;
+                    return Ok(Node::Sym(format!("{s}_{base}")));
+                }
                 let decimal = s.contains(['.', 'e', 'E']);
                 match number::parse_decimal(&s, self.budget)? {
                     Some(q) => Ok(Node::Num(q, decimal)),
