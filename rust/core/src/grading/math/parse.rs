@@ -601,7 +601,9 @@ impl Parser<'_> {
 
     fn starts_primary(&self) -> bool {
         match self.peek() {
-            Some(Tok::Num(_) | Tok::Letter(_) | Tok::LParen | Tok::LBrace | Tok::Begin(_)) => true,
+            Some(Tok::Num(_) | Tok::Letter(_) | Tok::LParen | Tok::LBrack | Tok::LBrace | Tok::Begin(_)) => {
+                true
+            }
             Some(Tok::Cmd(c)) => !INFIX_CMDS.contains(&c.as_str()) && c != "pm" && c != "mp",
             _ => false,
         }

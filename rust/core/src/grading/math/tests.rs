@@ -527,13 +527,19 @@ mod properties {
 
 #[test]
 fn spellings_found_by_cross_checking() {
-    yes(r"\frac{a M^{1 / 3}}{G M^{2 / 3}+b}", &boxed(r"\frac{aM^{1/3}}{GM^{2/3}+b}"));
+    yes(
+        r"\frac{a M^{1 / 3}}{G M^{2 / 3}+b}",
+        &boxed(r"\frac{aM^{1/3}}{GM^{2/3}+b}"),
+    );
     yes("4343_6", &boxed("x = 4343_{6}"));
     no("4343_6", &boxed("4343"));
     yes("-1./3", &boxed(r"-\frac{1}{3}"));
     yes(r"$\{x|-2\leq x < 1\}$", &boxed(r"x = $\{x|-2\leq x < 1\}$"));
     yes("$Quadrant I$", &boxed("x = $Quadrant I$"));
-    yes(r"$C_{400}^{40} \cdot C_{200}^{20}$", &boxed(r"C_{400}^{40}\cdotC_{200}^{20}"));
+    yes(
+        r"$C_{400}^{40} \cdot C_{200}^{20}$",
+        &boxed(r"C_{400}^{40}\cdotC_{200}^{20}"),
+    );
     yes(r"50\%", &boxed("0.5"));
     yes("0.5", &boxed(r"50\%"));
     yes("(2,3)", &boxed("x = 2, y = 3"));
