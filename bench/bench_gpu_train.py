@@ -1,15 +1,16 @@
 """Training-step throughput on one GPU: rollout and update tokens/s, peak memory, grading+advantage share.
 
-    python bench/bench_gpu_train.py                 # ~113M-param random-init Qwen2, bf16 update, HF rollouts
+    python bench/bench_gpu_train.py                 # ~113M-param random-init decoder, bf16 update, HF
     python bench/bench_gpu_train.py --backend vllm  # the same with the vLLM backend (needs maxrl-rs[vllm])
     python bench/bench_gpu_train.py --tiny          # tiny model on CPU: checks the script itself (seconds)
 
-Every step is a real :class:`maxrl_rs.trainer.Trainer` step on the maze task (prompts of a 9×9 maze, ~92
-tokens): sample ``--n`` responses for each of ``--prompts`` prompts, grade them with the Rust verifier,
-compute MaxRL advantages, one AdamW update with bf16 autocast (``train.bf16``). A random-init model solves
-nothing and the trainer skips zero-advantage rollouts, so the advantages are replaced by ±1 after they are
-computed (timed as usual): every rollout then goes through the forward and backward pass, as in a run where
-most groups are mixed. Responses rarely hit EOS, so most run to ``--max-new-tokens``.
+The model is the built-in architecture (``model.arch``) at hidden 768, 12 layers, 12 heads (~113M
+parameters). Every step is a real :class:`maxrl_rs.trainer.Trainer` step on the maze task (prompts of a 9×9
+maze, ~92 tokens): sample ``--n`` responses for each of ``--prompts`` prompts, grade them with the Rust
+verifier, compute MaxRL advantages, one AdamW update with bf16 autocast (``train.bf16``). A random-init
+model solves nothing and the trainer skips zero-advantage rollouts, so the advantages are replaced by ±1
+after they are computed (timed as usual): every rollout then goes through the forward and backward pass, as
+in a run where most groups are mixed. Responses rarely hit EOS, so most run to ``--max-new-tokens``.
 
 Reported (means over the timed steps, after ``--warmup`` untimed ones):
 
