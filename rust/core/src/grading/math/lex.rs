@@ -314,6 +314,12 @@ fn backslash(s: &str, i: usize, toks: &mut Vec<Tok>, depth: &mut i32) -> usize {
             let t = s[j..].trim_start();
             let start = s.len() - t.len();
             if t.starts_with('{') {
+                // `\text{5 cm}`, `\text{-3}`: a number inside text is math; lex the group normally.
+                let inner = t[1..].trim_start();
+                let inner = inner.strip_prefix('-').unwrap_or(inner);
+                if inner.starts_with(|c: char| c.is_ascii_digit()) {
+                    return start;
+                }
                 let (close, closed) = super::extract::match_brace(b, start);
                 toks.push(Tok::Text(s[start + 1..close].trim().to_string()));
                 return if closed { close + 1 } else { s.len() };

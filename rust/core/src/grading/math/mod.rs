@@ -225,7 +225,12 @@ fn read_parts(
         let norm = normalize::normalize(p, budget)?;
         let node = parse::parse(&norm, opts, budget)?;
         nodes.push(node);
-        texts.push(norm);
+        // The thousands mark is internal: show it as a comma.
+        texts.push(if norm.contains(normalize::THOUSANDS) {
+            norm.replace(normalize::THOUSANDS, ",")
+        } else {
+            norm
+        });
     }
     let text = texts.join(", ");
     let node = if nodes.len() == 1 {

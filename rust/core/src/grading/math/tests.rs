@@ -166,6 +166,12 @@ fn statuses() {
     assert_eq!(grade("", &r, &o, &mut budget()).status, Status::NoAnswer);
     let v = grade(&boxed("5"), &r, &o, &mut budget());
     assert_eq!((v.score, v.extracted.as_deref()), (1.0, Some("5")));
+    let r = parse_reference("10000", &o, &mut b).unwrap();
+    let v = grade(&boxed("10{,}000"), &r, &o, &mut budget());
+    assert_eq!(
+        (v.status, v.extracted.as_deref()),
+        (Status::Correct, Some("10,000"))
+    );
 }
 
 #[test]
@@ -548,4 +554,18 @@ fn spellings_found_by_cross_checking() {
     yes(r"\text{B}", &boxed(r"\textbf{(B)}"));
     yes("113", &boxed(r"\textbf{(113) }"));
     yes("6", "So $4.00 + $2.00 = $6.00\n#### 6");
+    yes("5", &boxed(r"\text{5 cm}"));
+    yes("-3", &boxed(r"\text{-3}"));
+    yes("5", &boxed(r"5\,\mathrm{cm}"));
+    yes("5", &boxed(r"5 \mathrm{~cm}"));
+    yes(r"(-\infty, 2)", &boxed(r"x \in (-\infty, 2)"));
+    yes("y = 3x - 2", &boxed("3x-2"));
+    yes("3x - 2", &boxed("y = 3x-2"));
+    yes(r"f(x) = x^2", &boxed("x^2"));
+    yes(r"1\frac{1}{4}", &boxed(r"\frac54"));
+    yes("37.50", &boxed("37.5"));
+    yes(
+        r"\frac{2 \pi c^{2}}{\lambda^{5}\left[e^{h c /(\lambda k T)}-1\right]}",
+        &boxed(r"\frac{2\pi c^2}{\lambda^5 (e^{hc/(\lambda kT)}-1)}"),
+    );
 }
