@@ -313,9 +313,9 @@ fn backslash(s: &str, i: usize, toks: &mut Vec<Tok>, depth: &mut i32) -> usize {
         "text" | "textbf" | "mbox" | "textnormal" | "textit" | "texttt" | "textsf" | "hbox" | "emph" => {
             let t = s[j..].trim_start();
             let start = s.len() - t.len();
-            if t.starts_with('{') {
+            if let Some(after) = t.strip_prefix('{') {
                 // `\text{5 cm}`, `\text{-3}`: a number inside text is math; lex the group normally.
-                let inner = t[1..].trim_start();
+                let inner = after.trim_start();
                 let inner = inner.strip_prefix('-').unwrap_or(inner);
                 if inner.starts_with(|c: char| c.is_ascii_digit()) {
                     return start;
