@@ -7,7 +7,8 @@
 //! 3. [`parse`]: read the normalised text into a [`expr::Node`] tree (numbers, expressions, relations,
 //!    intervals, sets, tuples, matrices, text) with bounded depth.
 //! 4. [`compare`]: decide equivalence: exact rational arithmetic where possible, evaluation at seeded
-//!    random points otherwise, unordered sets, ordered tuples, equations up to a nonzero factor.
+//!    random points otherwise, unordered sets, ordered tuples, equations up to a nonzero factor
+//!    ([`relation`]: what equations and inequalities stand for).
 //!
 //! Every stage is bounded by a [`Budget`] (input length, depth, digits, exponent size, time); a bound hit
 //! gives [`Status::Limit`], never a panic or a hang.
@@ -19,6 +20,7 @@ pub mod lex;
 pub mod normalize;
 pub mod number;
 pub mod parse;
+pub mod relation;
 
 use crate::error::{Error, Result};
 use crate::grading::options::{OptionReader, Options};
