@@ -418,11 +418,17 @@ pub fn spans_if_only_connected(r: &str) -> Option<Vec<String>> {
 // "final answer is …", "Answer: …"
 
 /// Only the strong anchor "final answer".
+/// Used after the last box, where it overrides the box: so the answer must follow the anchor at once
+/// ("final answer is $x$", "final answer: 42"), not somewhere later in a sentence about it ("the final
+/// answer has 2 digits").
 fn final_answer_phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     let lower = s.to_ascii_lowercase();
     let pos = lower.rfind("final answer")?;
-    let seg = sentence(skip_lead(&s[pos + 12..]));
-    answer_in_segment(seg, opts, Source::Phrase)
+    let lead = skip_lead(&s[pos + 12..]);
+    if !lead.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '$' | '\\' | '-' | '(' | '[' | '.')) {
+        return None;
+    }
+    answer_in_segment(sentence(lead), opts, Source::Phrase)
 }
 
 fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {

@@ -133,6 +133,20 @@ fn equations_and_relations() {
 }
 
 #[test]
+fn a_final_answer_after_the_box_must_be_an_answer() {
+    yes("12", r"So \boxed{12}. The final answer has 2 digits.");
+    yes(
+        "12",
+        r"So \boxed{12}. The final answer is correct since $3 \times 4 = 12$.",
+    );
+    yes(
+        "10455",
+        r"so \boxed{255} in interest. The final answer is $10,455$. I hope it is correct.",
+    );
+    no("12", r"So \boxed{12}. The final answer is 12 or 13.");
+}
+
+#[test]
 fn hedging_is_incorrect() {
     no("2", r"The answer is \boxed{2} or \boxed{3}.");
     no("2", &boxed("x=2 or x=3"));
