@@ -425,7 +425,7 @@ fn final_answer_phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     let lower = s.to_ascii_lowercase();
     let pos = lower.rfind("final answer")?;
     let lead = skip_lead(&s[pos + 12..]);
-    if !lead.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '$' | '\\' | '-' | '(' | '[' | '.')) {
+    if !starts_like_answer(lead) {
         return None;
     }
     answer_in_segment(sentence(lead), opts, Source::Phrase)
@@ -438,14 +438,21 @@ fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
         .iter()
         .filter_map(|(w, n)| lower.rfind(w).map(|p| (p, *n)))
         .max();
-    let (pos, len) = match strong {
-        Some(x) => x,
-        None => (last_word(&lower, "answer")?, 6),
-    };
-    let tail = &s[pos + len..];
-    let tail = skip_lead(tail);
-    let seg = sentence(tail);
-    answer_in_segment(seg, opts, Source::Phrase)
+    if let Some((pos, len)) = strong {
+        return answer_in_segment(sentence(skip_lead(&s[pos + len..])), opts, Source::Phrase);
+    }
+    // The bare word "answer" is weaker ("To answer this, we compute …"): the answer must follow at once
+    // ("The answer is 5", "Answer: $9$", "Answer \[ 9 \]").
+    let lead = skip_lead(&s[last_word(&lower, "answer")? + 6..]);
+    if !starts_like_answer(lead) {
+        return None;
+    }
+    answer_in_segment(sentence(lead), opts, Source::Phrase)
+}
+
+/// Whether text starts the way an answer does: a digit, a sign, a math delimiter or a bracket.
+fn starts_like_answer(t: &str) -> bool {
+    t.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '$' | '\\' | '-' | '(' | '[' | '.'))
 }
 
 /// Last occurrence of `word` not inside a longer word ("answered" does not count).

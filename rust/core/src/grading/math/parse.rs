@@ -578,8 +578,13 @@ impl Parser<'_> {
                 }
             }
             Some(Tok::Num(_)) => match (int_tok(self.peek()), self.peek_at(1), int_tok(self.peek_at(2))) {
-                (Some(a), Some(Tok::Op('/')), Some(b)) => {
-                    // `4 4/9 x` is not a mixed number context; require the fraction to end the term.
+                // `4 4/9` ends the term; in `4 4/9 x` the juxtaposition is a product.
+                (Some(a), Some(Tok::Op('/')), Some(b))
+                    if !matches!(
+                        self.peek_at(3),
+                        Some(Tok::Num(_) | Tok::Letter(_) | Tok::LParen | Tok::LBrace)
+                    ) =>
+                {
                     (a, b, 3)
                 }
                 _ => return Ok(None),

@@ -133,6 +133,16 @@ fn equations_and_relations() {
 }
 
 #[test]
+fn the_bare_word_answer_needs_an_answer_right_after_it() {
+    yes(
+        "12",
+        "To answer this, we compute $x^2$ for each case. So there are 12 ways.",
+    );
+    yes("5", "The answer is 5.");
+    yes("9", "Answer: $9$");
+}
+
+#[test]
 fn a_final_answer_after_the_box_must_be_an_answer() {
     yes("12", r"So \boxed{12}. The final answer has 2 digits.");
     yes(
