@@ -593,3 +593,10 @@ fn spellings_found_by_cross_checking() {
         &boxed(r"\frac{2\pi c^2}{\lambda^5 (e^{hc/(\lambda kT)}-1)}"),
     );
 }
+
+#[test]
+fn references_are_shareable_across_threads() {
+    fn check<T: Clone + Send + Sync>() {}
+    check::<MathReference>();
+    check::<MathOptions>();
+}
