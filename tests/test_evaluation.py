@@ -242,3 +242,44 @@ def test_eval_cli_on_a_tiny_model(tmp_path):
     # A saved report is re-tabulated without sampling.
     out = _eval_cli(tmp_path / "one.json", tmp_path / "two.json", "--plot", tmp_path / "three.png")
     assert "efficiency: a vs tiny" in out and "efficiency: b vs tiny" in out
+
+
+def test_maze_experiment_summary_from_saved_counts(tmp_path):
+    """The maze write-up is computed from per-seed reports: mean ± std, pooled curves, efficiency."""
+    pytest.importorskip("matplotlib")
+    from dataclasses import asdict
+
+    from maxrl_rs.experiments import maze
+
+    config = maze.MazeExperimentConfig(seeds=(0, 1), eval_n=16, eval_prompts=6)
+    rng = np.random.default_rng(0)
+    reports = [passk_report(16, rng.binomial(16, 0.2, 6), run="sft", task="maze").to_dict()]
+    runs = []
+    for seed in config.seeds:
+        for method, p in (("maxrl", 0.5), ("grpo", 0.3), ("rloo", 0.25)):
+            c = rng.binomial(16, p, 6)
+            reports.append(passk_report(16, c, run=f"{method}-seed{seed}", task="maze").to_dict())
+            runs.append({"method": method, "seed": seed, "train_reward": [0.2, 0.3, p]})
+    result = {
+        "config": asdict(config),
+        "runs": runs,
+        "reports": reports,
+        "seconds": {"sft": 1.0, "rl": 2.0, "total": 4.0},
+        "machine": "test",
+    }
+    summary = maze.summarise(result)
+    assert summary["ks"] == [1, 2, 4, 8, 16]
+    rows = {r["method"]: r for r in summary["rows"]}
+    for method in ("maxrl", "grpo", "rloo"):
+        per_seed = [r["pass_at_k"][0] for r in reports if r["run"].startswith(method)]
+        assert rows[method]["pass@1"][0] == pytest.approx(np.mean(per_seed))
+        assert rows[method]["pass@1"][1] == pytest.approx(np.std(per_seed, ddof=1))
+    pooled = {r.run: r for r in summary["pooled"]}
+    assert pooled["maxrl"].pass_at_k[0] == pytest.approx(rows["maxrl"]["pass@1"][0])
+    assert set(summary["efficiency"]) == {"maxrl_over_grpo", "maxrl_over_rloo"}
+
+    maze.write_outputs(result, tmp_path, "python -m maxrl_rs.experiments.maze")
+    md = (tmp_path / "maze.md").read_text()
+    assert "| maxrl | 2 |" in md and "pass@16" in md and "Reproduce" in md
+    assert (tmp_path / "maze.png").stat().st_size > 0
+    assert json.loads((tmp_path / "maze.json").read_text())["reports"] == reports
