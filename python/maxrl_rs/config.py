@@ -39,7 +39,7 @@ class ModelConfig:
     """``[model]``: ``path``, a local HF model directory, or unset: the task's tiny model of this shape."""
 
     path: str | None = None
-    arch: str = "qwen2"
+    arch: str = "llama"
     hidden_size: int = 64
     num_layers: int = 4
     num_heads: int = 4
@@ -95,7 +95,7 @@ class TrainConfig:
     steps: int = 150
     prompts_per_step: int = 16
     micro_batch_size: int = 64
-    lr: float = 5e-4
+    lr: float = 1e-4
     warmup_steps: int = 10
     weight_decay: float = 0.0
     adam_beta1: float = 0.9
@@ -134,11 +134,13 @@ class LogConfig:
 @dataclass
 class Config:
     """Everything ``maxrl train`` needs. ``out`` unset: ``runs/<task>-<date-time>``; ``device`` ``auto``:
-    CUDA when available, else CPU."""
+    CUDA when available, else CPU; ``threads``: torch CPU threads during the run (unset: 1 for a built-in
+    tiny model on CPU, which a second thread barely speeds up, else torch's default)."""
 
     seed: int = 0
     out: str | None = None
     device: str = "auto"
+    threads: int | None = None
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
@@ -322,6 +324,7 @@ def validate(cfg: Config) -> None:
         "device",
         f"auto, cpu or cuda[:i], got {cfg.device!r}",
     )
+    need(cfg.threads is None or cfg.threads >= 1, "threads", f"must be >= 1 (or none), got {cfg.threads}")
     need(cfg.sft.steps >= 0, "sft.steps", f"must be >= 0, got {cfg.sft.steps}")
     need(cfg.sft.batch_size >= 1, "sft.batch_size", f"must be >= 1, got {cfg.sft.batch_size}")
     need(cfg.sft.lr > 0, "sft.lr", f"must be > 0, got {cfg.sft.lr}")

@@ -8,15 +8,20 @@ transformers objects: ``save_pretrained`` / ``from_pretrained`` work on them as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIAL_TOKENS = (PAD, BOS, EOS)
-ARCHITECTURES = ("qwen2", "llama")
+# Llama first: transformers maps a qwen2 config to Qwen2Tokenizer whatever tokenizer_config.json says, so
+# AutoTokenizer would not read a saved word-level tokenizer back faithfully; for llama it does.
+ARCHITECTURES = ("llama", "qwen2")
+_GENERIC_TOKENIZERS = ("TokenizersBackend", "PreTrainedTokenizerFast")
 
 
 def word_level_tokenizer(words: Sequence[str], *, join: str = " ") -> Any:
@@ -53,7 +58,7 @@ def word_level_tokenizer(words: Sequence[str], *, join: str = " ") -> Any:
 class TinyModelSpec:
     """Shape of a tiny decoder-only transformer (parameters ≈ layers · 12 · hidden² + 2 · vocab · hidden)."""
 
-    arch: str = "qwen2"
+    arch: str = "llama"
     hidden_size: int = 64
     num_layers: int = 4
     num_heads: int = 4
@@ -98,6 +103,18 @@ def tiny_model(spec: TinyModelSpec, tokenizer: Any) -> Any:
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id
     return model
+
+
+def load_tokenizer(path: str | Path) -> Any:
+    """A saved tokenizer, read back as saved: a generic fast tokenizer (the built-in tasks' word-level ones)
+    is loaded as such rather than as the model type's own tokenizer class."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    config = Path(path) / "tokenizer_config.json"
+    declared = json.loads(config.read_text()).get("tokenizer_class") if config.is_file() else None
+    if declared in _GENERIC_TOKENIZERS:
+        return PreTrainedTokenizerFast.from_pretrained(path)
+    return AutoTokenizer.from_pretrained(path)
 
 
 def num_parameters(model: Any) -> int:

@@ -11,11 +11,12 @@ Layout of ``RUN_DIR``::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from maxrl_rs.config import Config, from_dict, to_dict
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
-from maxrl_rs.models import TinyModelSpec, num_parameters, tiny_model
+from maxrl_rs.models import TinyModelSpec, load_tokenizer, num_parameters, tiny_model
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
@@ -80,12 +81,12 @@ def seed_everything(seed: int) -> None:
 def load_pretrained(path: str | Path) -> tuple[Any, Any]:
     """A model directory's causal LM (float32 master weights) and tokenizer."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     p = Path(path)
     if not p.is_dir():
         raise ConfigError(f"model.path: {str(path)!r} is not a directory")
-    tokenizer = AutoTokenizer.from_pretrained(p)
+    tokenizer = load_tokenizer(p)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
@@ -168,6 +169,40 @@ def train(
     progress: bool | None = None,
 ) -> RunSummary:
     """Train per ``cfg`` (or continue the run in ``resume`` from its last checkpoint) and evaluate."""
+    with torch_threads(cpu_threads(cfg)):
+        return _train(cfg, resume=resume, hooks=hooks, progress=progress)
+
+
+def cpu_threads(cfg: Config) -> int | None:
+    """``threads``, or when unset: 1 for a built-in tiny model on CPU, else torch's default (None).
+
+    A model of ~0.3M parameters gains little from a second thread, and on a busy machine torch's
+    intra-op threads can slow it down by an order of magnitude.
+    """
+    if cfg.threads is not None:
+        return cfg.threads
+    return 1 if resolve_device(cfg.device).type == "cpu" and not cfg.model.path else None
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` torch CPU threads, then restore the previous count."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(
+    cfg: Config, *, resume: str | Path | None, hooks: Sequence[Hook], progress: bool | None
+) -> RunSummary:
     from tqdm.auto import tqdm
 
     wall_start = time.perf_counter()

@@ -58,9 +58,13 @@ def train(
     held-out pass@1 before and after RL. Metrics go to RUN_DIR/metrics.jsonl, checkpoints to
     RUN_DIR/checkpoints/step-N.
     """
+    from transformers.utils import logging as hf_logging
+
     from maxrl_rs.config import Config, apply_override, merge, read_file, validate
     from maxrl_rs.run import resume_config
     from maxrl_rs.run import train as run_train
+
+    hf_logging.disable_progress_bar()  # save_pretrained's per-shard bars would interleave with ours
 
     try:
         items = list(overrides)
