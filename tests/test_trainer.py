@@ -1,0 +1,333 @@
+"""The RL trainer end to end on a tiny maze task, the HF rollout backend, the config and ``maxrl train``."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import maxrl_rs  # noqa: E402
+from maxrl_rs import ConfigError  # noqa: E402
+from maxrl_rs.config import Config, apply_override, load_config  # noqa: E402
+from maxrl_rs.metrics import read_metrics  # noqa: E402
+from maxrl_rs.models import TinyModelSpec, tiny_model  # noqa: E402
+from maxrl_rs.rollout import SamplingParams, token_logprobs  # noqa: E402
+from maxrl_rs.rollout.hf import HFBackend, eos_mask, left_pad  # noqa: E402
+from maxrl_rs.run import train  # noqa: E402
+from maxrl_rs.tasks import Graded, MazeOptions, MazeTask  # noqa: E402
+from maxrl_rs.trainer import Trainer  # noqa: E402
+
+TINY = [
+    "task.maze.size=5",
+    "task.eval_size=8",
+    "model.hidden_size=32",
+    "model.num_layers=2",
+    "model.num_heads=2",
+    "model.intermediate_size=64",
+    "sft.steps=150",
+    "sft.batch_size=32",
+    "sft.lr=3e-3",
+    "train.prompts_per_step=4",
+    "rollout.n=4",
+    "eval.samples=2",
+    "log.progress=false",
+    "log.tensorboard=false",
+]
+
+
+def tiny_config(out, *extra: str) -> Config:
+    return load_config(None, [f"out={out}", *TINY, *extra])
+
+
+# -- a whole run ---------------------------------------------------------------------------------------------
+
+
+def test_two_step_run_under_a_minute(tmp_path):
+    start = time.perf_counter()
+    summary = train(tiny_config(tmp_path / "run", "train.steps=2"))
+    assert time.perf_counter() - start < 60
+    assert summary.first_step == 0 and summary.last_step == 2
+    assert summary.sft is not None and summary.sft.steps == 150
+    assert 0 <= summary.start_pass_at_1 <= 1 and 0 <= summary.final_pass_at_1 <= 1
+    rows = read_metrics(tmp_path / "run")
+    steps = [r for r in rows if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2]
+    for key in (
+        "loss",
+        "reward",
+        "pass_rate",
+        "frac_all_fail",
+        "frac_all_success",
+        "solved_frac",
+        "grad_norm",
+        "response_len",
+        "tokens_per_s",
+        "time_rollout",
+        "time_grade",
+        "time_update",
+        "lr",
+    ):
+        assert key in steps[0], key
+    assert rows[0]["step"] == 0 and "eval/pass@1" in rows[0] and "sft_loss" in rows[0]
+    assert (tmp_path / "run" / "checkpoints" / "step-2" / "model" / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "sft" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["steps"] == 2
+
+
+def test_sft_warm_start_is_cached_in_the_run_dir(tmp_path):
+    cfg = tiny_config(tmp_path / "run", "train.steps=0")
+    first = train(cfg)
+    assert first.sft is not None and not first.sft.cached
+    # A new run in the same directory (after removing its checkpoint) reuses the warm start.
+    import shutil
+
+    shutil.rmtree(tmp_path / "run" / "checkpoints")
+    again = train(cfg)
+    assert again.sft is not None and again.sft.cached
+    assert again.start_pass_at_1 == first.start_pass_at_1
+
+
+def test_kl_entropy_ppo_epochs_and_minibatches_run(tmp_path):
+    cfg = tiny_config(
+        tmp_path / "run",
+        "train.steps=2",
+        "sft.steps=60",
+        "algo.kl_coef=0.05",
+        "algo.entropy_coef=0.01",
+        "algo.ppo_epochs=2",
+        "algo.minibatches=2",
+        "algo.dual_clip=3",
+        "algo.loss_agg=seq-mean-token-sum-norm",
+        "algo.estimator=grpo",
+    )
+    train(cfg)
+    steps = [r for r in read_metrics(tmp_path / "run") if "loss" in r]
+    for r in steps:
+        assert np.isfinite(r["loss"]) and "kl" in r and "entropy" in r and "clip_frac" in r
+
+
+# -- the step: advantages, masking, micro-batching -----------------------------------------------------------
+
+
+class ScriptedMaze(MazeTask):
+    """The maze task with rewards set by the test, so every step has mixed groups and a masked rollout."""
+
+    def grade(self, responses, examples):
+        n = len(responses)
+        rewards = (np.arange(n) % 3 == 0).astype(np.float32)
+        status = np.where(rewards > 0, 0, 1).astype(np.uint8)
+        status[1] = maxrl_rs.STATUS_NAMES.index("limit")
+        return Graded(rewards=rewards, mask=status != maxrl_rs.STATUS_NAMES.index("limit"), status=status)
+
+
+def make_trainer(*overrides: str, seed: int = 0) -> Trainer:
+    cfg = load_config(None, [*TINY, *overrides])
+    task = ScriptedMaze(MazeOptions(5), seed=seed, eval_seed=1, eval_size=4)
+    tok = task.build_tokenizer()
+    torch.manual_seed(seed)
+    model = tiny_model(TinyModelSpec(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64), tok)
+    return Trainer(cfg, model, tok, task, HFBackend(model, tok))
+
+
+def test_maxrl_advantages_reaching_the_loss_are_maxrl_rs_advantages(monkeypatch):
+    import maxrl_rs.trainer as trainer_module
+
+    seen: list[torch.Tensor] = []
+    real = trainer_module.policy_loss
+
+    def spy(logp, advantages, *args, **kwargs):
+        seen.append(advantages.detach().clone())
+        return real(logp, advantages, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "policy_loss", spy)
+    hooked = []
+    trainer = make_trainer("train.micro_batch_size=3", "algo.estimator=maxrl")
+    trainer.hooks.append(hooked.append)
+    for _ in range(2):
+        seen.clear()
+        batch, _ = trainer.step()
+        assert hooked[-1] is batch
+        expected = maxrl_rs.advantages(batch.rewards, batch.rollouts.group_ids, "maxrl", mask=batch.mask)
+        np.testing.assert_array_equal(batch.advantages, expected)
+        assert expected[1] == 0 and not batch.mask[1], "the limit-status rollout is masked"
+        assert np.count_nonzero(expected) > 0
+        # Rollouts with A = 0 are skipped in the forward pass; the others reach the loss in order.
+        reached = torch.cat(seen).double().numpy()
+        np.testing.assert_allclose(reached, expected[expected != 0].astype(np.float32), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("estimator", ["grpo", "rloo", "dr_grpo", "reinforce"])
+def test_other_estimators_reach_the_step(estimator):
+    batch, _ = make_trainer(f"algo.estimator={estimator}").step()
+    expected = maxrl_rs.advantages(batch.rewards, batch.rollouts.group_ids, estimator, mask=batch.mask)
+    np.testing.assert_array_equal(batch.advantages, expected)
+
+
+def test_micro_batching_does_not_change_the_update():
+    """Gradient accumulation over micro-batches of 1 gives the full-batch update (float32 tolerance)."""
+    big, small = make_trainer("train.micro_batch_size=64"), make_trainer("train.micro_batch_size=1")
+    torch.manual_seed(7)
+    b1, m1 = big.step()
+    torch.manual_seed(7)
+    b2, m2 = small.step()
+    assert b1.rollouts.texts == b2.rollouts.texts
+    assert m1["loss"] == pytest.approx(m2["loss"], rel=1e-5, abs=1e-7)
+    for p, q in zip(big.model.parameters(), small.model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_minibatches_hold_whole_groups():
+    from maxrl_rs.trainer import _minibatch_rows
+
+    groups = np.repeat([10, 11, 12, 13, 14], 3)
+    parts = _minibatch_rows(groups, 2)
+    assert sum(len(p) for p in parts) == len(groups)
+    for p in parts:
+        ids = set(groups[p])
+        assert all(np.count_nonzero(groups[p] == g) == 3 for g in ids)
+
+
+# -- rollouts ------------------------------------------------------------------------------------------------
+
+
+def test_hf_backend_layout_masks_and_texts():
+    task = MazeTask(MazeOptions(5), seed=0, eval_seed=1, eval_size=2)
+    tok = task.build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64), tok)
+    prompts = [task.prompt_ids(task.train_example(i), tok) for i in range(3)]
+    prompts[1] = prompts[1][4:]  # ragged prompt lengths
+    backend = HFBackend(model, tok, batch_size=2)
+    r = backend.generate(prompts, [7, 8, 9], SamplingParams(n=3, max_new_tokens=6))
+    assert len(r) == 9 and r.group_ids.tolist() == [7, 7, 7, 8, 8, 8, 9, 9, 9]
+    # Left padding: every prompt ends at the last column.
+    for i, p in enumerate(prompts):
+        for j in range(3):
+            row = 3 * i + j
+            assert r.prompt_ids[row, -len(p) :].tolist() == p
+            assert r.prompt_mask[row].sum().item() == len(p)
+    for row in range(len(r)):
+        ids = r.response_ids[row][r.response_mask[row].bool()].tolist()
+        eos = tok.eos_token_id
+        assert eos not in ids[:-1], "nothing after the first EOS is part of the response"
+        assert r.finished[row] == (eos in ids)
+        assert r.texts[row] == tok.decode(ids, skip_special_tokens=True)
+    assert model.training, "generate restores train mode"
+
+
+def test_recomputed_logprobs_match_generate_scores():
+    task = MazeTask(MazeOptions(5), seed=0, eval_seed=1, eval_size=2)
+    tok = task.build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64), tok)
+    model.eval()
+    prompts = [task.prompt_ids(task.train_example(i), tok) for i in range(2)]
+    prompts[0] = prompts[0][3:]
+    ids, mask = left_pad(prompts, tok.pad_token_id, "cpu")
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        do_sample=True,
+        max_new_tokens=5,
+        min_new_tokens=5,
+        output_logits=True,
+        return_dict_in_generate=True,
+        pad_token_id=tok.pad_token_id,
+    )
+    response = out.sequences[:, ids.shape[1] :]
+    want = torch.gather(torch.stack(out.logits, 1).log_softmax(-1), -1, response.unsqueeze(-1)).squeeze(-1)
+    from maxrl_rs.rollout import Rollouts
+
+    batch = Rollouts(ids, mask, response, torch.ones_like(response), [""] * 2, np.zeros(2), np.ones(2, bool))
+    got, ent = token_logprobs(model, batch, entropy=True)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    assert (ent >= 0).all()
+
+
+def test_eos_mask_with_pad_equal_to_eos():
+    eos = 2
+    resp = torch.tensor([[5, 2, 2, 2], [5, 6, 7, 8], [2, 2, 2, 2]])
+    mask, finished = eos_mask(resp, [eos])
+    assert mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]]
+    assert finished.tolist() == [True, False, True]
+
+
+# -- config --------------------------------------------------------------------------------------------------
+
+
+def test_overrides_parse_by_type_and_errors_name_the_key(tmp_path):
+    cfg = Config()
+    cfg = apply_override(cfg, "train.steps=12")
+    cfg = apply_override(cfg, "algo.order=none")
+    cfg = apply_override(cfg, "algo.drop_all_fail=false")
+    cfg = apply_override(cfg, "rollout.temperature=0.7")
+    cfg = apply_override(cfg, "task.maze.size=9")
+    assert (cfg.train.steps, cfg.algo.order, cfg.algo.drop_all_fail) == (12, None, False)
+    assert (cfg.rollout.temperature, cfg.task.maze.size) == (0.7, 9)
+    with pytest.raises(ConfigError, match=re.escape("unknown key 'train.stepz' (did you mean 'steps'?)")):
+        apply_override(cfg, "train.stepz=3")
+    with pytest.raises(ConfigError, match=re.escape("train.steps: expected an integer, got 'many'")):
+        apply_override(cfg, "train.steps=many")
+    with pytest.raises(ConfigError, match="algo is a section"):
+        apply_override(cfg, "algo=maxrl")
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_override(cfg, "train.steps")
+    with pytest.raises(ConfigError, match=re.escape("algo.estimator: unknown estimator 'ppo'")):
+        load_config(None, ["algo.estimator=ppo"])
+    with pytest.raises(ConfigError, match=re.escape("algo.order: must be in 1..rollout.n=8")):
+        load_config(None, ["algo.order=9"])
+
+
+def test_backend_names_are_config_values():
+    assert load_config(None, ["rollout.backend=vllm"]).rollout.backend == "vllm"
+    with pytest.raises(
+        ConfigError, match=re.escape("rollout.backend: unknown backend 'trt'; known: hf, vllm")
+    ):
+        load_config(None, ["rollout.backend=trt"])
+
+
+def test_toml_and_json_files(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text('seed = 3\n[algo]\nestimator = "rloo"\n[task.maze]\nsize = 9\n')
+    cfg = load_config(toml, ["train.steps=5"])
+    assert (cfg.seed, cfg.algo.estimator, cfg.task.maze.size, cfg.train.steps) == (3, "rloo", 9, 5)
+    js = tmp_path / "c.json"
+    js.write_text(json.dumps({"algo": {"order": None, "clip_high": 0.28}}))
+    assert load_config(js).algo.clip_high == 0.28
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[algo]\nclip_low = 'wide'\n")
+    with pytest.raises(ConfigError, match=re.escape("algo.clip_low: expected a number, got 'wide'")):
+        load_config(bad)
+    bad.write_text("[algo]\nestimatr = 'grpo'\n")
+    with pytest.raises(ConfigError, match=re.escape("unknown key 'algo.estimatr'")):
+        load_config(bad)
+
+
+# -- CLI -----------------------------------------------------------------------------------------------------
+
+
+def test_cli_train_prints_summary_and_rejects_bad_keys(tmp_path):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    runner = CliRunner()
+    args = ["train", "--out", str(tmp_path / "run"), "--steps", "1", "--seed", "1", "--quiet"]
+    args += [a for item in TINY for a in ("--set", item)] + ["--set", "sft.steps=20"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "SFT start (step 0)" in result.output and "final (step 1)" in result.output
+    assert "wall time" in result.output and str(tmp_path / "run") in result.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["seed"] == 1
+
+    bad = runner.invoke(main, ["train", "--out", str(tmp_path / "x"), "--set", "algo.clip=0.1"])
+    assert bad.exit_code == 2 and "unknown key 'algo.clip'" in bad.output
+    help_text = runner.invoke(main, ["train", "--help"]).output
+    for option in ("--config", "--set", "--steps", "--out", "--resume", "--seed"):
+        assert option in help_text
