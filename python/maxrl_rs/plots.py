@@ -81,15 +81,24 @@ def _draw_pass_at_k(
 def _draw_histogram(hx: Any, reports: Sequence[PassAtKReport]) -> None:
     from matplotlib.ticker import MaxNLocator
 
+    # Reports may hold different numbers of prompts (pooled seeds): compare shares, not counts, then.
+    share = len({r.num_prompts for r in reports}) > 1
     edges = np.asarray(reports[0].histogram.edges)
     width = np.diff(edges) / (len(reports) + 0.5)
     for i, r in enumerate(reports):
-        counts = np.asarray(r.histogram.counts)
-        hx.bar(edges[:-1] + i * width, counts, width=width, align="edge", label=r.run)
+        counts = np.asarray(r.histogram.counts, dtype=np.float64)
+        hx.bar(
+            edges[:-1] + i * width,
+            counts / r.num_prompts if share else counts,
+            width=width,
+            align="edge",
+            label=r.run,
+        )
     hx.set_xlim(0.0, 1.0)
     hx.set_xlabel("per-prompt pass rate c/n")
-    hx.set_ylabel("prompts")
-    hx.yaxis.set_major_locator(MaxNLocator(integer=True))
+    hx.set_ylabel("share of prompts" if share else "prompts")
+    if not share:
+        hx.yaxis.set_major_locator(MaxNLocator(integer=True))
     hx.set_title("distribution of per-prompt pass rates")
     hx.legend(fontsize=8)
     hx.grid(True, axis="y", alpha=0.3)
@@ -103,7 +112,7 @@ def plot_maze(
     baseline: str = "grpo",
 ) -> Path:
     """The maze experiment: pass@k per method (pooled over seeds; efficiency vs ``baseline``), pass-rate
-    histograms, and the training reward of each method (mean over seeds) per RL step."""
+    histograms, and each method's training reward per RL step (mean over seeds, 5-step moving average)."""
     fig, (ax, hx, tx) = _figure(16.0, 4.4, ncols=3)
     base = next((r for r in reports if r.run == baseline), None)
     _draw_pass_at_k(ax, reports, baseline=base, title="held-out pass@k (pooled over seeds)")
@@ -114,9 +123,11 @@ def plot_maze(
         if length == 0:
             continue
         mean = np.mean([c[:length] for c in curves], axis=0)
-        tx.plot(np.arange(1, length + 1), mean, label=f"{method} ({len(curves)} seeds)")
+        window = min(5, length)
+        smooth = np.convolve(mean, np.ones(window) / window, mode="valid")
+        tx.plot(np.arange(window, length + 1), smooth, label=f"{method} ({len(curves)} seeds)")
     tx.set_xlabel("RL step")
-    tx.set_ylabel("mean training reward (batch pass@1)")
+    tx.set_ylabel("training reward (batch pass@1, 5-step mean)")
     tx.set_title("training reward")
     tx.grid(True, alpha=0.3)
     tx.legend(fontsize=8)

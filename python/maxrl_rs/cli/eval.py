@@ -10,6 +10,7 @@ is reported. A ``.json`` argument is a saved report, re-tabulated and re-plotted
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,17 @@ def _label(source: Any, path: Path) -> str:
 
 
 def _task_config(first_run: Path | None, config_path: str | None, overrides: list[str]) -> Any:
-    """The held-out set's configuration: the first run's own config, or --config/--task, then --set."""
-    from maxrl_rs.config import apply_override, load_config, validate
-    from maxrl_rs.run import resume_config
+    """The held-out set's configuration: the first run's task section, or --config/--task; then --set.
+
+    Only the run's ``task`` and ``rollout`` sections are read: evaluation needs nothing else, and a run
+    saved by another version may carry keys this one no longer knows.
+    """
+    from maxrl_rs import checkpoint as ckpt
+    from maxrl_rs.config import Config, apply_override, load_config, merge, validate
 
     if first_run is not None and config_path is None:
-        cfg = resume_config(first_run)
+        saved = json.loads((first_run / ckpt.CONFIG_FILE).read_text())
+        cfg = merge(Config(), {k: saved[k] for k in ("task", "rollout") if k in saved})
         for item in overrides:
             cfg = apply_override(cfg, item)
         validate(cfg)

@@ -56,7 +56,7 @@ class MazeExperimentConfig:
 
     size: int = 7  # grid side (odd): 4×4 cells
     methods: tuple[str, ...] = METHODS
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     sft_steps: int = 150
     sft_batch_size: int = 32
     sft_lr: float = 3e-3
@@ -137,16 +137,17 @@ def _single_thread() -> None:
     maxrl_rs.set_num_threads(1)
 
 
-def warm_start(config: MazeExperimentConfig, work: Path) -> Path:
-    """Run (or reuse) the shared SFT warm-start; return its model directory."""
+def warm_start(config: MazeExperimentConfig, work: Path) -> tuple[Path, bool]:
+    """Run (or reuse, when ``work`` holds one with the same settings) the shared SFT warm-start; return its
+    model directory and whether it was reused."""
     from maxrl_rs.run import SFT_DIR, initial_policy, make_task, seed_everything
 
     cfg = config.base_config(work)
     sft_run = work / "sft"
     sft_run.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
-    initial_policy(cfg, make_task(cfg), sft_run, progress=False)
-    return sft_run / SFT_DIR
+    _, _, result = initial_policy(cfg, make_task(cfg), sft_run, progress=False)
+    return sft_run / SFT_DIR, bool(result is not None and result.cached)
 
 
 def _train_job(args: tuple[MazeExperimentConfig, str, str, int, str]) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def run_experiment(config: MazeExperimentConfig, work: Path, *, progress: bool =
     size = f"{config.size}×{config.size}"
     say(f"SFT warm-start: {config.sft_steps} steps of {config.sft_batch_size} mazes ({size})")
     _single_thread()
-    sft_dir = warm_start(config, work)
+    sft_dir, sft_cached = warm_start(config, work)
     sft_seconds = time.perf_counter() - t0
     jobs = [(config, str(work), m, s, str(sft_dir)) for s in config.seeds for m in config.methods]
     say(f"RL: {len(jobs)} runs × {config.rollouts} rollouts, {config.workers} at a time")
@@ -248,6 +249,7 @@ def run_experiment(config: MazeExperimentConfig, work: Path, *, progress: bool =
         "runs": runs,
         "reports": [r.to_dict() for r in reports],
         "seconds": {"sft": sft_seconds, "rl": rl_seconds, "total": time.perf_counter() - t0},
+        "sft_reused": sft_cached,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
 
@@ -357,6 +359,7 @@ def _markdown(result: dict[str, Any], summary: dict[str, Any], command: str) -> 
         f"| {m} | {a:.1f} | {b:.1f} | {d:.1f} |" for m, (a, b, d) in PAPER_TABLE3.items() if m in c.methods
     )
     cells = (c.size + 1) // 2
+    sft_note = " (reused from an earlier invocation's cache)" if result.get("sft_reused") else ""
     return f"""# Maze navigation: MaxRL vs GRPO vs RLOO from one SFT start
 
 Paper §6 / Table 3 (Tajwar et al. 2026, arXiv 2602.02710), scaled down to two CPU cores.
@@ -376,8 +379,8 @@ Paper §6 / Table 3 (Tajwar et al. 2026, arXiv 2602.02710), scaled down to two C
 - Evaluation: the same {c.eval_prompts} held-out mazes (never seen in training) for every policy,
   n = {c.eval_n} samples each at temperature 1, unbiased pass@k (SPEC §5) up to k = n; J^(n) is the MaxRL
   objective estimate of order n (→ log p).
-- Time: {secs["total"] / 60:.1f} min here ({secs["sft"]:.0f} s SFT, {secs["rl"]:.0f} s RL, the rest
-  evaluation), on {result["machine"]}, shared with other work.
+- Time: {secs["total"] / 60:.1f} min here ({secs["sft"]:.0f} s SFT{sft_note}, {secs["rl"]:.0f} s RL, the
+  rest evaluation), on {result["machine"]}, shared with other work.
 
 Reproduce: `{command}`
 
@@ -432,29 +435,32 @@ def _describe_eff(e: dict[str, Any]) -> str:
 
 
 def _reading(summary: dict[str, Any], ks: Sequence[int]) -> str:
-    """Statements computed from the numbers: who leads at pass@1 and pass@n, and whether beyond seed noise."""
+    """Statements computed from the numbers, so the text cannot drift from the table."""
     rows = {r["method"]: r for r in summary["rows"]}
-    methods = [m for m in METHODS if m in rows]
-    out = []
-    for k in (ks[0], ks[-1]):
-        order = sorted(methods, key=lambda m: -rows[m][f"pass@{k}"][0])
-        best, second = order[0], order[1] if len(order) > 1 else None
-        text = f"- pass@{k}: " + " > ".join(f"{m} {100 * rows[m][f'pass@{k}'][0]:.1f}" for m in order)
-        if second is not None:
-            (m1, s1), (m2, s2) = rows[best][f"pass@{k}"], rows[second][f"pass@{k}"]
-            gap = m1 - m2
-            noise = s1 + s2
-            text += (
-                f"; {best}'s lead over {second} ({100 * gap:.1f} points) is "
-                + ("larger than" if gap > noise else "within")
-                + f" the sum of their seed std ({100 * noise:.1f})."
-            )
-        out.append(text)
     sft = rows["sft (start)"]
-    out.append(
-        f"- The SFT start has pass@1 {100 * sft[f'pass@{ks[0]}'][0]:.1f} and pass@{ks[-1]} "
-        f"{100 * sft[f'pass@{ks[-1]}'][0]:.1f}."
-    )
+    out = []
+    if "maxrl" in rows:
+        a = rows["maxrl"]
+        for base in ("grpo", "rloo"):
+            if base not in rows:
+                continue
+            b = rows[base]
+            parts = []
+            for k in (ks[0], ks[len(ks) // 2], ks[-1]):
+                (m1, s1), (m2, s2) = a[f"pass@{k}"], b[f"pass@{k}"]
+                # Standard error of a difference of two seed means (Welch); seeds are independent runs.
+                se = float(np.sqrt(s1**2 / a["seeds"] + s2**2 / b["seeds"]))
+                verdict = "beyond 2 SE" if abs(m1 - m2) > 2 * se else "within 2 SE"
+                parts.append(f"pass@{k} {100 * (m1 - m2):+.1f} ± {100 * se:.1f} ({verdict})")
+            out.append(f"- maxrl minus {base}: " + "; ".join(parts) + ".")
+    for method in ("maxrl", "grpo", "rloo"):
+        if method in rows:
+            d1 = rows[method][f"pass@{ks[0]}"][0] - sft[f"pass@{ks[0]}"][0]
+            dn = rows[method][f"pass@{ks[-1]}"][0] - sft[f"pass@{ks[-1]}"][0]
+            k1, kn = ks[0], ks[-1]
+            out.append(
+                f"- {method} vs the SFT start: pass@{k1} {100 * d1:+.1f}, pass@{kn} {100 * dn:+.1f} points."
+            )
     return "\n".join(out)
 
 
@@ -480,8 +486,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     a = p.parse_args(argv)
     out = Path(a.out)
     command = "python -m maxrl_rs.experiments.maze " + " ".join(sys.argv[1:] if argv is None else argv)
-    if a.summarise_only:
-        write_outputs(json.loads((out / "maze.json").read_text()), out, command.strip())
+    if a.summarise_only:  # the write-up keeps the command that produced the runs
+        saved = json.loads((out / "maze.json").read_text())
+        write_outputs(
+            saved, out, saved.get("command", "python -m maxrl_rs.experiments.maze --out docs/results")
+        )
         return
     config = replace(
         d,
@@ -498,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=a.workers,
     )
     result = run_experiment(config, Path(a.work))
+    result["command"] = command.strip()
     write_outputs(result, out, command.strip())
 
 
