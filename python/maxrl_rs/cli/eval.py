@@ -74,8 +74,20 @@ def _task_config(first_run: Path | None, config_path: str | None, overrides: lis
 @click.option(
     "--name", "names", multiple=True, help="Label of each run, in order (default: directory names)."
 )
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report (several runs: the comparison, with efficiencies) as JSON.",
+)
+@click.option(
+    "--plot",
+    "plot_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the pass@k curves and pass-rate histograms as a PNG.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def eval_command(
     runs: tuple[Path, ...],
