@@ -116,7 +116,8 @@ def initial_policy(
         model = tiny_model(spec, tokenizer)
     else:
         raise ConfigError(f"model.path: task {task.name!r} has no built-in model; give a model directory")
-    if cfg.sft.steps == 0 or task.sft_example(0).solution is None:  # user data has answers, not solutions
+    steps = task.sft_steps if cfg.sft.steps is None else cfg.sft.steps
+    if steps == 0 or task.sft_example(0).solution is None:  # user data has answers, not solutions
         return model, tokenizer, None
     cache = run_dir / SFT_DIR
     cached = load_cached(cache, sft_key(cfg))
@@ -129,7 +130,7 @@ def initial_policy(
         model,
         tokenizer,
         task,
-        steps=s.steps,
+        steps=steps,
         batch_size=s.batch_size,
         lr=s.lr,
         warmup_steps=s.warmup_steps,

@@ -2,7 +2,7 @@
 
 A backend turns prompts (token ids) into N sampled responses per prompt. The trainer never looks inside a
 backend: it calls :meth:`RolloutBackend.generate` for a step's prompts and :meth:`RolloutBackend.sync_weights`
-after each optimizer update (a no-op when the backend samples from the training model itself, as the HF
+after each step's updates (a no-op when the backend samples from the training model itself, as the HF
 backend does; an inference engine such as vLLM copies the new weights there). Log-probabilities are not
 taken from the backend: the training pass recomputes them (:mod:`maxrl_rs.rollout.logprobs`).
 """
@@ -97,7 +97,7 @@ class RolloutBackend(ABC):
         """Sample ``sampling.n`` responses for every prompt; ``group_ids[i]`` labels prompt i's responses."""
 
     def sync_weights(self, model: Any) -> None:  # noqa: B027 - optional hook, a no-op by default
-        """Make the backend sample from ``model``'s current weights (called after each optimizer update)."""
+        """Make the backend sample from ``model``'s current weights (called after each step's updates)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release engines, processes and memory."""

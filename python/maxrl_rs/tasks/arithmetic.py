@@ -36,6 +36,7 @@ def _spaced(text: str) -> str:
 class ArithmeticTask(Task):
     name = "arithmetic"
     Options = ArithmeticOptions
+    sft_steps = 600
 
     def __init__(self, options: ArithmeticOptions, **kwargs: Any) -> None:
         if not 1 <= options.digits <= 9:

@@ -61,6 +61,8 @@ class Task(ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type]
+    #: SFT warm-start steps when ``sft.steps`` is unset (enough for a nonzero, imperfect pass rate).
+    sft_steps: ClassVar[int] = 0
 
     def __init__(self, options: Any, *, seed: int, eval_seed: int, eval_size: int) -> None:
         self.options = options

@@ -105,6 +105,7 @@ class MazeTask(Task):
 
     name = "maze"
     Options = MazeOptions
+    sft_steps = 300
 
     @cached_property
     def _eval_rows(self) -> list[list[str]]:
