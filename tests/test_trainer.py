@@ -112,6 +112,46 @@ def test_kl_entropy_ppo_epochs_and_minibatches_run(tmp_path):
         assert np.isfinite(r["loss"]) and "kl" in r and "entropy" in r and "clip_frac" in r
 
 
+def test_user_jsonl_with_local_model_directory_and_chat_template(tmp_path):
+    from maxrl_rs.models import word_level_tokenizer
+
+    tok = word_level_tokenizer(["user:", "assistant:", "UP", "DOWN", "LEFT", "RIGHT"])
+    tok.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    model.save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    rows = [{"prompt": p, "answer": p.split()[0], "verifier": "exact"} for p in ("UP DOWN", "LEFT RIGHT") * 4]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    seen = []
+    cfg = load_config(
+        None,
+        [
+            f"out={tmp_path / 'run'}",
+            "task.name=jsonl",
+            f"task.jsonl.train={tmp_path / 'd.jsonl'}",
+            "task.jsonl.max_new_tokens=4",
+            "task.eval_size=2",
+            f"model.path={tmp_path / 'model'}",
+            "train.steps=2",
+            "train.prompts_per_step=2",
+            "rollout.n=4",
+            "eval.samples=2",
+            "log.progress=false",
+            "log.tensorboard=false",
+        ],
+    )
+    summary = train(cfg, hooks=[seen.append])
+    assert summary.sft is None and summary.last_step == 2
+    prompt = seen[0].rollouts.prompt_ids[0][seen[0].rollouts.prompt_mask[0].bool()].tolist()
+    assert tok.decode(prompt) in ("user: UP DOWN assistant:", "user: LEFT RIGHT assistant:")
+    assert seen[0].rollouts.response_ids.shape[1] <= 4
+    assert {ex.verifier for ex in seen[0].examples} == {"exact"}
+
+
 # -- the step: advantages, masking, micro-batching -----------------------------------------------------------
 
 
