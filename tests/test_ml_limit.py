@@ -78,11 +78,8 @@ def test_large_n_maxrl_gradient_points_like_cross_entropy():
 
     ce = grad(torch.nn.functional.cross_entropy(model(x), y))
     gen = torch.Generator().manual_seed(0)
-    cos = {}
-    for estimator in ("maxrl", "reinforce"):
-        g = grad(ml_limit.policy_gradient_loss(model(x), y, 4096, estimator, gen)[0])
-        cos[estimator] = float(torch.nn.functional.cosine_similarity(g, ce, dim=0))
-    assert cos["maxrl"] > 0.99
+    g = grad(ml_limit.policy_gradient_loss(model(x), y, 4096, "maxrl", gen)[0])
+    assert float(torch.nn.functional.cosine_similarity(g, ce, dim=0)) > 0.99
 
 
 def test_tiny_run_writes_outputs(tmp_path):
