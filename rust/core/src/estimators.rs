@@ -106,6 +106,7 @@ impl AdvantageConfig {
 /// f = N − K, C(f, j)/C(N−1, j) = C(N−1−j, f−j)/C(N−1, f) and the hockey-stick identity give
 ///     S_T = (N − (N − T)·ρ_T) / K,   ρ_T = Π_{j=0}^{T−1} (f − j)/(N − 1 − j) = C(f, T)/C(N−1, T),
 /// and ρ_T = 0 once T > f, so T = N gives exactly N/K (Algorithm 1's weight).
+#[inline]
 pub fn maxrl_success_weight(n: usize, k: usize, t: usize) -> f64 {
     debug_assert!(k >= 1 && k <= n && t >= 1 && t <= n);
     let f = n - k;
@@ -150,7 +151,7 @@ pub fn advantages(
 fn ranges(len: usize, slots: usize) -> Vec<std::ops::Range<usize>> {
     const MAX_PARTS: usize = 8;
     let parts = if len >= parallel::PARALLEL_THRESHOLD {
-        (len / (16 * slots)).clamp(1, MAX_PARTS)
+        (len / (8 * slots)).clamp(1, MAX_PARTS)
     } else {
         1
     };
@@ -179,6 +180,59 @@ fn accumulate<T: Send>(
         merge(&mut acc, p?); // the first failing range holds the smallest bad index
     }
     Ok(acc)
+}
+
+/// Reject non-finite rewards (and non-binary ones for MaxRL) among unmasked rollouts, naming the first.
+/// The common case (all valid, no mask) is a branch-free scan the compiler vectorises; the index of a bad
+/// value is looked for only once one is known to exist.
+fn validate(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, binary: bool) -> Result<()> {
+    let ok = |r: f64| r.is_finite() & (!binary | (r == 0.0) | (r == 1.0));
+    if mask.is_none() && rewards.iter().fold(true, |all, &r| all & ok(r)) {
+        return Ok(());
+    }
+    let keep = |i: usize| mask.is_none_or(|m| m[i]);
+    match (0..rewards.len()).find(|&i| keep(i) && !ok(rewards[i])) {
+        None => Ok(()),
+        Some(index) if !rewards[index].is_finite() => Err(Error::NonFinite {
+            index,
+            value: rewards[index],
+        }),
+        Some(index) => Err(Error::NonBinary {
+            index,
+            value: rewards[index],
+            group: group_ids[index],
+        }),
+    }
+}
+
+/// Call `f(i, slot)` for every unmasked rollout i in `range`. Specialised for the common layout (dense ids,
+/// no mask) so that the hot loops carry no per-rollout branches besides the loop itself.
+#[inline(always)]
+fn for_each_slot(
+    slots: &Slots,
+    ids: &[i64],
+    mask: Option<&[bool]>,
+    range: std::ops::Range<usize>,
+    mut f: impl FnMut(usize, usize),
+) {
+    let start = range.start;
+    match (slots, mask) {
+        (Slots::Dense { lo, .. }, None) => {
+            for (j, &id) in ids[range].iter().enumerate() {
+                f(start + j, id.wrapping_sub(*lo) as usize);
+            }
+        }
+        (Slots::Mapped { of, .. }, None) => {
+            for (j, &s) in of[range].iter().enumerate() {
+                f(start + j, s as usize);
+            }
+        }
+        (_, Some(m)) => {
+            for i in range.filter(|&i| m[i]) {
+                f(i, slots.slot(i, ids[i]));
+            }
+        }
+    }
 }
 
 /// As [`advantages`], writing into `out` (same length as `rewards`).
@@ -218,37 +272,24 @@ pub fn advantages_into(
             reason: format!("{} (must be finite and >= 0)", cfg.eps),
         });
     }
-    let keep = |i: usize| mask.is_none_or(|m| m[i]);
     let slots = Slots::new(group_ids);
     let ns = slots.len();
     let parts = ranges(rewards.len(), ns);
     let binary = cfg.estimator == Estimator::MaxRL;
 
-    // Pass 1: validate, count N and sum rewards per group (masked rollouts skipped, whatever their value).
+    validate(rewards, group_ids, mask, binary)?;
+
+    // Pass 1: count N and sum rewards per group (masked rollouts skipped, whatever their value).
     // One (count, sum) pair per slot: a single cache line touched per rollout.
     let table = accumulate(
         &parts,
         |range| {
             let mut t = vec![(0u32, 0.0f64); ns];
-            for i in range {
-                if !keep(i) {
-                    continue;
-                }
-                let r = rewards[i];
-                if !r.is_finite() {
-                    return Err(Error::NonFinite { index: i, value: r });
-                }
-                if binary && r != 0.0 && r != 1.0 {
-                    return Err(Error::NonBinary {
-                        index: i,
-                        value: r,
-                        group: group_ids[i],
-                    });
-                }
-                let e = &mut t[slots.slot(i, group_ids[i])];
+            for_each_slot(&slots, group_ids, mask, range, |i, slot| {
+                let e = &mut t[slot];
                 e.0 += 1;
-                e.1 += r;
-            }
+                e.1 += rewards[i];
+            });
             Ok(t)
         },
         |a, b| {
@@ -271,11 +312,10 @@ pub fn advantages_into(
             &parts,
             |range| {
                 let mut sq = vec![0.0f64; ns];
-                for i in range.filter(|&i| keep(i)) {
-                    let s = slots.slot(i, group_ids[i]);
-                    let d = rewards[i] - mean[s];
-                    sq[s] += d * d;
-                }
+                for_each_slot(&slots, group_ids, mask, range, |i, slot| {
+                    let d = rewards[i] - mean[slot];
+                    sq[slot] += d * d;
+                });
                 Ok(sq)
             },
             |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x += y),
@@ -339,7 +379,7 @@ pub fn advantages_into(
                     }
                     continue;
                 }
-                let k = s.round() as usize;
+                let k = (s + 0.5) as usize; // s is a count of 0/1 rewards
                 if k == 0 {
                     // All-fail group: 0 drops it (the paper's practical estimator), −1 is Eq. 10 literally.
                     Affine {
@@ -361,15 +401,14 @@ pub fn advantages_into(
     }
 
     let write = |start: usize, out: &mut [f64]| {
-        for (j, o) in out.iter_mut().enumerate() {
-            let i = start + j;
-            *o = if keep(i) {
-                let c = coef[slots.slot(i, group_ids[i])];
-                c.slope * rewards[i] + c.intercept
-            } else {
-                0.0
-            };
+        if mask.is_some() {
+            out.fill(0.0); // masked rollouts keep 0; the others are written below
         }
+        let range = start..start + out.len();
+        for_each_slot(&slots, group_ids, mask, range, |i, slot| {
+            let c = coef[slot];
+            out[i - start] = c.slope * rewards[i] + c.intercept;
+        });
     };
     if rewards.len() >= parallel::PARALLEL_THRESHOLD {
         const BLOCK: usize = 1 << 14;
