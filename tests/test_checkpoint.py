@@ -138,6 +138,13 @@ def test_kill_9_then_cli_resume(tmp_path):
     assert steps == list(range(1, target + 1)), (logged, last, steps)
     assert ckpt.load_trainer_state(run / "checkpoints" / f"step-{target}")["step"] == target
     assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")]
+    # Bit-identical to the same number of steps in one go.
+    straight = tmp_path / "straight"
+    train(tiny_config(straight, f"train.steps={target}"))
+    assert_same_checkpoint(
+        straight / "checkpoints" / f"step-{target}", run / "checkpoints" / f"step-{target}"
+    )
+    assert training_rows(run) == training_rows(straight)
 
 
 # -- mechanics -----------------------------------------------------------------------------------------------
