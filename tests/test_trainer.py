@@ -80,6 +80,18 @@ def test_two_step_run_under_a_minute(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["steps"] == 2
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_run_with_bf16_autocast(tmp_path):
+    train(tiny_config(tmp_path / "run", "device=cuda", "train.steps=2", "train.bf16=true"))
+    steps = [r for r in read_metrics(tmp_path / "run") if "loss" in r]
+    assert len(steps) == 2 and all(np.isfinite(r["loss"]) and np.isfinite(r["grad_norm"]) for r in steps)
+    from safetensors.torch import load_file
+
+    weights = load_file(tmp_path / "run" / "checkpoints" / "step-2" / "model" / "model.safetensors")
+    assert all(w.dtype == torch.float32 for w in weights.values()), "master weights stay float32"
+
+
 def test_sft_warm_start_is_cached_in_the_run_dir(tmp_path):
     cfg = tiny_config(tmp_path / "run", "train.steps=0")
     first = train(cfg)

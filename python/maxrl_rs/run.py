@@ -238,7 +238,9 @@ def _train(
         trainer.load_state_dict(state)
         ckpt.set_rng_state(state["rng"])
     first = trainer.step_count
-    metrics = MetricsLogger(run_dir, tensorboard=cfg.log.tensorboard, resume_step=first if latest else None)
+    # Rows after the checkpoint are redone; a run starting at step 0 (even in a directory a killed run left
+    # without a checkpoint) starts its metrics afresh.
+    metrics = MetricsLogger(run_dir, tensorboard=cfg.log.tensorboard, resume_step=first if latest else -1)
     eval_examples = task.eval_examples()
 
     def evaluate() -> dict[str, float]:
