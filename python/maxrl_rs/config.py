@@ -19,6 +19,7 @@ from typing import Any
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.losses import AGGREGATIONS
+from maxrl_rs.rollout.vllm import VLLMOptions, check_options
 from maxrl_rs.tasks import ArithmeticOptions, JsonlOptions, MazeOptions
 
 
@@ -59,7 +60,8 @@ class SFTConfig:
 
 @dataclass
 class RolloutConfig:
-    """``[rollout]``: sampling. ``n`` responses per prompt; ``max_new_tokens`` unset: the task's budget."""
+    """``[rollout]``: sampling. ``n`` responses per prompt; ``max_new_tokens`` unset: the task's budget;
+    ``batch_size``: prompts per ``generate`` call (hf); ``[rollout.vllm]``: engine options (vllm)."""
 
     backend: str = "hf"
     n: int = 8
@@ -68,6 +70,7 @@ class RolloutConfig:
     top_k: int = 0
     max_new_tokens: int | None = None
     batch_size: int = 64
+    vllm: VLLMOptions = field(default_factory=VLLMOptions)
 
 
 @dataclass
@@ -344,6 +347,8 @@ def validate(cfg: Config) -> None:
         f"must be >= 1, got {r.max_new_tokens}",
     )
     need(r.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {r.batch_size}")
+    if r.backend == "vllm":
+        check_options(r.vllm)
     a = cfg.algo
     need(
         a.estimator in ESTIMATORS,

@@ -208,6 +208,8 @@ def _train(
 
     wall_start = time.perf_counter()
     show = cfg.log.progress if progress is None else progress
+    backend_cls = backend_class(cfg.rollout.backend)
+    backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
     run_dir = Path(resume) if resume is not None else new_run_dir(cfg)
     latest = ckpt.latest_checkpoint(run_dir) if resume is not None else None
     if resume is None and ckpt.latest_checkpoint(run_dir) is not None:
@@ -232,7 +234,7 @@ def _train(
         model, tokenizer = load_pretrained(latest / ckpt.MODEL_DIR)
         state = ckpt.load_trainer_state(latest)
     model.to(device)
-    backend = backend_class(cfg.rollout.backend).from_config(model, tokenizer, cfg.rollout)
+    backend = backend_cls.from_config(model, tokenizer, cfg.rollout, seed=cfg.seed)
     trainer = Trainer(cfg, model, tokenizer, task, backend, ref_model=ref_model, hooks=hooks)
     if state is not None:
         trainer.load_state_dict(state)

@@ -85,9 +85,15 @@ class Rollouts:
 class RolloutBackend(ABC):
     """Samples responses for prompts. Implementations: ``hf`` (transformers ``generate``) and ``vllm``."""
 
+    @staticmethod
+    def check_available() -> None:
+        """Raise ConfigError if this backend cannot run here (missing package, no GPU). Called before a run
+        creates any files or models, so a bad choice fails at once."""
+        return None
+
     @classmethod
-    def from_config(cls, model: Any, tokenizer: Any, config: Any) -> RolloutBackend:
-        """Build from the training model, its tokenizer and the ``[rollout]`` config section."""
+    def from_config(cls, model: Any, tokenizer: Any, config: Any, *, seed: int = 0) -> RolloutBackend:
+        """Build from the training model, its tokenizer, the ``[rollout]`` config section and the run seed."""
         return cls(model, tokenizer)  # type: ignore[call-arg]
 
     @abstractmethod

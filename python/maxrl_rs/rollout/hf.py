@@ -66,7 +66,8 @@ class HFBackend(RolloutBackend):
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     @classmethod
-    def from_config(cls, model: Any, tokenizer: Any, config: Any) -> HFBackend:
+    def from_config(cls, model: Any, tokenizer: Any, config: Any, *, seed: int = 0) -> HFBackend:
+        # Sampling draws from torch's global RNG, which the run seeds and checkpoints: no seed of its own.
         return cls(model, tokenizer, batch_size=config.batch_size)
 
     def generate(
