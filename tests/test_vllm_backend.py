@@ -181,6 +181,36 @@ def test_missing_vllm_or_cuda_is_a_clear_config_error():
     assert "rollout.backend=hf" in msg
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
+def test_vllm_without_cuda_is_a_clear_config_error(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "vllm", types.ModuleType("vllm"))  # installed, but no GPU here
+    with pytest.raises(maxrl_rs.ConfigError, match="needs a CUDA GPU") as err:
+        require_vllm()
+    assert "rollout.backend=hf" in str(err.value)
+
+
+@pytest.mark.skipif(HAVE_VLLM and torch.cuda.is_available(), reason="vLLM and CUDA are both present")
+def test_train_command_with_vllm_backend_fails_early_and_cleanly(tmp_path):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main, ["train", "--set", "rollout.backend=vllm", "--steps", "1", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    text = result.output
+    assert "Error: rollout.backend=vllm" in text
+    assert "pip install 'maxrl-rs[vllm]'" in text and "rollout.backend=hf" in text
+    assert "Traceback" not in text
+    assert isinstance(result.exception, SystemExit)  # click's usage error, not a crash
+    assert not out.exists()  # stopped before the run directory, SFT or any model
+
+
 @pytest.mark.vllm
 @pytest.mark.skipif(not (HAVE_VLLM and torch.cuda.is_available()), reason="needs vllm and a CUDA GPU")
 def test_vllm_engine_samples_and_follows_weight_updates():
