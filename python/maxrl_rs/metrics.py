@@ -73,10 +73,9 @@ class MetricsLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:  # tensorboard not installed: jsonl only
-                SummaryWriter = None
-            if SummaryWriter is not None:
-                purge = None if resume_step is None else resume_step + 1
-                self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=purge)
+                return
+            purge = None if resume_step is None else resume_step + 1
+            self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=purge)
 
     def log(self, step: int, metrics: dict[str, Any]) -> None:
         if not self.enabled:

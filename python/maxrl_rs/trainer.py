@@ -225,7 +225,9 @@ class Trainer:
         tokens = max(totals.pop("tokens", 0.0), 1.0)
         out = {k: v / tokens for k, v in totals.items()}
         out.update(
-            loss=float(np.mean(losses)), grad_norm=float(np.mean(norms)), lr=self.scheduler.get_last_lr()[0]
+            loss=float(np.mean(losses)),
+            grad_norm=float(np.mean(norms)),
+            lr=float(self.scheduler.get_last_lr()[0]),
         )
         return out
 
