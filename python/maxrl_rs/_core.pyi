@@ -54,9 +54,12 @@ def grade(
     options: Mapping[str, bool | int | float | str] | None = None,
     threads: int | None = None,
 ) -> _Graded: ...
+
 @final
 class Grader:
-    def __new__(cls, verifier: str, options: Mapping[str, bool | int | float | str] | None = None) -> Grader: ...
+    def __new__(
+        cls, verifier: str, options: Mapping[str, bool | int | float | str] | None = None
+    ) -> Grader: ...
     def grade(
         self, responses: Iterable[str], references: Iterable[str], threads: int | None = None
     ) -> _Graded: ...
