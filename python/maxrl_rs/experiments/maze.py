@@ -369,8 +369,8 @@ Paper §6 / Table 3 (Tajwar et al. 2026, arXiv 2602.02710), scaled down to two C
 - Task: random Prim's mazes on a {c.size}×{c.size} grid ({cells}×{cells} cells), S top-left, G bottom-right;
   a response is moves ending in DONE, graded by `maxrl_rs.grade(..., verifier="maze")`.
 - Policy: the maze task's tiny decoder-only transformer (hidden {c.hidden_size}, {c.num_layers} layers),
-  trained from scratch by one SFT warm-start on BFS shortest paths ({c.sft_steps} steps × {c.sft_batch_size} mazes); every
-  RL run starts from that same model.
+  trained from scratch by one SFT warm-start on BFS shortest paths ({c.sft_steps} steps ×
+  {c.sft_batch_size} mazes); every RL run starts from that same model.
 - RL: {c.rl_steps} steps × {c.prompts_per_step} mazes × {c.rollouts_per_prompt} rollouts = {c.rollouts}
   rollouts per run, the same for every method; AdamW lr {c.lr} ({c.warmup_steps} warm-up steps), token-mean
   loss, one update per step (on-policy), temperature 1. Estimators from `maxrl_rs.advantages`: `maxrl`
