@@ -183,16 +183,22 @@ fn accumulate<T: Send>(
 }
 
 /// Reject non-finite rewards (and non-binary ones for MaxRL) among unmasked rollouts, naming the first.
-/// The common case (all valid, no mask) is a branch-free scan the compiler vectorises; the index of a bad
-/// value is looked for only once one is known to exist.
-fn validate(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, binary: bool) -> Result<()> {
-    let ok = |r: f64| r.is_finite() & (!binary | (r == 0.0) | (r == 1.0));
-    if mask.is_none() && rewards.iter().fold(true, |all, &r| all & ok(r)) {
-        return Ok(());
+/// Returns whether every reward is 0 or 1. The common case (all valid, no mask) is a branch-free scan the
+/// compiler vectorises; the index of a bad value is looked for only once one is known to exist.
+fn validate(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, binary: bool) -> Result<bool> {
+    let is01 = |r: f64| (r == 0.0) | (r == 1.0);
+    let ok = |r: f64| r.is_finite() & (!binary | is01(r));
+    if mask.is_none() {
+        let (all_ok, all01) = rewards
+            .iter()
+            .fold((true, true), |(a, b), &r| (a & ok(r), b & is01(r)));
+        if all_ok {
+            return Ok(all01);
+        }
     }
     let keep = |i: usize| mask.is_none_or(|m| m[i]);
     match (0..rewards.len()).find(|&i| keep(i) && !ok(rewards[i])) {
-        None => Ok(()),
+        None => Ok(rewards.iter().all(|&r| is01(r))),
         Some(index) if !rewards[index].is_finite() => Err(Error::NonFinite {
             index,
             value: rewards[index],
@@ -277,7 +283,7 @@ pub fn advantages_into(
     let parts = ranges(rewards.len(), ns);
     let binary = cfg.estimator == Estimator::MaxRL;
 
-    validate(rewards, group_ids, mask, binary)?;
+    let all01 = validate(rewards, group_ids, mask, binary)?;
 
     // Pass 1: count N and sum rewards per group (masked rollouts skipped, whatever their value).
     // One (count, sum) pair per slot: a single cache line touched per rollout.
@@ -301,8 +307,14 @@ pub fn advantages_into(
     )?;
     let (n, sum): (Vec<u32>, Vec<f64>) = table.into_iter().unzip();
 
-    // GRPO needs the spread; a second pass around the mean is exact for real-valued rewards too.
-    let sq = if cfg.estimator == Estimator::Grpo {
+    // GRPO needs the spread. For 0/1 rewards Σ(r − r̄)² = K − K²/N exactly (r² = r); otherwise a second
+    // pass around the mean stays exact where Σr² − (Σr)²/N would cancel.
+    let sq = if cfg.estimator == Estimator::Grpo && all01 {
+        sum.iter()
+            .zip(&n)
+            .map(|(&k, &c)| if c > 0 { k - k * k / c as f64 } else { 0.0 })
+            .collect()
+    } else if cfg.estimator == Estimator::Grpo {
         let mean: Vec<f64> = sum
             .iter()
             .zip(&n)
