@@ -95,8 +95,13 @@ def save_checkpoint(
     trainer_state: dict[str, Any],
     config: dict[str, Any],
     keep: int,
+    model_state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``step-<step>`` atomically and delete all but the newest ``keep`` checkpoints."""
+    """Write ``step-<step>`` atomically and delete all but the newest ``keep`` checkpoints.
+
+    ``model_state``: complete weights to write instead of ``model``'s own (those of a sharded FSDP model,
+    gathered by :func:`maxrl_rs.distributed.full_model_state_dict`).
+    """
     import torch
 
     root = Path(run_dir) / CHECKPOINTS
@@ -105,7 +110,8 @@ def save_checkpoint(
     tmp = root / f".tmp-step-{step}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    model.save_pretrained(tmp / MODEL_DIR, safe_serialization=True)
+    extra = {} if model_state is None else {"state_dict": model_state}
+    model.save_pretrained(tmp / MODEL_DIR, safe_serialization=True, **extra)
     tokenizer.save_pretrained(tmp / MODEL_DIR)
     torch.save({**trainer_state, "step": step, "rng": rng_state()}, tmp / STATE_FILE)
     (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))

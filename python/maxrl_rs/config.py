@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maxrl_rs.distributed import DistributedConfig, check_config
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.losses import AGGREGATIONS
 from maxrl_rs.rollout.vllm import VLLMOptions, check_options
@@ -153,6 +154,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -349,6 +351,7 @@ def validate(cfg: Config) -> None:
     need(r.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {r.batch_size}")
     if r.backend == "vllm":
         check_options(r.vllm)
+    check_config(cfg.distributed)
     a = cfg.algo
     need(
         a.estimator in ESTIMATORS,

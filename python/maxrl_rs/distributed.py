@@ -150,6 +150,17 @@ def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, An
     return ctx, dev
 
 
+@contextlib.contextmanager
+def session(cfg: DistributedConfig, device: str = "auto") -> Iterator[tuple[DistContext, Any]]:
+    """:func:`setup` on entry, :func:`teardown` on exit: ``with session(cfg.distributed, cfg.device) as
+    (ctx, device): ...``."""
+    ctx, dev = setup(cfg, device)
+    try:
+        yield ctx, dev
+    finally:
+        teardown(ctx)
+
+
 def teardown(ctx: DistContext) -> None:
     """Leave the process group (a no-op for a single process)."""
     import torch.distributed as dist

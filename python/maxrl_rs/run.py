@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import random
 import time
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import checkpoint as ckpt
+from maxrl_rs import distributed
 from maxrl_rs.config import Config, from_dict, to_dict
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.heldout import heldout_pass_at_k
@@ -50,6 +52,7 @@ class RunSummary:
     wall_seconds: float
     parameters: int
     sft: SFTResult | None
+    rank: int = 0
 
 
 def resolve_device(name: str) -> Any:
@@ -169,9 +172,13 @@ def train(
     hooks: Sequence[Hook] = (),
     progress: bool | None = None,
 ) -> RunSummary:
-    """Train per ``cfg`` (or continue the run in ``resume`` from its last checkpoint) and evaluate."""
-    with torch_threads(cpu_threads(cfg)):
-        return _train(cfg, resume=resume, hooks=hooks, progress=progress)
+    """Train per ``cfg`` (or continue the run in ``resume`` from its last checkpoint) and evaluate.
+
+    With ``distributed.strategy`` ddp or fsdp every torchrun rank runs this; rank 0 alone writes the run
+    directory, the SFT warm-start, metrics and checkpoints (see :mod:`maxrl_rs.distributed`).
+    """
+    with torch_threads(cpu_threads(cfg)), distributed.session(cfg.distributed, cfg.device) as (ctx, device):
+        return _train(cfg, ctx, device, resume=resume, hooks=hooks, progress=progress)
 
 
 def cpu_threads(cfg: Config) -> int | None:
@@ -202,47 +209,64 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 
 def _train(
-    cfg: Config, *, resume: str | Path | None, hooks: Sequence[Hook], progress: bool | None
+    cfg: Config,
+    ctx: distributed.DistContext,
+    device: Any,
+    *,
+    resume: str | Path | None,
+    hooks: Sequence[Hook],
+    progress: bool | None,
 ) -> RunSummary:
     from tqdm.auto import tqdm
 
     wall_start = time.perf_counter()
-    show = cfg.log.progress if progress is None else progress
+    show = (cfg.log.progress if progress is None else progress) and ctx.is_main
     backend_cls = backend_class(cfg.rollout.backend)
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
-    run_dir = Path(resume) if resume is not None else new_run_dir(cfg)
+    # Every rank uses rank 0's directory name (it holds the date and time).
+    run_dir = Path(distributed.broadcast_object(ctx, str(resume if resume is not None else new_run_dir(cfg))))
     latest = ckpt.latest_checkpoint(run_dir) if resume is not None else None
     if resume is None and ckpt.latest_checkpoint(run_dir) is not None:
         raise ConfigError(
             f"out: {str(run_dir)!r} already holds checkpoints; resume it with --resume or pick another --out"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt.remove_stale_temporaries(run_dir)
-    (run_dir / ckpt.CONFIG_FILE).write_text(json.dumps(to_dict(cfg), indent=2))
+    distributed.barrier(ctx)  # every rank has looked before rank 0 writes
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.remove_stale_temporaries(run_dir)
+        (run_dir / ckpt.CONFIG_FILE).write_text(json.dumps(to_dict(cfg), indent=2))
 
     seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
     task = make_task(cfg)
     ref_model = state = None
     if latest is None or cfg.algo.kl_coef > 0:  # a resumed run needs the initial policy only as KL reference
-        model, tokenizer, sft_result = initial_policy(cfg, task, run_dir, progress=show)
+        # Rank 0 alone warm-starts (and caches); the other ranks get its weights when the model is wrapped.
+        init_cfg = cfg if ctx.is_main else dataclasses.replace(cfg, sft=dataclasses.replace(cfg.sft, steps=0))
+        model, tokenizer, sft_result = initial_policy(init_cfg, task, run_dir, progress=show)
         if cfg.algo.kl_coef > 0:
             ref_model = copy.deepcopy(model).to(device).eval().requires_grad_(False)
+            distributed.broadcast_module(ref_model, ctx)
     else:
         sft_result = load_cached(run_dir / SFT_DIR, sft_key(cfg))
     if latest is not None:
         model, tokenizer = load_pretrained(latest / ckpt.MODEL_DIR)
         state = ckpt.load_trainer_state(latest)
-    model.to(device)
-    backend = backend_cls.from_config(model, tokenizer, cfg.rollout, seed=cfg.seed)
-    trainer = Trainer(cfg, model, tokenizer, task, backend, ref_model=ref_model, hooks=hooks)
+    if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
+        model.to(device)
+    policy = distributed.wrap_model(
+        model, ctx, cfg.distributed, device
+    )  # `model` itself when not distributed
+    backend = backend_cls.from_config(distributed.unwrap(policy), tokenizer, cfg.rollout, seed=cfg.seed)
+    trainer = Trainer(cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=hooks, dist=ctx)
     if state is not None:
         trainer.load_state_dict(state)
-        ckpt.set_rng_state(state["rng"])
+        ckpt.set_rng_state(trainer.rng_state_of_rank(state))
     first = trainer.step_count
     # Rows after the checkpoint are redone; a run starting at step 0 (even in a directory a killed run left
     # without a checkpoint) starts its metrics afresh.
-    metrics = MetricsLogger(run_dir, tensorboard=cfg.log.tensorboard, resume_step=first if latest else -1)
+    metrics = MetricsLogger(
+        run_dir, tensorboard=cfg.log.tensorboard, resume_step=first if latest else -1, enabled=ctx.is_main
+    )
     eval_examples = task.eval_examples()
 
     def evaluate() -> dict[str, float]:
@@ -258,15 +282,21 @@ def _train(
         )
 
     def save() -> None:
-        ckpt.save_checkpoint(
-            run_dir,
-            trainer.step_count,
-            model=model,
-            tokenizer=tokenizer,
-            trainer_state=trainer.state_dict(),
-            config=to_dict(cfg),
-            keep=cfg.checkpoint.keep,
-        )
+        # Distributed: collectives (every rank takes part), then rank 0 writes while the others wait.
+        trainer_state = trainer.state_dict()
+        weights = distributed.full_model_state_dict(policy, ctx) if ctx.distributed else None
+        if ctx.is_main:
+            ckpt.save_checkpoint(
+                run_dir,
+                trainer.step_count,
+                model=model,
+                tokenizer=tokenizer,
+                trainer_state=trainer_state,
+                config=to_dict(cfg),
+                keep=cfg.checkpoint.keep,
+                model_state=weights,
+            )
+        distributed.barrier(ctx)
 
     try:
         if first == 0:
@@ -314,4 +344,5 @@ def _train(
         wall_seconds=time.perf_counter() - wall_start,
         parameters=num_parameters(model),
         sft=sft_result,
+        rank=ctx.rank,
     )

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 import maxrl_rs
+from maxrl_rs import checkpoint as ckpt
+from maxrl_rs import distributed
 from maxrl_rs.config import Config
 from maxrl_rs.losses import LossConfig, policy_loss
 from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
@@ -70,6 +72,8 @@ class Trainer:
         backend: the rollout backend sampling from ``model``.
         ref_model: frozen reference model for the KL term (needed when ``algo.kl_coef > 0``).
         rank, world_size: this process's place among data-parallel trainers.
+        dist: the process group (:func:`maxrl_rs.distributed.setup`); sets ``rank`` and ``world_size``.
+            ``model`` is then the DDP- or FSDP-wrapped policy.
         hooks: called with each step's :class:`StepBatch` after advantages, before the update.
     """
 
@@ -85,8 +89,21 @@ class Trainer:
         rank: int = 0,
         world_size: int = 1,
         hooks: Sequence[Hook] = (),
+        dist: distributed.DistContext | None = None,
     ) -> None:
         import torch
+
+        if dist is not None:
+            rank, world_size = dist.rank, dist.world_size
+        elif world_size > 1:
+            raise maxrl_rs.ConfigError("world_size > 1 needs the process group (dist=...)")
+        self.dist = dist or distributed.SINGLE
+        per_rank, rest = divmod(config.train.prompts_per_step, world_size)
+        if rest or per_rank < config.algo.minibatches:
+            raise maxrl_rs.ConfigError(
+                f"train.prompts_per_step ({config.train.prompts_per_step}) must be a multiple of the "
+                f"{world_size} ranks, with at least algo.minibatches ({config.algo.minibatches}) per rank"
+            )
 
         self.config = config
         self.model = model
@@ -143,7 +160,8 @@ class Trainer:
         update_stats = self.update(batch)
         timings["time_update"] = time.perf_counter() - t0
         timings["time_step"] = time.perf_counter() - start
-        return batch, {**self.batch_metrics(batch, timings), **update_stats}
+        metrics = {**self.batch_metrics(batch, timings), **update_stats}
+        return batch, distributed.reduce_step_metrics(self.dist, metrics, batch)
 
     def collect(self) -> tuple[StepBatch, dict[str, float]]:
         """Sample this rank's prompts, their rollouts, grades and advantages."""
@@ -152,9 +170,20 @@ class Trainer:
         indices = self.sampler.next_batch(self.config.train.prompts_per_step)
         examples = [self.task.train_example(i) for i in indices]
         t0 = time.perf_counter()
-        rollouts = self.backend.generate(
-            [self.task.prompt_ids(ex, self.tokenizer) for ex in examples], indices, self.sampling
-        )
+        prompts = [self.task.prompt_ids(ex, self.tokenizer) for ex in examples]
+        if self.dist.seed_per_prompt or getattr(self.backend, "seeds_per_prompt", False):
+            # Each prompt under its own seed: the same rollouts on any number of ranks.
+            rollouts = distributed.generate_per_prompt(
+                self.backend,
+                prompts,
+                indices,
+                self.sampling,
+                base_seed=self.config.seed,
+                step=self.step_count,
+                pad_id=_pad_id(self.tokenizer),
+            )
+        else:
+            rollouts = self.backend.generate(prompts, indices, self.sampling)
         t1 = time.perf_counter()
         by_index = dict(zip(indices, examples, strict=True))
         graded = self.task.grade(rollouts.texts, [by_index[int(g)] for g in rollouts.group_ids])
@@ -203,12 +232,20 @@ class Trainer:
                 work = rows[active[rows]]
                 loss_sum = 0.0
                 chunks = [work[i : i + t.micro_batch_size] for i in range(0, len(work), t.micro_batch_size)]
+                real = len(chunks)
+                if self.world_size > 1:
+                    # Every rank runs as many forward/backward passes (collectives under DDP and FSDP):
+                    # a rank with fewer rows to train on adds passes of weight 0 on one row.
+                    need = max(1, int(distributed.all_reduce_max(self.dist, [real])[0]))
+                    chunks += [rows[:1]] * (need - real)
                 for j, micro in enumerate(chunks):
                     with self.accumulation_context(last=j == len(chunks) - 1):
                         loss, stats = self._micro_loss(
                             r.select(micro), adv, loss_mask, micro, old_logp, ref_logp, num_tokens, num_seqs
                         )
-                        (loss * self.world_size).backward()
+                        (loss * (distributed.loss_scale(self.dist) if j < real else 0.0)).backward()
+                    if j >= real:
+                        continue
                     loss_sum += loss.item()
                     for k, v in stats.items():
                         w = stats["tokens"] if k != "tokens" else 1.0
@@ -216,7 +253,8 @@ class Trainer:
                 for p in params:  # an all-zero-advantage minibatch still takes its (momentum-only) step
                     if p.grad is None:
                         p.grad = torch.zeros_like(p)
-                norms.append(float(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)))
+                norm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip)
+                norms.append(float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm))  # FSDP
                 self.optimizer.step()
                 losses.append(loss_sum)
         self.optimizer.zero_grad(set_to_none=True)
@@ -224,6 +262,7 @@ class Trainer:
         self.backend.sync_weights(self.model)
         tokens = max(totals.pop("tokens", 0.0), 1.0)
         out = {k: v / tokens for k, v in totals.items()}
+        out["update_tokens"] = tokens
         out.update(
             loss=float(np.mean(losses)),
             grad_norm=float(np.mean(norms)),
@@ -286,33 +325,57 @@ class Trainer:
         Each rank's loss is its share of the global sum divided by the global denominator; it is multiplied by
         ``world_size`` before backward because DDP/FSDP average gradients over ranks.
         """
-        if self.world_size == 1:
-            return value
-        import torch
-        import torch.distributed as dist
-
-        t = torch.tensor([value], dtype=torch.float64, device=self.device)
-        dist.all_reduce(t)
-        return float(t.item())
+        return distributed.global_sum(self.dist, value)
 
     def accumulation_context(self, last: bool) -> contextlib.AbstractContextManager:
         """Context of one micro-batch's forward and backward (DDP: ``no_sync()`` unless ``last``)."""
-        return contextlib.nullcontext()
+        return distributed.gradient_sync(self.model, enabled=last)
 
     # -- checkpoints -----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {
+        """Optimizer, schedule and data state. Distributed: a collective, complete on rank 0 only, with every
+        rank's RNG and data position under ``ranks``."""
+        state = {
             "step": self.step_count,
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": (
+                distributed.full_optimizer_state_dict(self.model, self.optimizer, self.dist)
+                if self.dist.distributed
+                else self.optimizer.state_dict()
+            ),
             "scheduler": self.scheduler.state_dict(),
             "sampler": self.sampler.state_dict(),
         }
+        if self.dist.distributed:
+            state["ranks"] = distributed.all_gather_object(
+                self.dist, {"rng": ckpt.rng_state(), "sampler": self.sampler.state_dict()}
+            )
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (a distributed run's with the same number of ranks)."""
+        ranks = state.get("ranks")
+        written = "a single process" if ranks is None else f"{len(ranks)} data-parallel rank(s)"
+        running = (
+            "a single process" if not self.dist.distributed else f"{self.world_size} data-parallel rank(s)"
+        )
+        if written != running:
+            raise maxrl_rs.ConfigError(
+                f"resume: the checkpoint was written by {written}; resume it the same way (not {running})"
+            )
         self.step_count = int(state["step"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        if self.dist.distributed:
+            distributed.load_full_optimizer_state_dict(
+                self.model, self.optimizer, state["optimizer"], self.dist
+            )
+        else:
+            self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.sampler.load_state_dict(state["sampler"])
+        self.sampler.load_state_dict(ranks[self.rank]["sampler"] if ranks is not None else state["sampler"])
+
+    def rng_state_of_rank(self, state: dict[str, Any]) -> dict[str, Any]:
+        """This rank's RNG state in a checkpoint's trainer state."""
+        ranks = state.get("ranks")
+        return ranks[self.rank]["rng"] if ranks is not None else state["rng"]
 
 
 def _minibatch_rows(group_ids: np.ndarray, minibatches: int) -> list[np.ndarray]:
@@ -321,3 +384,7 @@ def _minibatch_rows(group_ids: np.ndarray, minibatches: int) -> list[np.ndarray]
     starts = np.sort(first)
     bounds = [*starts[np.linspace(0, len(starts), minibatches + 1).astype(int)[:-1]], len(group_ids)]
     return [np.arange(bounds[i], bounds[i + 1]) for i in range(minibatches)]
+
+
+def _pad_id(tokenizer: Any) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

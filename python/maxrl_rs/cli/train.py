@@ -90,6 +90,8 @@ def train(
         summary = run_train(cfg, resume=resume)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
+    if summary.rank != 0:  # under torchrun, rank 0 alone prints the summary
+        return
 
     held_out = f"held-out pass@1 ({cfg.task.name}, {cfg.task.eval_size} prompts × {cfg.eval.samples} samples)"
     start_label = "SFT start (step 0)" if summary.sft is not None else "start (step 0)"
