@@ -1,0 +1,228 @@
+"""Data-parallel training on CPU with the gloo backend, through the real command line under torchrun.
+
+The contract (maxrl_rs.distributed): 2 ranks × B/2 prompts take the same step as 1 process × B prompts. Each
+rank samples whole groups with per-prompt seeds, the loss is normalised by global token counts and scaled so
+DDP's gradient average is the one-process gradient. Checked on float32 parameters to 1e-6 absolute (observed
+differences are ~1e-8: only the order of floating-point sums differs), after a step that moved them by ~lr.
+
+Runs: one process (DDP of one), two ranks with DDP for two steps, a resume of that run from step 1, and two
+ranks with FSDP2. Each is a few seconds of a tiny model on 3×3 mazes after a short SFT warm-start (so that
+groups are mixed and advantages non-zero).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+import maxrl_rs  # noqa: E402
+from maxrl_rs import distributed  # noqa: E402
+
+TOL = 1e-6  # float32 parameters, absolute
+
+COMMON = [
+    "--quiet",
+    "--set", "task.maze.size=3",
+    "--set", "model.hidden_size=32",
+    "--set", "model.num_layers=2",
+    "--set", "model.num_heads=4",
+    "--set", "model.intermediate_size=64",
+    "--set", "sft.steps=100",
+    "--set", "sft.batch_size=32",
+    "--set", "train.prompts_per_step=4",
+    "--set", "train.micro_batch_size=3",  # several micro-batches, and ranks with different counts of them
+    "--set", "train.lr=1e-3",
+    "--set", "train.warmup_steps=0",
+    "--set", "rollout.n=4",
+    "--set", "task.eval_size=2",
+    "--set", "eval.samples=1",
+    "--set", "log.tensorboard=false",
+    "--set", "device=cpu",
+]  # fmt: skip
+
+
+def torchrun(nproc: int, *args: str) -> subprocess.CompletedProcess:
+    """``maxrl train ARGS`` on ``nproc`` ranks (one rank: a plain process, which joins a world of one)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(var, None)
+    cmd = [sys.executable]
+    if nproc > 1:
+        cmd += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    proc = subprocess.run(
+        [*cmd, "-m", "maxrl_rs", "train", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0, f"training failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return proc
+
+
+def weights(run: Path, step: int) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(run / "checkpoints" / f"step-{step}" / "model" / "model.safetensors")
+
+
+def max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    shared = sorted(set(a) & set(b))
+    assert "model.embed_tokens.weight" in shared
+    return max(float((a[k].float() - b[k].float()).abs().max()) for k in shared)
+
+
+def step_rows(run: Path) -> dict[int, dict]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in rows if "reward" in r]
+    assert len(train) == len({r["step"] for r in train}), "a step was logged twice (only rank 0 logs)"
+    return {r["step"]: r for r in train}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dist")
+    one, two = root / "one", root / "two"
+    torchrun(1, *COMMON, "--set", "distributed.strategy=ddp", "--steps", "1", "--out", str(one))
+    torchrun(2, *COMMON, "--set", "distributed.strategy=ddp", "--steps", "2", "--set", "checkpoint.every=1",
+             "--out", str(two))  # fmt: skip
+    return root
+
+
+def test_two_ddp_ranks_take_the_one_process_step(runs):
+    one, two = runs / "one", runs / "two"
+    from safetensors.torch import load_file
+
+    start = load_file(one / "sft" / "model.safetensors")  # the warm-started policy the step began from
+    moved = max_diff(weights(one, 1), start)
+    assert moved > 1e-4, f"the step barely moved the parameters ({moved}); the comparison would be vacuous"
+    assert max_diff(weights(one, 1), weights(two, 1)) <= TOL
+    a, b = step_rows(one)[1], step_rows(two)[1]
+    # Same rollouts (per-prompt seeds), so the same rewards and groups; reduced loss and norm agree.
+    for key in ("reward", "pass_rate", "frac_all_fail", "solved_frac", "response_len", "adv_nonzero_frac"):
+        assert a[key] == pytest.approx(b[key], abs=1e-12), key
+    for key in ("loss", "grad_norm", "pg_loss", "update_tokens"):
+        assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-9), key
+    assert a["adv_nonzero_frac"] > 0
+
+
+def test_resume_with_the_same_world_size_continues_exactly(runs, tmp_path):
+    two = runs / "two"
+    resumed = tmp_path / "resumed"
+    shutil.copytree(two, resumed)
+    shutil.rmtree(resumed / "checkpoints" / "step-2")
+    torchrun(2, "--resume", str(resumed), "--steps", "2", "--quiet")
+    assert max_diff(weights(two, 2), weights(resumed, 2)) <= TOL
+    a, b = step_rows(two)[2], step_rows(resumed)[2]
+    assert a["reward"] == b["reward"] and a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+    state = torch.load(resumed / "checkpoints" / "step-2" / "trainer_state.pt", weights_only=True)
+    assert len(state["ranks"]) == 2  # each rank's RNG and data position
+    assert [r["sampler"]["consumed"] for r in state["ranks"]] == [8, 8]
+
+
+def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path):
+    fsdp = tmp_path / "fsdp"
+    torchrun(2, *COMMON, "--set", "distributed.strategy=fsdp", "--steps", "1", "--out", str(fsdp))
+    assert max_diff(weights(runs / "one", 1), weights(fsdp, 1)) <= TOL
+    assert step_rows(fsdp)[1]["reward"] == step_rows(runs / "one")[1]["reward"]
+
+
+# -- pieces, in one process ----------------------------------------------------------------------------------
+
+
+def test_env_ranks_and_strategy_checks(monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.env_ranks() == (1, 2, 1)
+    with pytest.raises(maxrl_rs.ConfigError, match=r"distributed\.strategy=ddp"):
+        distributed.setup(distributed.DistributedConfig(strategy="none"), "cpu")
+    monkeypatch.setenv("RANK", "2")
+    with pytest.raises(maxrl_rs.ConfigError, match="RANK=2"):
+        distributed.env_ranks()
+    with pytest.raises(maxrl_rs.ConfigError, match="unknown strategy 'zero3'"):
+        distributed.check_config(distributed.DistributedConfig(strategy="zero3"))
+
+
+def test_single_process_helpers_are_identities():
+    ctx = distributed.SINGLE
+    assert not ctx.distributed and ctx.is_main
+    assert distributed.global_sum(ctx, 3.5) == 3.5
+    assert distributed.all_reduce_sums(ctx, [1.0, 2.0]).tolist() == [1.0, 2.0]
+    assert distributed.all_gather_object(ctx, {"a": 1}) == [{"a": 1}]
+    assert distributed.loss_scale(ctx) == 1.0
+    m = {"reward": 0.5, "loss": 1.0}
+    assert distributed.reduce_step_metrics(ctx, m, batch=None) == m
+
+
+def test_metric_rules():
+    assert distributed.metric_rule("loss") == "sum"
+    assert distributed.metric_rule("time_rollout") == "max"
+    assert distributed.metric_rule("reward") == "kept"
+    assert distributed.metric_rule("pg_loss") == "update_tokens"
+    assert distributed.metric_rule("response_len") == "rollouts"
+
+
+def _maze_backend():
+    from maxrl_rs.models import TinyModelSpec, tiny_model
+    from maxrl_rs.rollout.hf import HFBackend
+    from maxrl_rs.tasks import MazeTask
+
+    task = MazeTask(MazeTask.Options(size=5), seed=0, eval_seed=1, eval_size=1)
+    tok = task.build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), tok)
+    prompts = [task.prompt_ids(task.train_example(i), tok) for i in range(4)]
+    prompts[2] = prompts[2][:-3]  # a shorter prompt: padding differs between batches
+    return HFBackend(model, tok, batch_size=8), prompts, tok
+
+
+def test_per_prompt_seeds_make_rollouts_independent_of_the_batch():
+    from maxrl_rs.rollout import SamplingParams
+
+    backend, prompts, tok = _maze_backend()
+    sampling = SamplingParams(n=3, temperature=1.0, max_new_tokens=12)
+    kw = {"base_seed": 7, "step": 3, "pad_id": tok.pad_token_id}
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    whole = distributed.generate_per_prompt(backend, prompts, [10, 11, 12, 13], sampling, **kw)
+    assert torch.equal(torch.get_rng_state(), before)  # training's RNG stream is left alone
+    # Rank 1 of 2 draws prompts 1 and 3 only; rank 0 of 2 prompts 0 and 2.
+    odd = distributed.generate_per_prompt(backend, prompts[1::2], [11, 13], sampling, **kw)
+    even = distributed.generate_per_prompt(backend, prompts[0::2], [10, 12], sampling, **kw)
+    n = sampling.n
+    for i, part in ((1, odd), (3, odd), (0, even), (2, even)):
+        j = [1, 3].index(i) if part is odd else [0, 2].index(i)
+        assert whole.texts[i * n : (i + 1) * n] == part.texts[j * n : (j + 1) * n]
+        w, p = slice(i * n, (i + 1) * n), slice(j * n, (j + 1) * n)
+        lw, lp = whole.response_mask[w].sum(1), part.response_mask[p].sum(1)
+        assert torch.equal(lw, lp)
+        for r in range(n):
+            k = int(lw[r])
+            assert torch.equal(whole.response_ids[w][r, :k], part.response_ids[p][r, :k])
+    assert whole.group_ids.tolist() == np.repeat([10, 11, 12, 13], n).tolist()
+    # Another step draws other rollouts.
+    other = distributed.generate_per_prompt(backend, prompts, [10, 11, 12, 13], sampling, **{**kw, "step": 4})
+    assert other.texts != whole.texts
+
+
+def test_concat_rollouts_repads_prompts_left_and_responses_right():
+    from maxrl_rs.rollout import SamplingParams
+
+    backend, prompts, tok = _maze_backend()
+    sampling = SamplingParams(n=2, temperature=1.0, max_new_tokens=6)
+    a = backend.generate([prompts[2]], [0], sampling)  # the short prompt
+    b = backend.generate([prompts[0]], [1], sampling)
+    c = distributed.concat_rollouts([a, b], tok.pad_token_id)
+    assert c.prompt_ids.shape[1] == max(a.prompt_ids.shape[1], b.prompt_ids.shape[1])
+    short = a.prompt_ids.shape[1]
+    assert torch.equal(c.prompt_ids[:2, -short:], a.prompt_ids)
+    assert (c.prompt_mask[:2, :-short] == 0).all()
+    assert torch.equal(c.response_mask.sum(1), torch.cat([a.response_mask.sum(1), b.response_mask.sum(1)]))
+    assert c.texts == a.texts + b.texts and c.group_ids.tolist() == [0, 0, 1, 1]
