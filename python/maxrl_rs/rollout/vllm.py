@@ -218,7 +218,10 @@ def full_named_parameters(model: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _ensure_launcher_env() -> None:
-    """``external_launcher`` reads torchrun's variables; outside torchrun act as a world of one."""
+    """``external_launcher`` reads torchrun's variables; outside torchrun act as a world of one. The engine
+    core must run in this process (vLLM also turns multiprocessing off for this launcher), so that
+    ``apply_model`` hands the weights over by reference."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("RANK", "0")
     os.environ.setdefault("LOCAL_RANK", "0")
     os.environ.setdefault("WORLD_SIZE", "1")
