@@ -53,8 +53,9 @@ class VLLMOptions:
 
     ``gpu_memory_utilization`` is the share of the GPU's memory vLLM may take while awake (weights plus KV
     cache); the training model, its gradients and optimizer state must fit in the rest. ``sleep`` frees the
-    KV cache and moves vLLM's weights to CPU memory between rollouts. ``dtype`` ``auto``: the training
-    model's parameter dtype (bfloat16 when ``train.bf16``).
+    KV cache and moves vLLM's weights to CPU memory between rollouts. ``dtype`` ``auto``: bfloat16 (float16
+    on GPUs without bf16), whatever the float32 master weights of training; ``float32`` samples exactly from
+    the training weights at a cost in speed and memory.
     """
 
     gpu_memory_utilization: float = 0.4
@@ -267,7 +268,7 @@ class VLLMBackend(RolloutBackend):
         self._device = torch.device("cuda", torch.cuda.current_device())
         dtype = self.options.dtype
         if dtype == "auto":
-            dtype = str(next(inner.parameters()).dtype).removeprefix("torch.")
+            dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
         # vLLM reads only the architecture from disk (load_format="dummy"); the weights come from the trainer.
         self._config_dir = tempfile.TemporaryDirectory(prefix="maxrl-vllm-")
         inner.config.save_pretrained(self._config_dir.name)
