@@ -96,6 +96,14 @@ def main() -> None:
     print(f"| maxrl_rs | {ours_1:,.0f} | {ours_all:,.0f} | {a_ours}/{n} |")
     print(f"| math-verify 0.9.0 | {mv:,.0f} | — | {a_mv}/{n} |")
     print(f"speed-up single-threaded: {ours_1 / mv:.0f}×; all cores over one: {ours_all / ours_1:.2f}×")
+    # Thread scaling on a batch large enough to amortise the pool's wake-up (800 × 10 items).
+    big_r, big_g = responses * 10, golds * 10
+    big_1 = items_per_s(lambda: ours(big_r, big_g, threads=1), len(big_r))
+    big_all = items_per_s(lambda: ours(big_r, big_g), len(big_r))
+    print(
+        f"8,000 items: {big_1:,.0f} items/s on 1 thread, {big_all:,.0f} on "
+        f"{maxrl_rs.get_num_threads()} threads ({big_all / big_1:.2f}×)"
+    )
 
 
 if __name__ == "__main__":
