@@ -211,6 +211,23 @@ def test_train_command_with_vllm_backend_fails_early_and_cleanly(tmp_path):
     assert not out.exists()  # stopped before the run directory, SFT or any model
 
 
+@pytest.mark.skipif(HAVE_VLLM and torch.cuda.is_available(), reason="vLLM and CUDA are both present")
+def test_train_command_error_has_no_traceback_in_a_real_process(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "maxrl_rs", "train", "--set", "rollout.backend=vllm", "--steps", "1",
+         "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Error: rollout.backend=vllm" in proc.stderr and "maxrl-rs[vllm]" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
 @pytest.mark.vllm
 @pytest.mark.skipif(not (HAVE_VLLM and torch.cuda.is_available()), reason="needs vllm and a CUDA GPU")
 def test_vllm_engine_samples_and_follows_weight_updates():
