@@ -21,27 +21,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from _tiny import TINY  # noqa: E402
 from maxrl_rs import checkpoint as ckpt  # noqa: E402
 from maxrl_rs.config import load_config  # noqa: E402
 from maxrl_rs.metrics import MetricsLogger, read_metrics, truncate_after  # noqa: E402
 from maxrl_rs.run import resume_config, train  # noqa: E402
 
-TINY = [
-    "task.maze.size=5",
-    "task.eval_size=8",
-    "model.hidden_size=32",
-    "model.num_layers=2",
-    "model.num_heads=2",
-    "model.intermediate_size=64",
-    "sft.steps=150",
-    "sft.batch_size=32",
-    "sft.lr=3e-3",
-    "train.prompts_per_step=4",
-    "rollout.n=4",
-    "eval.samples=2",
-    "log.progress=false",
-    "log.tensorboard=false",
-]
 TIMING = {"time_rollout", "time_grade", "time_update", "time_step", "tokens_per_s", "sft_seconds"}
 
 

@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import maxrl_rs  # noqa: E402
+from _tiny import TINY  # noqa: E402
 from maxrl_rs import ConfigError  # noqa: E402
 from maxrl_rs.config import Config, apply_override, load_config  # noqa: E402
 from maxrl_rs.metrics import read_metrics  # noqa: E402
@@ -22,23 +23,6 @@ from maxrl_rs.rollout.hf import HFBackend, eos_mask, left_pad  # noqa: E402
 from maxrl_rs.run import train  # noqa: E402
 from maxrl_rs.tasks import Graded, MazeOptions, MazeTask  # noqa: E402
 from maxrl_rs.trainer import Trainer  # noqa: E402
-
-TINY = [
-    "task.maze.size=5",
-    "task.eval_size=8",
-    "model.hidden_size=32",
-    "model.num_layers=2",
-    "model.num_heads=2",
-    "model.intermediate_size=64",
-    "sft.steps=150",
-    "sft.batch_size=32",
-    "sft.lr=3e-3",
-    "train.prompts_per_step=4",
-    "rollout.n=4",
-    "eval.samples=2",
-    "log.progress=false",
-    "log.tensorboard=false",
-]
 
 
 def tiny_config(out, *extra: str) -> Config:

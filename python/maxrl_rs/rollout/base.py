@@ -114,6 +114,14 @@ class RolloutBackend(ABC):
 BACKENDS = {"hf": "maxrl_rs.rollout.hf:HFBackend", "vllm": "maxrl_rs.rollout.vllm:VLLMBackend"}
 
 
+def check_request(prompts: Sequence[Sequence[int]], group_ids: Sequence[int]) -> None:
+    """What every backend's ``generate`` requires of its arguments."""
+    if len(prompts) != len(group_ids):
+        raise ConfigError(f"{len(prompts)} prompts but {len(group_ids)} group ids")
+    if not prompts:
+        raise ConfigError("generate needs at least one prompt")
+
+
 def backend_class(name: str) -> type[RolloutBackend]:
     """The backend class registered as ``name``; ConfigError naming the known backends otherwise."""
     known = ", ".join(sorted(BACKENDS))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
+from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request
 
 
 def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[Any, Any]:
@@ -75,10 +75,7 @@ class HFBackend(RolloutBackend):
     ) -> Rollouts:
         import torch
 
-        if len(prompts) != len(group_ids):
-            raise ConfigError(f"{len(prompts)} prompts but {len(group_ids)} group ids")
-        if not prompts:
-            raise ConfigError("generate needs at least one prompt")
+        check_request(prompts, group_ids)
         device = next(self.model.parameters()).device
         was_training = self.model.training
         self.model.eval()

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
+from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request
 
 INSTALL_HINT = (
     "install it with `pip install 'maxrl-rs[vllm]'` on a machine with a CUDA GPU, "
@@ -340,10 +340,7 @@ class VLLMBackend(RolloutBackend):
     def generate(
         self, prompts: Sequence[Sequence[int]], group_ids: Sequence[int], sampling: SamplingParams
     ) -> Rollouts:
-        if len(prompts) != len(group_ids):
-            raise ConfigError(f"{len(prompts)} prompts but {len(group_ids)} group ids")
-        if not prompts:
-            raise ConfigError("generate needs at least one prompt")
+        check_request(prompts, group_ids)
         self._wake()
         self._load_pending()
         params = [
