@@ -25,10 +25,10 @@ DATA = (
 CASES = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()] if DATA.exists() else []
 
 KNOWN_MISSES = {
-    "mv-0226": "`W(x)=1orW(x)=-1` is one unspaced run of text, and it assigns W(x) where the gold assigns W(n)",
+    "mv-0226": "`W(x)=1orW(x)=-1` is one unspaced run of text, and assigns W(x) where the gold has W(n)",
     "mv-0275": "`1 - 1/e` vs `1 + 1/e` differ in value; the case records a math-verify quirk",
     "mv-0312": "math-verify lower-cases symbol names (\\gamma = \\Gamma); we keep them distinct",
-    "mv-0309": "the case expects \\frac12 to stay unread with one normalisation switched off; we always read it",
+    "mv-0309": "the case expects \\frac12 unread with one normalisation switched off; we always read it",
     "mv-0286": "choice reads B from 'A. Because B is not valid' (a letter inside the explanation)",
     "mv-0287": "custom option letters ('u') are not choice references",
 }
