@@ -98,7 +98,33 @@ fn at_index<T>(i: usize, r: maxrl_core::Result<T>) -> PyResult<T> {
     })
 }
 
-/// Elementwise pass@k over aligned arrays (broadcast in Python).
+/// `f(i, n, c, x)` over aligned arrays (broadcast in Python), into a NumPy array.
+fn elementwise<'py>(
+    py: Python<'py>,
+    n: &PyReadonlyArray1<'py, i64>,
+    c: &PyReadonlyArray1<'py, i64>,
+    x: &PyReadonlyArray1<'py, i64>,
+    f: impl Fn(usize, u64, u64, i64) -> PyResult<f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let nc = triples(n, c)?;
+    let x = x.as_slice()?;
+    if x.len() != nc.len() {
+        return Err(to_py(maxrl_core::Error::LengthMismatch {
+            what: "k/order",
+            expected: nc.len(),
+            got: x.len(),
+        }));
+    }
+    let out = nc
+        .iter()
+        .zip(x)
+        .enumerate()
+        .map(|(i, (&(n, c), &x))| f(i, n, c, x))
+        .collect::<PyResult<Vec<f64>>>()?;
+    Ok(out.into_pyarray(py))
+}
+
+/// Elementwise pass@k.
 #[pyfunction]
 fn pass_at_k<'py>(
     py: Python<'py>,
@@ -106,15 +132,9 @@ fn pass_at_k<'py>(
     c: PyReadonlyArray1<'py, i64>,
     k: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let nc = triples(&n, &c)?;
-    let k = k.as_slice()?;
-    let out = nc
-        .iter()
-        .zip(k)
-        .enumerate()
-        .map(|(i, (&(n, c), &k))| at_index(i, passk::pass_at_k(n, c, k.max(0) as u64)))
-        .collect::<PyResult<Vec<f64>>>()?;
-    Ok(out.into_pyarray(py))
+    elementwise(py, &n, &c, &k, |i, n, c, k| {
+        at_index(i, passk::pass_at_k(n, c, k.max(0) as u64))
+    })
 }
 
 /// Mean pass@k over prompts for each k in `ks` (every k must be <= every n).
@@ -154,23 +174,15 @@ fn maxrl_objective<'py>(
     c: PyReadonlyArray1<'py, i64>,
     order: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let nc = triples(&n, &c)?;
-    let t = order.as_slice()?;
-    let out = nc
-        .iter()
-        .zip(t)
-        .enumerate()
-        .map(|(i, (&(n, c), &t))| {
-            if t < 1 || t as u64 > n {
-                return Err(to_py(maxrl_core::Error::InvalidArgument {
-                    name: "order",
-                    reason: format!("{t} at index {i}; need 1 <= order <= n = {n}"),
-                }));
-            }
-            at_index(i, passk::maxrl_objective(n, c, t as u64))
-        })
-        .collect::<PyResult<Vec<f64>>>()?;
-    Ok(out.into_pyarray(py))
+    elementwise(py, &n, &c, &order, |i, n, c, t| {
+        if t < 1 || t as u64 > n {
+            return Err(to_py(maxrl_core::Error::InvalidArgument {
+                name: "order",
+                reason: format!("{t} at index {i}; need 1 <= order <= n = {n}"),
+            }));
+        }
+        at_index(i, passk::maxrl_objective(n, c, t as u64))
+    })
 }
 
 #[pyfunction]
