@@ -12,12 +12,7 @@ groups are mixed and advantages non-zero).
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,71 +21,20 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
 import maxrl_rs  # noqa: E402
+from _runs import SMALL_RUN, max_diff, step_rows, train_cli, weights  # noqa: E402
 from maxrl_rs import distributed  # noqa: E402
 
 TOL = 1e-6  # float32 parameters, absolute
 
-COMMON = [
-    "--quiet",
-    "--set", "task.maze.size=3",
-    "--set", "model.hidden_size=32",
-    "--set", "model.num_layers=2",
-    "--set", "model.num_heads=4",
-    "--set", "model.intermediate_size=64",
-    "--set", "sft.steps=100",
-    "--set", "sft.batch_size=32",
-    "--set", "train.prompts_per_step=4",
-    "--set", "train.micro_batch_size=3",  # several micro-batches, and ranks with different counts of them
-    "--set", "train.lr=1e-3",
-    "--set", "train.warmup_steps=0",
-    "--set", "rollout.n=4",
-    "--set", "task.eval_size=2",
-    "--set", "eval.samples=1",
-    "--set", "log.tensorboard=false",
-    "--set", "device=cpu",
-]  # fmt: skip
-
-
-def torchrun(nproc: int, *args: str) -> subprocess.CompletedProcess:
-    """``maxrl train ARGS`` on ``nproc`` ranks (one rank: a plain process, which joins a world of one)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(var, None)
-    cmd = [sys.executable]
-    if nproc > 1:
-        cmd += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    proc = subprocess.run(
-        [*cmd, "-m", "maxrl_rs", "train", *args], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert proc.returncode == 0, f"training failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return proc
-
-
-def weights(run: Path, step: int) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(run / "checkpoints" / f"step-{step}" / "model" / "model.safetensors")
-
-
-def max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
-    shared = sorted(set(a) & set(b))
-    assert "model.embed_tokens.weight" in shared
-    return max(float((a[k].float() - b[k].float()).abs().max()) for k in shared)
-
-
-def step_rows(run: Path) -> dict[int, dict]:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in rows if "reward" in r]
-    assert len(train) == len({r["step"] for r in train}), "a step was logged twice (only rank 0 logs)"
-    return {r["step"]: r for r in train}
+COMMON = [*SMALL_RUN, "--set", "device=cpu"]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("dist")
     one, two = root / "one", root / "two"
-    torchrun(1, *COMMON, "--set", "distributed.strategy=ddp", "--steps", "1", "--out", str(one))
-    torchrun(2, *COMMON, "--set", "distributed.strategy=ddp", "--steps", "2", "--set", "checkpoint.every=1",
+    train_cli(1, *COMMON, "--set", "distributed.strategy=ddp", "--steps", "1", "--out", str(one))
+    train_cli(2, *COMMON, "--set", "distributed.strategy=ddp", "--steps", "2", "--set", "checkpoint.every=1",
              "--out", str(two))  # fmt: skip
     return root
 
@@ -117,7 +61,7 @@ def test_resume_with_the_same_world_size_continues_exactly(runs, tmp_path):
     resumed = tmp_path / "resumed"
     shutil.copytree(two, resumed)
     shutil.rmtree(resumed / "checkpoints" / "step-2")
-    torchrun(2, "--resume", str(resumed), "--steps", "2", "--quiet")
+    train_cli(2, "--resume", str(resumed), "--steps", "2", "--quiet")
     assert max_diff(weights(two, 2), weights(resumed, 2)) <= TOL
     a, b = step_rows(two)[2], step_rows(resumed)[2]
     assert a["reward"] == b["reward"] and a["loss"] == pytest.approx(b["loss"], rel=1e-6)
@@ -128,7 +72,7 @@ def test_resume_with_the_same_world_size_continues_exactly(runs, tmp_path):
 
 def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path):
     fsdp = tmp_path / "fsdp"
-    torchrun(2, *COMMON, "--set", "distributed.strategy=fsdp", "--steps", "1", "--out", str(fsdp))
+    train_cli(2, *COMMON, "--set", "distributed.strategy=fsdp", "--steps", "1", "--out", str(fsdp))
     assert max_diff(weights(runs / "one", 1), weights(fsdp, 1)) <= TOL
     assert step_rows(fsdp)[1]["reward"] == step_rows(runs / "one")[1]["reward"]
 
@@ -148,6 +92,19 @@ def test_env_ranks_and_strategy_checks(monkeypatch):
         distributed.env_ranks()
     with pytest.raises(maxrl_rs.ConfigError, match="unknown strategy 'zero3'"):
         distributed.check_config(distributed.DistributedConfig(strategy="zero3"))
+
+
+def test_seed_per_prompt_defaults_on_for_process_groups_only(monkeypatch):
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    cfg = distributed.DistributedConfig
+    assert not distributed.setup(cfg(), "cpu")[0].seed_per_prompt  # one process: batched sampling
+    assert distributed.setup(cfg(seed_per_prompt=True), "cpu")[0].seed_per_prompt  # asked for
+    for asked, expected in ((None, True), (False, False)):
+        monkeypatch.setenv("MASTER_PORT", str(distributed._free_port()))
+        with distributed.session(cfg(strategy="ddp", seed_per_prompt=asked), "cpu") as (ctx, _):
+            assert ctx.distributed and ctx.backend == "gloo" and ctx.seed_per_prompt is expected
 
 
 def test_single_process_helpers_are_identities():
