@@ -42,11 +42,12 @@ class DistributedConfig:
     or ``fsdp`` (FSDP2: parameters, gradients and optimizer state sharded over ranks, one shard unit per
     decoder layer). Launch with torchrun for more than one process. ``seed_per_prompt`` samples every prompt
     with its own seed (always on with vLLM; with the HF backend it costs one ``generate`` call per prompt),
-    so results do not depend on how prompts are split over ranks. ``timeout_s``: collective timeout.
+    so results do not depend on how prompts are split over ranks; unset, it is on for ``ddp``/``fsdp`` and off
+    for ``none`` (batched sampling). ``timeout_s``: collective timeout.
     """
 
     strategy: str = "none"
-    seed_per_prompt: bool = True
+    seed_per_prompt: bool | None = None
     fsdp_reshard_after_forward: bool = True
     timeout_s: int = 1800
 
@@ -123,7 +124,8 @@ def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, An
                 f"started with WORLD_SIZE={world} but distributed.strategy=none: "
                 "set --set distributed.strategy=ddp (or fsdp) to train across processes"
             )
-        return SINGLE, _pick_device(device, 0)
+        single = replace(SINGLE, seed_per_prompt=True) if cfg.seed_per_prompt else SINGLE
+        return single, _pick_device(device, 0)
     dev = _pick_device(device, local)
     backend = "nccl" if dev.type == "cuda" else "gloo"
     if dev.type == "cuda":
@@ -145,7 +147,7 @@ def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, An
         local_rank=local,
         strategy=cfg.strategy,
         backend=backend,
-        seed_per_prompt=cfg.seed_per_prompt,
+        seed_per_prompt=cfg.seed_per_prompt is not False,
     )
     return ctx, dev
 
