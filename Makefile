@@ -1,5 +1,5 @@
 # The few targets people expect. `make install` for an editable dev install in the active environment.
-.PHONY: install test test-rust test-python bench lint fmt wheel ci
+.PHONY: install test test-rust test-python bench lint fmt wheel gpu-bundle ci
 
 install:
 	pip install -e ".[dev]"
@@ -31,6 +31,11 @@ fmt:
 
 wheel:
 	maturin build --release --out dist
+
+# The release wheel in .whl/, for bench/gpu_check.sh on a GPU machine without a Rust toolchain.
+gpu-bundle:
+	rm -rf .whl
+	maturin build --release --out .whl
 
 ci:
 	bash .ci/run
