@@ -198,6 +198,44 @@ def test_maxrl_advantages_reaching_the_loss_are_maxrl_rs_advantages(monkeypatch)
         np.testing.assert_allclose(reached, expected[expected != 0].astype(np.float32), rtol=0, atol=0)
 
 
+def test_bf16_autocast_update_keeps_float32_weights_and_log_probs(monkeypatch):
+    """The update path CUDA takes with train.bf16 (the default), run under CPU autocast: bf16 matmuls, with
+    log-probs, losses, gradients and AdamW state in float32, and a step close to the float32 step."""
+    import maxrl_rs.trainer as trainer_module
+
+    dtypes: list[torch.dtype] = []
+    real = trainer_module.policy_loss
+
+    def spy(logp, *args, **kwargs):
+        dtypes.append(logp.dtype)
+        return real(logp, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "policy_loss", spy)
+    plain, bf16 = make_trainer("train.lr=1e-2"), make_trainer("train.lr=1e-2")
+    bf16.autocast = True  # what a CUDA device gets by default
+    start = [p.detach().clone() for p in plain.model.parameters()]
+    torch.manual_seed(7)
+    b1, m1 = plain.step()
+    torch.manual_seed(7)
+    b2, m2 = bf16.step()
+    assert b1.rollouts.texts == b2.rollouts.texts and np.count_nonzero(b2.advantages) > 0
+    assert dtypes and set(dtypes) == {torch.float32}
+    assert np.isfinite(m2["loss"]) and m2["loss"] == pytest.approx(m1["loss"], rel=0.05, abs=1e-3)
+    assert all(q.dtype == torch.float32 for q in bf16.model.parameters())
+    # Adam's first step is about lr·sign(gradient): bf16 rounding flips only the signs of near-zero entries.
+    d1 = torch.cat(
+        [(p.detach() - p0).flatten() for p, p0 in zip(plain.model.parameters(), start, strict=True)]
+    )
+    d2 = torch.cat(
+        [(q.detach() - p0).flatten() for q, p0 in zip(bf16.model.parameters(), start, strict=True)]
+    )
+    cosine = float(torch.nn.functional.cosine_similarity(d1, d2, dim=0))
+    assert not torch.equal(d1, d2), "autocast changed nothing: the bf16 path did not run"
+    assert cosine > 0.9, f"the bf16 step points elsewhere than the float32 step (cosine {cosine:.3f})"
+    for state in bf16.optimizer.state.values():
+        assert state["exp_avg"].dtype == torch.float32
+
+
 @pytest.mark.parametrize("estimator", ["grpo", "rloo", "dr_grpo", "reinforce"])
 def test_other_estimators_reach_the_step(estimator):
     batch, _ = make_trainer(f"algo.estimator={estimator}").step()

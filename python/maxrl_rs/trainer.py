@@ -147,6 +147,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup > 0 else 1.0
         )
+        # bf16 autocast of the forward passes on CUDA (float32 master weights, AdamW state and log-probs).
         self.autocast = self.device.type == "cuda" and t.bf16
 
     # -- one step --------------------------------------------------------------------------------------------
@@ -275,7 +276,7 @@ class Trainer:
 
         idx = torch.as_tensor(rows, device=self.device)
         want_entropy = self.config.algo.entropy_coef > 0
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             logp, ent = token_logprobs(
                 self.model, mb, temperature=self.sampling.temperature or 1.0, entropy=True
             )
@@ -294,7 +295,7 @@ class Trainer:
     def _no_grad_logprobs(self, model: Any, rollouts: Rollouts, temperature: float) -> Any:
         import torch
 
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return response_logprobs(
                 model, rollouts, micro_batch_size=self.config.train.micro_batch_size, temperature=temperature
             ).float()
