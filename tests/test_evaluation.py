@@ -18,6 +18,7 @@ from maxrl_rs.evaluation import (
     passk_report,
     scaling_efficiency,
 )
+from maxrl_rs.rollout.base import RolloutBackend
 
 
 def _counts(seed: int, prompts: int = 40, n: int = 32, a: float = 0.5, b: float = 0.5):
@@ -126,7 +127,7 @@ def test_plot_is_written(tmp_path):
 # -- sampling a policy (torch) ---------------------------------------------------------------------------
 
 
-class _ScriptedBackend:
+class _ScriptedBackend(RolloutBackend):
     """A rollout backend whose prompt number i answers correctly in its first ``correct[i]`` responses."""
 
     def __init__(self, task, examples, correct):
@@ -242,6 +243,36 @@ def test_eval_cli_on_a_tiny_model(tmp_path):
     # A saved report is re-tabulated without sampling.
     out = _eval_cli(tmp_path / "one.json", tmp_path / "two.json", "--plot", tmp_path / "three.png")
     assert "efficiency: a vs tiny" in out and "efficiency: b vs tiny" in out
+
+
+def test_eval_of_several_runs_keeps_a_backend_that_can_switch_models(tmp_path, monkeypatch):
+    """One vLLM engine serves every run of a comparison (a second in-process engine may find the GPU memory
+    of the first not yet returned); shown with an HF backend that switches models the same way."""
+    import maxrl_rs.rollout.base as base
+    from maxrl_rs.rollout.hf import HFBackend
+
+    events: list[str] = []
+
+    class Switching(HFBackend):
+        def __init__(self, *args, **kwargs):
+            events.append("build")
+            super().__init__(*args, **kwargs)
+
+        def reuse_for(self, model, tokenizer):
+            events.append("reuse")
+            self.model = model
+            return True
+
+        def close(self):
+            events.append("close")
+
+    monkeypatch.setattr(base, "backend_class", lambda name: Switching)
+    model_dir = _tiny_model_dir(tmp_path / "tiny")
+    common = ["--task", "maze", "--set", "task.maze.size=5", "--n", "4", "--prompts", "3", "--no-progress"]
+    _eval_cli(model_dir, model_dir, model_dir, *common, "--json", tmp_path / "three.json")
+    assert events == ["build", "reuse", "reuse", "close"]
+    reports = json.loads((tmp_path / "three.json").read_text())["reports"]
+    assert reports[0]["prompts"] == reports[1]["prompts"] == reports[2]["prompts"]
 
 
 def test_maze_experiment_summary_from_saved_counts(tmp_path):

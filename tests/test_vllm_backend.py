@@ -200,7 +200,7 @@ class FakeEngine:
     """Records the calls the backend makes on ``vllm.LLM`` (the engine itself needs vLLM and a GPU)."""
 
     def __init__(self, model):
-        self.model, self.calls = model, []
+        self.model, self.calls, self.seeds = model, [], []
 
     def wake_up(self, tags=None):
         self.calls.append(f"wake_up{tags}")
@@ -220,6 +220,7 @@ class FakeEngine:
 
     def generate(self, inputs, params, use_tqdm=True):
         self.calls.append("generate")
+        self.seeds.append([p["seed"] for p in params])
         return [
             FakeRequestOutput(
                 str(i), x["prompt_token_ids"], [FakeCompletion(j, [EOS], "stop") for j in range(p["n"])]
@@ -228,16 +229,25 @@ class FakeEngine:
         ]
 
 
-def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling():
+def _fake_backend(model, tok):
+    """A VLLMBackend with everything __init__ sets, its engine replaced by a :class:`FakeEngine`."""
     import types
 
-    model, tok, task = _tiny_maze_model()
-    backend = VLLMBackend.__new__(VLLMBackend)  # everything __init__ sets, with the engine replaced
+    from maxrl_rs.rollout.vllm import architecture_key
+
+    backend = VLLMBackend.__new__(VLLMBackend)
     backend.options, backend.tokenizer, backend.seed, backend.step = VLLMOptions(), tok, 0, 0
     backend.eos_ids, backend.pad_id = [tok.eos_token_id], tok.pad_token_id
     backend._vllm = types.SimpleNamespace(SamplingParams=lambda **kw: kw)
     backend._device, backend._asleep, backend._pending = torch.device("cpu"), False, model
-    backend.llm = engine = FakeEngine(model)
+    backend._architecture = architecture_key(model)
+    backend.llm = FakeEngine(model)
+    return backend, backend.llm
+
+
+def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling():
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
     prompts, sampling = [task.prompt_ids(task.train_example(0), tok)], SamplingParams(n=2, max_new_tokens=4)
     assert len(backend.generate(prompts, [0], sampling)) == 2
     # The engine starts awake holding random weights: load, then sample, then free the GPU for training.
@@ -256,6 +266,41 @@ def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling
         "generate",
         "sleep(1)",
     ]
+
+
+def test_evaluations_sample_under_their_own_seed_not_the_last_training_step():
+    """vLLM seeds each prompt itself, so torch.manual_seed does not reach it: held-out evaluation and
+    ``maxrl eval`` hand it their seed as the key."""
+    from maxrl_rs.evaluation.sampling import sample_counts
+    from maxrl_rs.heldout import heldout_pass_at_k
+
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
+    examples = [task.eval_examples()[0], task.train_example(3)]
+    kw = {"samples": 2, "max_new_tokens": 4}
+    heldout_pass_at_k(backend, task, tok, examples, seed=5, **kw)
+    first = engine.seeds[-1]
+    assert first == [prompt_seed(5, 0, 0), prompt_seed(5, 0, 1)]
+    backend.set_seed_key(9, 3)  # a training step in between
+    heldout_pass_at_k(backend, task, tok, examples, seed=5, **kw)
+    assert engine.seeds[-1] == first
+    heldout_pass_at_k(backend, task, tok, examples, seed=6, **kw)
+    assert engine.seeds[-1] != first
+    sample_counts(backend, task, tok, examples, n=2, max_new_tokens=4, seed=5)
+    assert engine.seeds[-1] == first
+
+
+def test_one_engine_serves_models_of_its_architecture():
+    from maxrl_rs.models import TinyModelSpec, tiny_model
+
+    model, tok, _ = _tiny_maze_model()
+    backend, _ = _fake_backend(model, tok)
+    backend._pending = None
+    torch.manual_seed(1)
+    same = tiny_model(TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    assert backend.reuse_for(same, tok) and backend._pending is same  # loaded at the next rollout
+    wider = tiny_model(TinyModelSpec(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    assert not backend.reuse_for(wider, tok)
 
 
 def test_prompt_seed_depends_on_seed_step_and_prompt_only():

@@ -528,8 +528,7 @@ def generate_per_prompt(
     import torch
 
     if getattr(backend, "seeds_per_prompt", False):
-        if hasattr(backend, "set_seed_key"):
-            backend.set_seed_key(base_seed, step)
+        backend.set_seed_key(base_seed, step)
         return backend.generate(prompts, group_ids, sampling)
     device = _backend_device(backend)
     devices = [device.index or 0] if device is not None and device.type == "cuda" else []

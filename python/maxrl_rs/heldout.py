@@ -38,6 +38,7 @@ def heldout_pass_at_k(
     prompts = [task.prompt_ids(ex, tokenizer) for ex in examples]
     device = _device_of(backend)
     devices = [device.index or 0] if device is not None and device.type == "cuda" else []
+    backend.set_seed_key(seed, 0)  # backends that seed each prompt (vLLM): the same draws at every eval
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         if devices:

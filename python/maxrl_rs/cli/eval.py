@@ -112,10 +112,10 @@ def eval_command(
     from maxrl_rs.errors import InvalidInputError
     from maxrl_rs.evaluation import format_table, load_reports, save_reports
 
+    ctx = None
     try:
         reports = []
         sampled = [p for p in runs if not (p.is_file() and p.suffix == ".json")]
-        ctx = None
         if sampled:
             ctx = _SamplingContext.build(
                 sampled, task, config_path, overrides, prompts, device, n, max_sequences
@@ -152,6 +152,9 @@ def eval_command(
             click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
     except InvalidInputError as e:  # ConfigError included
         raise click.ClickException(str(e)) from None
+    finally:
+        if ctx is not None:
+            ctx.close()
 
 
 def _relabel(report: Any, name: str) -> Any:
@@ -176,6 +179,26 @@ class _SamplingContext:
     def __init__(self, cfg: Any, task: Any, examples: list[Any], device: Any, n: int, per_call: int) -> None:
         self.cfg, self.task, self.examples = cfg, task, examples
         self.device, self.n, self.per_call = device, n, per_call
+        self.backend: Any = None
+
+    def backend_for(self, model: Any, tokenizer: Any) -> Any:
+        """The rollout backend sampling from ``model``: the previous run's when it can switch models (one
+        vLLM engine for every run), else a new one."""
+        from dataclasses import replace
+
+        from maxrl_rs.rollout.base import backend_class
+
+        if self.backend is not None and self.backend.reuse_for(model, tokenizer):
+            return self.backend
+        self.close()
+        rollout_cfg = replace(self.cfg.rollout, batch_size=self.per_call)
+        self.backend = backend_class(rollout_cfg.backend).from_config(model, tokenizer, rollout_cfg)
+        return self.backend
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
 
     @classmethod
     def build(
@@ -220,44 +243,37 @@ class _SamplingContext:
         seed: int | None,
         progress: bool,
     ) -> Any:
-        from dataclasses import replace
-
         from maxrl_rs.evaluation.sampling import evaluate_policy, resolve_policy
-        from maxrl_rs.rollout.base import backend_class
         from maxrl_rs.run import load_pretrained
 
         source = resolve_policy(path)
         model, tokenizer = load_pretrained(source.model_dir)
         model.to(self.device)
-        rollout_cfg = replace(self.cfg.rollout, batch_size=self.per_call)
-        backend = backend_class(rollout_cfg.backend).from_config(model, tokenizer, rollout_cfg)
+        backend = self.backend_for(model, tokenizer)
         budget = max_new_tokens or self.cfg.rollout.max_new_tokens or self.task.max_new_tokens
-        try:
-            return evaluate_policy(
-                backend,
-                self.task,
-                tokenizer,
-                self.examples,
-                run=_label(source, path),
-                n=self.n,
-                ks=ks,
-                max_new_tokens=budget,
-                temperature=temperature,
-                top_p=self.cfg.rollout.top_p,
-                top_k=self.cfg.rollout.top_k,
-                seed=self.cfg.task.eval_seed if seed is None else seed,
-                prompts_per_call=self.per_call,
-                progress=progress,
-                meta={
-                    "model_dir": str(source.model_dir),
-                    "run_dir": str(source.run_dir) if source.run_dir else None,
-                    "step": source.step,
-                    "eval_seed": self.cfg.task.eval_seed,
-                    "task_options": _task_options(self.cfg),
-                },
-            )
-        finally:
-            backend.close()
+        return evaluate_policy(
+            backend,
+            self.task,
+            tokenizer,
+            self.examples,
+            run=_label(source, path),
+            n=self.n,
+            ks=ks,
+            max_new_tokens=budget,
+            temperature=temperature,
+            top_p=self.cfg.rollout.top_p,
+            top_k=self.cfg.rollout.top_k,
+            seed=self.cfg.task.eval_seed if seed is None else seed,
+            prompts_per_call=self.per_call,
+            progress=progress,
+            meta={
+                "model_dir": str(source.model_dir),
+                "run_dir": str(source.run_dir) if source.run_dir else None,
+                "step": source.step,
+                "eval_seed": self.cfg.task.eval_seed,
+                "task_options": _task_options(self.cfg),
+            },
+        )
 
 
 def _task_options(cfg: Any) -> dict[str, Any]:

@@ -113,6 +113,7 @@ def sample_counts(
     tokens: list[float] = []
     t0 = time.perf_counter()
     cuda = torch.cuda.is_available()
+    backend.set_seed_key(seed, 0)  # backends that seed each prompt themselves (vLLM) follow `seed` too
     with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if cuda else []):
         torch.manual_seed(seed)
         bar = tqdm(total=len(examples), desc="eval", unit="prompt", disable=not progress, dynamic_ncols=True)

@@ -102,8 +102,21 @@ class RolloutBackend(ABC):
     ) -> Rollouts:
         """Sample ``sampling.n`` responses for every prompt; ``group_ids[i]`` labels prompt i's responses."""
 
+    #: True for backends that seed every prompt themselves from :meth:`set_seed_key` (vLLM); the others draw
+    #: from torch's global generator, which callers seed.
+    seeds_per_prompt: bool = False
+
+    def set_seed_key(self, base_seed: int, step: int) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Seed key of the prompts that come next: with a prompt's id it makes that prompt's sampling seed
+        (only for ``seeds_per_prompt`` backends)."""
+
     def sync_weights(self, model: Any) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Make the backend sample from ``model``'s current weights (called after each step's updates)."""
+
+    def reuse_for(self, model: Any, tokenizer: Any) -> bool:
+        """Switch to sampling from another ``model`` of the same architecture, if this backend can do so
+        without being rebuilt (``maxrl eval`` of several runs keeps one vLLM engine). False: build anew."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release engines, processes and memory."""
@@ -112,6 +125,13 @@ class RolloutBackend(ABC):
 # name -> "module:Class"; modules are imported only when used, so a missing optional dependency only matters
 # to those who pick that backend.
 BACKENDS = {"hf": "maxrl_rs.rollout.hf:HFBackend", "vllm": "maxrl_rs.rollout.vllm:VLLMBackend"}
+
+
+def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """The tokenizer's EOS and the generation config's EOS id(s): any of them ends a response."""
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    eos_list = eos if isinstance(eos, (list, tuple)) else [eos]
+    return sorted({tokenizer.eos_token_id, *(e for e in eos_list if e is not None)})
 
 
 def check_request(prompts: Sequence[Sequence[int]], group_ids: Sequence[int]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request
+from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request, stop_token_ids
 
 
 def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[Any, Any]:
@@ -60,9 +60,7 @@ class HFBackend(RolloutBackend):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = max(1, int(batch_size))
-        eos = getattr(model.generation_config, "eos_token_id", None)
-        eos_list = eos if isinstance(eos, (list, tuple)) else [eos]
-        self.eos_ids = sorted({tokenizer.eos_token_id, *(e for e in eos_list if e is not None)})
+        self.eos_ids = stop_token_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     @classmethod

@@ -43,6 +43,7 @@ recording stand-in for ``vllm.LLM``).
 from __future__ import annotations
 
 import copy
+import json
 import os
 import socket
 import tempfile
@@ -53,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request
+from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request, stop_token_ids
 
 INSTALL_HINT = (
     "install it with `pip install 'maxrl-rs[vllm]'` on a machine with a CUDA GPU, "
@@ -230,6 +231,15 @@ def repeat_completions(outputs: Sequence[Any], n: int) -> list[Any]:
     return repeated
 
 
+def architecture_key(model: Any) -> str:
+    """What the engine is built from, as text: the model config without the keys that vary between saves of
+    the same architecture (name, dtype, library version). Two models with the same key can share an engine."""
+    config = model.config.to_dict()
+    for key in ("_name_or_path", "transformers_version", "torch_dtype", "dtype", "architectures"):
+        config.pop(key, None)
+    return json.dumps({"class": type(model).__name__, "config": config}, sort_keys=True, default=str)
+
+
 def save_engine_config(model: Any, path: str | os.PathLike[str]) -> None:
     """Write ``model``'s config and generation config to ``path`` for ``vllm.LLM(model=path,
     load_format="dummy")``. vLLM chooses its model class from ``config.architectures``; a model built with
@@ -301,9 +311,7 @@ class VLLMBackend(RolloutBackend):
         if tokenizer.eos_token_id is None:
             raise ConfigError("model.path: the tokenizer has no EOS token; rollouts could never stop")
         inner = getattr(model, "module", model)
-        eos = getattr(inner.generation_config, "eos_token_id", None)
-        eos_list = eos if isinstance(eos, (list, tuple)) else [eos]
-        self.eos_ids = sorted({tokenizer.eos_token_id, *(e for e in eos_list if e is not None)})
+        self.eos_ids = stop_token_ids(inner, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.tokenizer = tokenizer
         self.seed = int(seed)
@@ -316,6 +324,7 @@ class VLLMBackend(RolloutBackend):
         # vLLM reads only the architecture from disk (load_format="dummy"); the weights come from the trainer.
         self._config_dir = tempfile.TemporaryDirectory(prefix="maxrl-vllm-")
         save_engine_config(inner, self._config_dir.name)
+        self._architecture = architecture_key(inner)
         _ensure_launcher_env()
         # The in-process engine seeds Python's, NumPy's and torch's global generators with `seed`; a resumed
         # run restores its own RNG state after the backend is built.
@@ -371,6 +380,18 @@ class VLLMBackend(RolloutBackend):
         """Mark ``model``'s weights for loading; they are copied in when the next rollout starts, so the
         engine stays asleep (its memory free) until the trainer has released its gradients."""
         self._pending = model
+
+    def reuse_for(self, model: Any, tokenizer: Any) -> bool:
+        """Sample from ``model`` next (its weights are loaded at the next rollout) if it has this engine's
+        architecture and stop tokens: one engine serves every run of a ``maxrl eval`` comparison, since a
+        second in-process engine would need memory the first may not have returned."""
+        inner = getattr(model, "module", model)
+        if architecture_key(inner) != self._architecture or stop_token_ids(inner, tokenizer) != self.eos_ids:
+            return False
+        self.tokenizer = tokenizer
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.sync_weights(model)
+        return True
 
     def _load_pending(self) -> None:
         import torch
