@@ -70,11 +70,18 @@ def test_resume_with_the_same_world_size_continues_exactly(runs, tmp_path):
     assert [r["sampler"]["consumed"] for r in state["ranks"]] == [8, 8]
 
 
-def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path):
+@pytest.mark.parametrize("reshard", ["true", "false"])
+def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path, reshard):
+    # Without resharding after forward, no-grad passes (generation) leave the modules holding unsharded
+    # parameters; the update must still clip and step the sharded ones the optimizer owns.
     fsdp = tmp_path / "fsdp"
-    train_cli(2, *COMMON, "--set", "distributed.strategy=fsdp", "--steps", "1", "--out", str(fsdp))
+    train_cli(2, *COMMON, "--set", "distributed.strategy=fsdp",
+              "--set", f"distributed.fsdp_reshard_after_forward={reshard}",
+              "--steps", "1", "--out", str(fsdp))  # fmt: skip
     assert max_diff(weights(runs / "one", 1), weights(fsdp, 1)) <= TOL
-    assert step_rows(fsdp)[1]["reward"] == step_rows(runs / "one")[1]["reward"]
+    a, b = step_rows(runs / "one")[1], step_rows(fsdp)[1]
+    assert a["reward"] == b["reward"]
+    assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5) and b["grad_norm"] > 0
 
 
 # -- pieces, in one process ----------------------------------------------------------------------------------

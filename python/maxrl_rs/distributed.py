@@ -439,6 +439,17 @@ def barrier(ctx: DistContext) -> None:
 # -- state for checkpoints -----------------------------------------------------------------------------------
 
 
+def reshard(model: Any) -> None:
+    """Put FSDP2 modules back on their sharded parameters (a no-op for other models). A forward pass that
+    does not reshard after itself (``distributed.fsdp_reshard_after_forward = false``) leaves a module
+    holding unsharded parameters, while state dicts are taken over the sharded ones the optimizer owns."""
+    from torch.distributed.fsdp import FSDPModule
+
+    for module in unwrap(model).modules():
+        if isinstance(module, FSDPModule):
+            module.reshard()
+
+
 def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:
     """The complete (unsharded) model state on CPU, on rank 0; an empty dict on other ranks.
 
@@ -449,6 +460,7 @@ def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:
         return unwrap(model).state_dict()
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
+    reshard(model)
     state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if not ctx.is_main:
         return {}
@@ -476,6 +488,7 @@ def full_optimizer_state_dict(model: Any, optimizer: Any, ctx: DistContext) -> d
         return optimizer.state_dict()
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
 
+    reshard(model)
     state = get_optimizer_state_dict(
         model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
     )

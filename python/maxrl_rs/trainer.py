@@ -221,7 +221,9 @@ class Trainer:
         every_row = a.kl_coef > 0 or a.entropy_coef > 0
         has_tokens = (loss_mask.sum(dim=1) > 0).cpu().numpy()
         active = has_tokens & (every_row | (batch.advantages != 0))
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        # The optimizer's own parameters: under FSDP2 the module may hold unsharded stand-ins after a forward
+        # pass that did not reshard (generation), while the sharded ones receive the gradients.
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
         totals: dict[str, float] = {}
         losses, norms = [], []
         self.model.train()
