@@ -70,6 +70,21 @@ def test_resume_with_the_same_world_size_continues_exactly(runs, tmp_path):
     assert [r["sampler"]["consumed"] for r in state["ranks"]] == [8, 8]
 
 
+def test_fsdp_resume_reshards_the_saved_optimizer_state(tmp_path):
+    """Under FSDP the checkpoint holds full (gathered) AdamW moments; resuming broadcasts rank 0's copy and
+    reshards it, so step 2 after a resume equals step 2 of the uninterrupted run."""
+    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    train_cli(2, *COMMON, "--set", "distributed.strategy=fsdp", "--steps", "2", "--set", "checkpoint.every=1",
+              "--out", str(full))  # fmt: skip
+    shutil.copytree(full, resumed)
+    shutil.rmtree(resumed / "checkpoints" / "step-2")
+    train_cli(2, "--resume", str(resumed), "--steps", "2", "--quiet")
+    assert max_diff(weights(full, 2), weights(resumed, 2)) <= TOL
+    state = torch.load(full / "checkpoints" / "step-1" / "trainer_state.pt", weights_only=True)
+    moments = [v["exp_avg"] for v in state["optimizer"]["state"].values()]
+    assert moments and all(m.shape != torch.Size([0]) for m in moments)
+
+
 @pytest.mark.parametrize("reshard", ["true", "false"])
 def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path, reshard):
     # Without resharding after forward, no-grad passes (generation) leave the modules holding unsharded
@@ -112,6 +127,24 @@ def test_seed_per_prompt_defaults_on_for_process_groups_only(monkeypatch):
         monkeypatch.setenv("MASTER_PORT", str(distributed._free_port()))
         with distributed.session(cfg(strategy="ddp", seed_per_prompt=asked), "cpu") as (ctx, _):
             assert ctx.distributed and ctx.backend == "gloo" and ctx.seed_per_prompt is expected
+
+
+def test_each_rank_picks_its_own_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    pick = distributed.pick_device
+    assert pick("auto", 2, 4) == pick("cuda", 2, 4) == torch.device("cuda", 2)
+    assert pick("cuda:3", 0, 1) == torch.device("cuda", 3)  # one process: any GPU it names
+    assert pick("cuda:1", 1, 2) == torch.device("cuda", 1)
+    with pytest.raises(maxrl_rs.ConfigError, match=r"would put all 2 ranks on GPU 0.*device=cuda"):
+        pick("cuda:0", 1, 2)
+    assert pick("cpu", 1, 2) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # a launcher showing each process one GPU
+    assert pick("auto", 5, 8) == torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick("auto", 1, 2) == torch.device("cpu")
+    with pytest.raises(maxrl_rs.ConfigError, match="CUDA is not available"):
+        pick("cuda", 0, 1)
 
 
 def test_single_process_helpers_are_identities():

@@ -125,8 +125,8 @@ def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, An
                 "set --set distributed.strategy=ddp (or fsdp) to train across processes"
             )
         single = replace(SINGLE, seed_per_prompt=True) if cfg.seed_per_prompt else SINGLE
-        return single, _pick_device(device, 0)
-    dev = _pick_device(device, local)
+        return single, pick_device(device, 0)
+    dev = pick_device(device, local, world)
     backend = "nccl" if dev.type == "cuda" else "gloo"
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
@@ -171,17 +171,30 @@ def teardown(ctx: DistContext) -> None:
         dist.destroy_process_group()
 
 
-def _pick_device(device: str, local_rank: int) -> Any:
+def pick_device(device: str, local_rank: int, world_size: int = 1) -> Any:
+    """This rank's torch device for the ``device`` config value.
+
+    ``auto``/``cuda``: the rank's own GPU, ``cuda:(LOCAL_RANK mod visible GPUs)`` (a launcher that shows each
+    process only its own GPU makes that ``cuda:0``). An explicit ``cuda:i`` is honoured for one process; with
+    several it would put every rank on GPU i, which NCCL refuses, so it is an error.
+    """
     import torch
 
     if device == "auto":
-        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device: {device!r} asked for, but CUDA is not available here")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank)
+    if dev.type != "cuda":
+        return dev
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device: {device!r} asked for, but CUDA is not available here")
+    own = local_rank % torch.cuda.device_count()
+    if dev.index is None:
+        return torch.device("cuda", own)
+    if world_size > 1 and dev.index != own:
+        raise ConfigError(
+            f"device: {device!r} would put all {world_size} ranks on GPU {dev.index}; "
+            "use device=cuda (or auto): each rank takes cuda:LOCAL_RANK"
+        )
     return dev
 
 

@@ -225,10 +225,21 @@ def _train(
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
     # Every rank uses rank 0's directory name (it holds the date and time).
     run_dir = Path(distributed.broadcast_object(ctx, str(resume if resume is not None else new_run_dir(cfg))))
-    latest = ckpt.latest_checkpoint(run_dir) if resume is not None else None
-    if resume is None and ckpt.latest_checkpoint(run_dir) is not None:
+    # Rank 0 looks and tells the others, so every rank takes the same path through the collectives below.
+    found = distributed.broadcast_object(
+        ctx, str(ckpt.latest_checkpoint(run_dir) or "") if ctx.is_main else ""
+    )
+    if resume is None and found:
         raise ConfigError(
             f"out: {str(run_dir)!r} already holds checkpoints; resume it with --resume or pick another --out"
+        )
+    latest = Path(found) if resume is not None and found else None
+    sees = distributed.all_gather_object(ctx, latest is None or latest.is_dir())
+    blind = [r for r, ok in enumerate(sees) if not ok]
+    if blind:
+        raise ConfigError(
+            f"resume: rank(s) {blind} cannot see rank 0's checkpoint {str(latest)!r}; "
+            "the run directory must be on a filesystem that every node shares"
         )
     distributed.barrier(ctx)  # every rank has looked before rank 0 writes
     if ctx.is_main:
@@ -328,7 +339,8 @@ def _train(
         bar.close()
         if last_eval != trainer.step_count:
             metrics.log(trainer.step_count, evaluate())
-        if last_save != trainer.step_count or not ckpt.step_dirs(run_dir):
+        # Rank 0 decides (saving is a collective under FSDP: all ranks or none).
+        if distributed.broadcast_object(ctx, last_save != trainer.step_count or not ckpt.step_dirs(run_dir)):
             save()
     finally:
         metrics.close()

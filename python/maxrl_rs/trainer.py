@@ -367,8 +367,9 @@ class Trainer:
             )
         self.step_count = int(state["step"])
         if self.dist.distributed:
+            # Rank 0's copy is broadcast and resharded; the others need not hold a second full copy.
             distributed.load_full_optimizer_state_dict(
-                self.model, self.optimizer, state["optimizer"], self.dist
+                self.model, self.optimizer, state["optimizer"] if self.dist.is_main else {}, self.dist
             )
         else:
             self.optimizer.load_state_dict(state["optimizer"])
