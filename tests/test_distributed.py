@@ -85,13 +85,19 @@ def test_fsdp_resume_reshards_the_saved_optimizer_state(tmp_path):
     assert moments and all(m.shape != torch.Size([0]) for m in moments)
 
 
-@pytest.mark.parametrize("reshard", ["true", "false"])
-def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path, reshard):
-    # Without resharding after forward, no-grad passes (generation) leave the modules holding unsharded
-    # parameters; the update must still clip and step the sharded ones the optimizer owns.
+@pytest.mark.parametrize(
+    "option",
+    [
+        "distributed.fsdp_gather_for_generation=true",  # the default
+        "distributed.fsdp_gather_for_generation=false",  # generation all-gathers layer by layer
+        # Without resharding after forward, no-grad passes leave the modules holding unsharded parameters;
+        # the update must still clip and step the sharded ones the optimizer owns.
+        "distributed.fsdp_reshard_after_forward=false",
+    ],
+)
+def test_fsdp_ranks_take_the_one_process_step(runs, tmp_path, option):
     fsdp = tmp_path / "fsdp"
-    train_cli(2, *COMMON, "--set", "distributed.strategy=fsdp",
-              "--set", f"distributed.fsdp_reshard_after_forward={reshard}",
+    train_cli(2, *COMMON, "--set", "distributed.strategy=fsdp", "--set", option,
               "--steps", "1", "--out", str(fsdp))  # fmt: skip
     assert max_diff(weights(runs / "one", 1), weights(fsdp, 1)) <= TOL
     a, b = step_rows(runs / "one")[1], step_rows(fsdp)[1]
@@ -223,3 +229,60 @@ def test_concat_rollouts_repads_prompts_left_and_responses_right():
     assert (c.prompt_mask[:2, :-short] == 0).all()
     assert torch.equal(c.response_mask.sum(1), torch.cat([a.response_mask.sum(1), b.response_mask.sum(1)]))
     assert c.texts == a.texts + b.texts and c.group_ids.tolist() == [0, 0, 1, 1]
+
+
+# -- FSDP2 in one process (gloo, a world of one) -------------------------------------------------------------
+
+
+@pytest.fixture
+def world_of_one(monkeypatch):
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(distributed._free_port()))
+    cfg = distributed.DistributedConfig(strategy="fsdp")
+    with distributed.session(cfg, "cpu") as (ctx, _):
+        yield ctx, cfg
+
+
+def _is_sharded(module) -> bool:
+    return all(hasattr(p, "full_tensor") for p in module.parameters())
+
+
+def test_layers_stay_gathered_while_generating_and_reshard_after(world_of_one):
+    ctx, cfg = world_of_one
+    backend, prompts, _ = _maze_backend()
+    model = distributed.wrap_model(backend.model, ctx, cfg, torch.device("cpu"))
+    layer = model.model.layers[0]
+    assert _is_sharded(layer)
+    from maxrl_rs.rollout import SamplingParams
+
+    sampling = SamplingParams(n=2, max_new_tokens=4)
+    with distributed.gathered_for_generation(model, ctx, cfg):
+        backend.generate(prompts[:1], [0], sampling)
+        assert not _is_sharded(layer), "gathered parameters were freed between generation steps"
+    assert _is_sharded(layer)
+    backend.generate(prompts[:1], [0], sampling)  # outside: each forward reshards after itself
+    assert _is_sharded(layer)
+    off = distributed.DistributedConfig(strategy="fsdp", fsdp_gather_for_generation=False)
+    with distributed.gathered_for_generation(model, ctx, off):
+        backend.generate(prompts[:1], [0], sampling)
+        assert _is_sharded(layer)
+
+
+def test_fsdp_bf16_computes_in_bf16_and_keeps_float32_master_weights(world_of_one):
+    ctx, cfg = world_of_one
+    backend, prompts, _ = _maze_backend()
+    model = distributed.wrap_model(backend.model, ctx, cfg, torch.device("cpu"), param_dtype=torch.bfloat16)
+    ids = torch.as_tensor([prompts[0]])
+    logits = model(input_ids=ids).logits
+    assert logits.dtype == torch.bfloat16  # the gathered parameters are bf16
+    logits.float().logsumexp(-1).sum().backward()
+    params = list(model.parameters())
+    assert all(
+        p.dtype == torch.float32 and p.grad is not None and p.grad.dtype == torch.float32 for p in params
+    )
+    assert distributed.fsdp_bf16(ctx, torch.device("cuda"), True)
+    assert not distributed.fsdp_bf16(ctx, torch.device("cuda"), False)
+    assert not distributed.fsdp_bf16(ctx, torch.device("cpu"), True)
+    assert not distributed.fsdp_bf16(distributed.SINGLE, torch.device("cuda"), True)

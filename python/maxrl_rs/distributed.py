@@ -40,7 +40,11 @@ STRATEGIES = ("none", "ddp", "fsdp")
 class DistributedConfig:
     """``[distributed]``: ``strategy`` none (one process), ``ddp`` (replicated model, averaged gradients)
     or ``fsdp`` (FSDP2: parameters, gradients and optimizer state sharded over ranks, one shard unit per
-    decoder layer). Launch with torchrun for more than one process. ``seed_per_prompt`` samples every prompt
+    decoder layer; on CUDA with ``train.bf16`` its forward and backward run on bf16 parameters, gradients
+    reduced in float32). Launch with torchrun for more than one process. ``fsdp_gather_for_generation``
+    keeps the gathered parameters while the training model generates rollouts (one all-gather per layer per
+    rollout batch instead of per token; the whole model's parameters are resident meanwhile).
+    ``seed_per_prompt`` samples every prompt
     with its own seed (always on with vLLM; with the HF backend it costs one ``generate`` call per prompt),
     so results do not depend on how prompts are split over ranks; unset, it is on for ``ddp``/``fsdp`` and off
     for ``none`` (batched sampling). ``timeout_s``: collective timeout.
@@ -49,6 +53,7 @@ class DistributedConfig:
     strategy: str = "none"
     seed_per_prompt: bool | None = None
     fsdp_reshard_after_forward: bool = True
+    fsdp_gather_for_generation: bool = True
     timeout_s: int = 1800
 
 
@@ -209,7 +214,21 @@ def _free_port() -> int:
 # -- the model -----------------------------------------------------------------------------------------------
 
 
-def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = None, device: Any = None) -> Any:
+def fsdp_bf16(ctx: DistContext, device: Any, bf16: bool) -> bool:
+    """Whether FSDP2 itself runs the model in bf16 (``MixedPrecisionPolicy``) in place of autocast: on CUDA
+    with ``train.bf16``. Autocast over sharded weights would cache a bf16 copy of every gathered layer until
+    backward, and all-gather float32; FSDP2 gathers bf16 and frees each layer after use."""
+    return ctx.strategy == "fsdp" and device.type == "cuda" and bf16
+
+
+def wrap_model(
+    model: Any,
+    ctx: DistContext,
+    cfg: DistributedConfig | None = None,
+    device: Any = None,
+    *,
+    param_dtype: Any = None,
+) -> Any:
     """The training model for ``ctx.strategy``: DDP wrapper, FSDP2-sharded in place, or ``model`` itself.
 
     Every rank ends up with rank 0's weights (DDP broadcasts them when it wraps; for FSDP2 they are loaded
@@ -220,7 +239,8 @@ def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = Non
     FSDP2 shards each decoder layer (a module in the model's ``_no_split_modules`` classes, as transformers
     does) and then the root, so one layer's parameters are gathered at a time. The model is also flagged as
     FSDP-managed, which makes transformers' ``generate`` keep every rank stepping until all ranks finish
-    (``synced_gpus``), as the sharded forward is a collective.
+    (``synced_gpus``), as the sharded forward is a collective. ``param_dtype`` (FSDP2 only): compute dtype
+    of the gathered parameters, with gradients reduced in float32 (the sharded master weights keep theirs).
     """
     if not ctx.distributed:
         return model
@@ -231,8 +251,9 @@ def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = Non
         model.to(dev)
         return DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     if ctx.strategy == "fsdp":
+        import torch
         from torch.distributed.device_mesh import init_device_mesh
-        from torch.distributed.fsdp import fully_shard
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
         dev = device if device is not None else next(model.parameters()).device
         mesh = init_device_mesh(dev.type, (ctx.world_size,))
@@ -246,9 +267,12 @@ def wrap_model(model: Any, ctx: DistContext, cfg: DistributedConfig | None = Non
             )
         # FSDP2 does not broadcast: rank 0's weights (e.g. after its warm-start) are loaded into every shard.
         rank0_state = {k: v.detach().cpu() for k, v in model.state_dict().items()} if ctx.is_main else {}
+        mp = MixedPrecisionPolicy(
+            param_dtype=param_dtype, reduce_dtype=torch.float32 if param_dtype is not None else None
+        )
         for layer in layers:
-            fully_shard(layer, mesh=mesh, reshard_after_forward=reshard)
-        fully_shard(model, mesh=mesh, reshard_after_forward=reshard)
+            fully_shard(layer, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+        fully_shard(model, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
         load_full_model_state_dict(model, rank0_state, ctx)
         model._is_fsdp_managed_module = True  # transformers: generate(synced_gpus=True) under FSDP
         return model
@@ -461,6 +485,22 @@ def reshard(model: Any) -> None:
     for module in unwrap(model).modules():
         if isinstance(module, FSDPModule):
             module.reshard()
+
+
+@contextlib.contextmanager
+def gathered_for_generation(model: Any, ctx: DistContext, cfg: DistributedConfig) -> Iterator[None]:
+    """Under FSDP2 with ``fsdp_gather_for_generation``: layers keep their gathered parameters across the
+    forward passes inside (token-by-token generation), and are resharded on exit. Otherwise a no-op."""
+    if ctx.strategy != "fsdp" or not cfg.fsdp_gather_for_generation:
+        yield
+        return
+    inner = unwrap(model)
+    inner.set_reshard_after_forward(False)  # every FSDP module below too
+    try:
+        yield
+    finally:
+        inner.set_reshard_after_forward(cfg.fsdp_reshard_after_forward)
+        reshard(model)
 
 
 def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:

@@ -217,6 +217,7 @@ def _train(
     hooks: Sequence[Hook],
     progress: bool | None,
 ) -> RunSummary:
+    import torch
     from tqdm.auto import tqdm
 
     wall_start = time.perf_counter()
@@ -264,9 +265,10 @@ def _train(
         state = ckpt.load_trainer_state(latest)
     if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
         model.to(device)
-    policy = distributed.wrap_model(
-        model, ctx, cfg.distributed, device
-    )  # `model` itself when not distributed
+    fsdp_bf16 = distributed.fsdp_bf16(ctx, device, cfg.train.bf16)
+    policy = distributed.wrap_model(  # `model` itself when not distributed
+        model, ctx, cfg.distributed, device, param_dtype=torch.bfloat16 if fsdp_bf16 else None
+    )
     backend = backend_cls.from_config(distributed.unwrap(policy), tokenizer, cfg.rollout, seed=cfg.seed)
     trainer = Trainer(cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=hooks, dist=ctx)
     if state is not None:
@@ -281,16 +283,17 @@ def _train(
     eval_examples = task.eval_examples()
 
     def evaluate() -> dict[str, float]:
-        return heldout_pass_at_k(
-            backend,
-            task,
-            tokenizer,
-            eval_examples,
-            samples=cfg.eval.samples,
-            temperature=cfg.eval.temperature,
-            max_new_tokens=trainer.max_new_tokens,
-            seed=cfg.task.eval_seed,
-        )
+        with trainer.generation_context():
+            return heldout_pass_at_k(
+                backend,
+                task,
+                tokenizer,
+                eval_examples,
+                samples=cfg.eval.samples,
+                temperature=cfg.eval.temperature,
+                max_new_tokens=trainer.max_new_tokens,
+                seed=cfg.task.eval_seed,
+            )
 
     def save() -> None:
         # Distributed: collectives (every rank takes part), then rank 0 writes while the others wait.

@@ -147,8 +147,9 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup > 0 else 1.0
         )
-        # bf16 autocast of the forward passes on CUDA (float32 master weights, AdamW state and log-probs).
-        self.autocast = self.device.type == "cuda" and t.bf16
+        # bf16 autocast of the forward passes on CUDA (float32 master weights, AdamW state and log-probs);
+        # under FSDP2, FSDP itself computes in bf16 (distributed.fsdp_bf16).
+        self.autocast = self.device.type == "cuda" and t.bf16 and self.dist.strategy != "fsdp"
 
     # -- one step --------------------------------------------------------------------------------------------
     def step(self) -> tuple[StepBatch, dict[str, float]]:
@@ -172,19 +173,20 @@ class Trainer:
         examples = [self.task.train_example(i) for i in indices]
         t0 = time.perf_counter()
         prompts = [self.task.prompt_ids(ex, self.tokenizer) for ex in examples]
-        if self.dist.seed_per_prompt or getattr(self.backend, "seeds_per_prompt", False):
-            # Each prompt under its own seed: the same rollouts on any number of ranks.
-            rollouts = distributed.generate_per_prompt(
-                self.backend,
-                prompts,
-                indices,
-                self.sampling,
-                base_seed=self.config.seed,
-                step=self.step_count,
-                pad_id=_pad_id(self.tokenizer),
-            )
-        else:
-            rollouts = self.backend.generate(prompts, indices, self.sampling)
+        with self.generation_context():
+            if self.dist.seed_per_prompt or self.backend.seeds_per_prompt:
+                # Each prompt under its own seed: the same rollouts on any number of ranks.
+                rollouts = distributed.generate_per_prompt(
+                    self.backend,
+                    prompts,
+                    indices,
+                    self.sampling,
+                    base_seed=self.config.seed,
+                    step=self.step_count,
+                    pad_id=_pad_id(self.tokenizer),
+                )
+            else:
+                rollouts = self.backend.generate(prompts, indices, self.sampling)
         t1 = time.perf_counter()
         by_index = dict(zip(indices, examples, strict=True))
         graded = self.task.grade(rollouts.texts, [by_index[int(g)] for g in rollouts.group_ids])
@@ -200,6 +202,13 @@ class Trainer:
         t2 = time.perf_counter()
         batch = StepBatch(self.step_count, examples, rollouts, graded.rewards, graded.status, mask, adv)
         return batch, {"time_rollout": t1 - t0, "time_grade": t2 - t1}
+
+    def generation_context(self) -> Any:
+        """Context for sampling from the training model: under FSDP2 its layers stay gathered meanwhile
+        (:func:`distributed.gathered_for_generation`); nothing to do when the backend samples elsewhere."""
+        if getattr(self.backend, "model", None) is not distributed.unwrap(self.model):
+            return contextlib.nullcontext()
+        return distributed.gathered_for_generation(self.model, self.dist, self.config.distributed)
 
     def update(self, batch: StepBatch) -> dict[str, float]:
         """``ppo_epochs × minibatches`` optimizer steps on the batch; then the LR schedule takes one step."""
