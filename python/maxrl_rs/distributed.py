@@ -40,14 +40,16 @@ STRATEGIES = ("none", "ddp", "fsdp")
 class DistributedConfig:
     """``[distributed]``: ``strategy`` none (one process), ``ddp`` (replicated model, averaged gradients)
     or ``fsdp`` (FSDP2: parameters, gradients and optimizer state sharded over ranks, one shard unit per
-    decoder layer; on CUDA with ``train.bf16`` its forward and backward run on bf16 parameters, gradients
-    reduced in float32). Launch with torchrun for more than one process. ``fsdp_gather_for_generation``
-    keeps the gathered parameters while the training model generates rollouts (one all-gather per layer per
-    rollout batch instead of per token; the whole model's parameters are resident meanwhile).
-    ``seed_per_prompt`` samples every prompt
-    with its own seed (always on with vLLM; with the HF backend it costs one ``generate`` call per prompt),
-    so results do not depend on how prompts are split over ranks; unset, it is on for ``ddp``/``fsdp`` and off
-    for ``none`` (batched sampling). ``timeout_s``: collective timeout.
+    decoder layer; on CUDA with ``train.bf16`` it computes on bf16 parameters and reduces gradients in
+    float32). Launch with torchrun for more than one process.
+
+    ``seed_per_prompt`` samples every prompt with its own seed (always on with vLLM; with the HF backend it
+    costs one ``generate`` call per prompt), so results do not depend on how prompts are split over ranks;
+    unset, it is on for ``ddp``/``fsdp`` and off for ``none`` (batched sampling).
+    ``fsdp_reshard_after_forward`` frees each layer's gathered parameters after its forward pass.
+    ``fsdp_gather_for_generation`` keeps them gathered while the training model generates rollouts (one
+    all-gather per layer per rollout batch instead of per token; the whole model's parameters are resident
+    meanwhile). ``timeout_s``: collective timeout.
     """
 
     strategy: str = "none"
