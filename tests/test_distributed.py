@@ -70,6 +70,20 @@ def test_resume_with_the_same_world_size_continues_exactly(runs, tmp_path):
     assert [r["sampler"]["consumed"] for r in state["ranks"]] == [8, 8]
 
 
+def test_kl_reference_ranks_take_the_one_process_steps(tmp_path):
+    """With a KL term (k3 against the frozen initial policy): a full reference copy per rank under DDP, a
+    sharded one under FSDP2. Two steps: at the first the policy equals the reference and the KL is 0."""
+    kl = [*COMMON, "--set", "algo.kl_coef=0.5", "--steps", "2", "--set", "checkpoint.every=1"]
+    one = tmp_path / "one"
+    train_cli(1, *kl, "--set", "distributed.strategy=ddp", "--out", str(one))
+    assert step_rows(one)[2]["kl"] > 0
+    for strategy in ("ddp", "fsdp"):
+        run = tmp_path / strategy
+        train_cli(2, *kl, "--set", f"distributed.strategy={strategy}", "--out", str(run))
+        assert max_diff(weights(one, 2), weights(run, 2)) <= TOL, strategy
+        assert step_rows(run)[2]["kl"] == pytest.approx(step_rows(one)[2]["kl"], rel=1e-4), strategy
+
+
 def test_fsdp_resume_reshards_the_saved_optimizer_state(tmp_path):
     """Under FSDP the checkpoint holds full (gathered) AdamW moments; resuming broadcasts rank 0's copy and
     reshards it, so step 2 after a resume equals step 2 of the uninterrupted run."""

@@ -281,6 +281,19 @@ def wrap_model(
     raise ConfigError(f"distributed.strategy: unknown strategy {ctx.strategy!r}")  # pragma: no cover
 
 
+def wrap_reference(
+    model: Any, ctx: DistContext, cfg: DistributedConfig, device: Any, *, param_dtype: Any = None
+) -> Any:
+    """The frozen KL reference model on this rank, with rank 0's weights. Under FSDP2 it is sharded like
+    the policy (its no-grad forward passes are collectives, which every rank runs equally often since each
+    holds as many rollouts); otherwise it is a full copy on ``device``."""
+    if ctx.strategy == "fsdp":
+        return wrap_model(model, ctx, cfg, device, param_dtype=param_dtype)
+    model.to(device)
+    broadcast_module(model, ctx)
+    return model
+
+
 def broadcast_module(module: Any, ctx: DistContext) -> None:
     """Overwrite an unsharded module's parameters and buffers with rank 0's, in place (e.g. the frozen
     reference model of the KL term)."""

@@ -256,8 +256,7 @@ def _train(
         init_cfg = cfg if ctx.is_main else dataclasses.replace(cfg, sft=dataclasses.replace(cfg.sft, steps=0))
         model, tokenizer, sft_result = initial_policy(init_cfg, task, run_dir, progress=show)
         if cfg.algo.kl_coef > 0:
-            ref_model = copy.deepcopy(model).to(device).eval().requires_grad_(False)
-            distributed.broadcast_module(ref_model, ctx)
+            ref_model = copy.deepcopy(model).eval().requires_grad_(False)
     else:
         sft_result = load_cached(run_dir / SFT_DIR, sft_key(cfg))
     if latest is not None:
@@ -266,9 +265,14 @@ def _train(
     if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
         model.to(device)
     fsdp_bf16 = distributed.fsdp_bf16(ctx, device, cfg.train.bf16)
+    param_dtype = torch.bfloat16 if fsdp_bf16 else None
     policy = distributed.wrap_model(  # `model` itself when not distributed
-        model, ctx, cfg.distributed, device, param_dtype=torch.bfloat16 if fsdp_bf16 else None
+        model, ctx, cfg.distributed, device, param_dtype=param_dtype
     )
+    if ref_model is not None:
+        ref_model = distributed.wrap_reference(
+            ref_model, ctx, cfg.distributed, device, param_dtype=param_dtype
+        )
     backend = backend_cls.from_config(distributed.unwrap(policy), tokenizer, cfg.rollout, seed=cfg.seed)
     trainer = Trainer(cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=hooks, dist=ctx)
     if state is not None:
