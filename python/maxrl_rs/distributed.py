@@ -166,15 +166,28 @@ def session(cfg: DistributedConfig, device: str = "auto") -> Iterator[tuple[Dist
     ctx, dev = setup(cfg, device)
     try:
         yield ctx, dev
-    finally:
-        teardown(ctx)
+    except BaseException:
+        teardown(ctx, wait_for_others=False)  # the other ranks may never get here
+        raise
+    teardown(ctx)
 
 
-def teardown(ctx: DistContext) -> None:
-    """Leave the process group (a no-op for a single process)."""
+def teardown(ctx: DistContext, *, wait_for_others: bool = True) -> None:
+    """Leave the process group (a no-op for a single process).
+
+    Models wrapped by DDP or FSDP2 sit in reference cycles (module hooks) that hold the group; they are
+    collected first, so that nothing is left to tear the group down at interpreter exit, in whatever order
+    finalisation takes (an abort, "terminate called without an active exception", was seen there). After a
+    clean run the ranks then meet, so that none closes its connections while another still uses them.
+    """
+    import gc
+
     import torch.distributed as dist
 
     if ctx.distributed and dist.is_initialized():
+        gc.collect()
+        if wait_for_others:
+            dist.barrier()
         dist.destroy_process_group()
 
 
