@@ -424,11 +424,16 @@ def _distributed_worker(out_dir: Path) -> None:
         "local_rewards": [[float("nan") if x is None else x for x in r] for r in local_rewards],
     }
     (out_dir / f"rank{rank}.json").write_text(json.dumps(record))
-    # Tear the gloo group down before interpreter exit: left to atexit, its threads can abort the process
-    # ("terminate called without an active exception") after the work is done.
+    # Tear the gloo group down before interpreter exit, after freeing the wrapped model that holds it (see
+    # maxrl_rs.distributed.teardown): left to finalisation, its threads can abort the process ("terminate
+    # called without an active exception") after the work is done.
+    import gc
+
     import torch.distributed as dist
 
     trainer.accelerator.wait_for_everyone()
+    del trainer
+    gc.collect()
     if dist.is_initialized():
         dist.destroy_process_group()
 
