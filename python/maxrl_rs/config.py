@@ -350,7 +350,8 @@ def validate(cfg: Config) -> None:
     )
     need(r.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {r.batch_size}")
     if r.backend == "vllm":
-        check_options(r.vllm)
+        temperatures = {"rollout.temperature": r.temperature, "eval.temperature": cfg.eval.temperature}
+        check_options(r.vllm, temperatures)
     check_config(cfg.distributed)
     a = cfg.algo
     need(
