@@ -390,9 +390,11 @@ def engine_local_rank(device_index: int) -> Iterator[None]:
 
 def shutdown_engine(llm: Any) -> None:
     """Shut ``llm``'s engine core down now: ``llm.llm_engine.engine_core.shutdown()`` (the in-process client's
-    ``shutdown`` in 0.10 and 0.33; it releases the worker, whose sleep-mode allocations would otherwise stop
-    the next engine of this process at ``CuMem allocator can only be used for one instance per
-    process``). Call it once per engine: 0.10's client does not guard against a second call.
+    ``shutdown`` in 0.10 and 0.33). The engine's sleep-mode allocations would otherwise stop the next engine
+    of this process at ``CuMem allocator can only be used for one instance per process``: 0.33 releases the
+    worker's memory there and undoes the ``gc.freeze()`` of its start, without which the engine's objects are
+    never collected; in 0.10 the memory goes with the engine's objects, collected by the caller
+    (:meth:`VLLMBackend.close`). Call it once per engine: 0.10's client does not guard against a second call.
 
     vLLM 0.33's ``EngineCore.shutdown`` also runs ``cleanup_dist_env_and_memory``, which destroys torch's
     default process group, the training one included; close the backend after the last collective.
