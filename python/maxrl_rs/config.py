@@ -129,9 +129,14 @@ class CheckpointConfig:
 
 @dataclass
 class LogConfig:
-    """``[log]``: TensorBoard events next to metrics.jsonl (when tensorboard is installed); a progress bar."""
+    """``[log]``: where metrics go besides ``metrics.jsonl`` (see :mod:`maxrl_rs.tracking`): TensorBoard
+    events under ``RUN_DIR/tensorboard``, a W&B run in project ``wandb_project``; ``samples`` rollouts per
+    step written to ``RUN_DIR/samples.jsonl`` (0: none); a progress bar."""
 
     tensorboard: bool = True
+    wandb: bool = False
+    wandb_project: str = "maxrl-rs"
+    samples: int = 0
     progress: bool = True
 
 
@@ -403,6 +408,7 @@ def validate(cfg: Config) -> None:
         "checkpoint.every",
         f"must be >= 0 (0: only at the end), got {cfg.checkpoint.every}",
     )
+    need(cfg.log.samples >= 0, "log.samples", f"must be >= 0 (0: none), got {cfg.log.samples}")
     need(cfg.checkpoint.keep >= 1, "checkpoint.keep", f"must be >= 1, got {cfg.checkpoint.keep}")
     from maxrl_rs.models import ARCHITECTURES
 

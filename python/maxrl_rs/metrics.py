@@ -1,4 +1,4 @@
-"""Per-step metrics: one JSON object per line in ``RUN_DIR/metrics.jsonl``, and TensorBoard when installed.
+"""Per-step metrics: one JSON object per line in ``RUN_DIR/metrics.jsonl``, TensorBoard and other sinks.
 
 Every row has ``step``; training rows carry the step's loss, reward and timing metrics, evaluation rows
 ``eval/...`` keys. Rows are flushed as they are written, so a killed run loses none; on resume the rows of
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,11 @@ class MetricsLogger:
 
     Args:
         run_dir: the run directory.
-        tensorboard: also write TensorBoard scalars to ``RUN_DIR/tensorboard`` when the package is installed.
+        tensorboard: also write TensorBoard scalars to ``RUN_DIR/tensorboard`` (ImportError with an install
+            hint when the tensorboard package is missing).
         resume_step: the step training resumes after, or None for a new run.
         enabled: False on non-zero ranks, which log nothing.
+        sinks: more destinations, each called with ``(step, row)`` (W&B: :func:`maxrl_rs.tracking.start_wandb`).
     """
 
     def __init__(
@@ -60,10 +63,12 @@ class MetricsLogger:
         tensorboard: bool = True,
         resume_step: int | None = None,
         enabled: bool = True,
+        sinks: Sequence[Callable[[int, dict[str, Any]], None]] = (),
     ) -> None:
         self.path = Path(run_dir) / METRICS_FILE
         self.enabled = enabled
         self._tb = None
+        self.sinks = list(sinks)
         if not enabled:
             return
         if resume_step is not None:
@@ -72,8 +77,11 @@ class MetricsLogger:
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard not installed: jsonl only
-                return
+            except ImportError:
+                raise ImportError(
+                    "log.tensorboard=true needs the tensorboard package: pip install 'maxrl-rs[train]' "
+                    "(or tensorboard), or set log.tensorboard=false"
+                ) from None
             purge = None if resume_step is None else resume_step + 1
             self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=purge)
 
@@ -88,6 +96,8 @@ class MetricsLogger:
                 if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
                     self._tb.add_scalar(k, v, step)
             self._tb.flush()
+        for sink in self.sinks:
+            sink(int(step), row)
 
     def close(self) -> None:
         if not self.enabled:
@@ -95,6 +105,8 @@ class MetricsLogger:
         self._file.close()
         if self._tb is not None:
             self._tb.close()
+        for sink in self.sinks:
+            getattr(sink, "finish", lambda: None)()
 
 
 def _plain(v: Any) -> Any:

@@ -4,7 +4,9 @@ Layout of ``RUN_DIR``::
 
     config.json         the configuration (a resumed run reads it back)
     metrics.jsonl       one row per step (and per evaluation; step 0 is the warm-started policy)
-    tensorboard/        the same scalars, when tensorboard is installed
+    tensorboard/        the same scalars (log.tensorboard)
+    samples.jsonl       log.samples rollouts per step (see maxrl_rs.tracking)
+    wandb/, wandb_id    the W&B run's files and id (log.wandb)
     sft/                the cached warm-started model (reused by a resumed or repeated run)
     checkpoints/step-N/ see maxrl_rs.checkpoint
 """
@@ -16,6 +18,7 @@ import copy
 import dataclasses
 import json
 import random
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import checkpoint as ckpt
-from maxrl_rs import distributed
+from maxrl_rs import distributed, tracking
 from maxrl_rs.config import Config, from_dict, to_dict
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.heldout import heldout_pass_at_k
@@ -224,6 +227,7 @@ def _train(
     show = (cfg.log.progress if progress is None else progress) and ctx.is_main
     backend_cls = backend_class(cfg.rollout.backend)
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
+    tracking.check_available(cfg.log)
     # Every rank uses rank 0's directory name (it holds the date and time).
     run_dir = Path(distributed.broadcast_object(ctx, str(resume if resume is not None else new_run_dir(cfg))))
     # Rank 0 looks and tells the others, so every rank takes the same path through the collectives below.
@@ -247,6 +251,7 @@ def _train(
         run_dir.mkdir(parents=True, exist_ok=True)
         ckpt.remove_stale_temporaries(run_dir)
         (run_dir / ckpt.CONFIG_FILE).write_text(json.dumps(to_dict(cfg), indent=2))
+        print(tracking.destinations(cfg.log, run_dir), file=sys.stderr, flush=True)
 
     seed_everything(cfg.seed)
     task = make_task(cfg)
@@ -274,15 +279,26 @@ def _train(
             ref_model, ctx, cfg.distributed, device, param_dtype=param_dtype
         )
     backend = backend_cls.from_config(distributed.unwrap(policy), tokenizer, cfg.rollout, seed=cfg.seed)
-    trainer = Trainer(cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=hooks, dist=ctx)
+    resume_step = int(state["step"]) if state is not None else -1  # as metrics.jsonl below
+    samples = tracking.SampleWriter(run_dir, cfg.log.samples, resume_step=resume_step, enabled=ctx.is_main)
+    trainer = Trainer(
+        cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=[*hooks, samples], dist=ctx
+    )
     if state is not None:
         trainer.load_state_dict(state)
         ckpt.set_rng_state(trainer.rng_state_of_rank(state))
     first = trainer.step_count
     # Rows after the checkpoint are redone; a run starting at step 0 (even in a directory a killed run left
     # without a checkpoint) starts its metrics afresh.
+    sinks = []
+    if cfg.log.wandb and ctx.is_main:
+        sinks.append(tracking.start_wandb(cfg.log, run_dir, to_dict(cfg), resumed=latest is not None))
     metrics = MetricsLogger(
-        run_dir, tensorboard=cfg.log.tensorboard, resume_step=first if latest else -1, enabled=ctx.is_main
+        run_dir,
+        tensorboard=cfg.log.tensorboard,
+        resume_step=first if latest else -1,
+        enabled=ctx.is_main,
+        sinks=sinks,
     )
     eval_examples = task.eval_examples()
 
@@ -351,6 +367,7 @@ def _train(
             save()
     finally:
         metrics.close()
+        samples.close()
         backend.close()
     rows = read_metrics(run_dir)
     evals = [r for r in rows if "eval/pass@1" in r]
