@@ -9,11 +9,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-import maxrl_rs  # noqa: E402
-from _tiny import TINY  # noqa: E402
-from maxrl_rs import ConfigError  # noqa: E402
-from maxrl_rs.config import load_config  # noqa: E402
-from maxrl_rs.run import train  # noqa: E402
+import maxrl_rs
+from _tiny import TINY
+from maxrl_rs import ConfigError
+from maxrl_rs.config import load_config
+from maxrl_rs.run import train
 
 SAMPLE_KEYS = {
     "step", "id", "prompt", "reference", "response", "extracted", "reward", "status", "masked", "advantage"
@@ -86,5 +86,5 @@ def test_missing_logger_package_is_an_error_with_an_install_hint(tmp_path, monke
     cfg = load_config(None, [f"out={tmp_path / 'run'}", *TINY, "log.wandb=true"])
     with pytest.raises(ConfigError, match=r"log.wandb: .*pip install 'maxrl-rs\[wandb\]'"):
         train(cfg)
-    with pytest.raises(ConfigError, match="log.samples"):
+    with pytest.raises(ConfigError, match=r"log\.samples"):
         load_config(None, ["log.samples=-1"])

@@ -53,7 +53,8 @@ class MetricsLogger:
             hint when the tensorboard package is missing).
         resume_step: the step training resumes after, or None for a new run.
         enabled: False on non-zero ranks, which log nothing.
-        sinks: more destinations, each called with ``(step, row)`` (W&B: :func:`maxrl_rs.tracking.start_wandb`).
+        sinks: more destinations, each called with ``(step, row)``
+            (W&B: :func:`maxrl_rs.tracking.start_wandb`).
     """
 
     def __init__(
