@@ -19,6 +19,7 @@ from typing import Any
 
 from maxrl_rs.distributed import DistributedConfig, check_config
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.lora import LoraOptions
 from maxrl_rs.losses import AGGREGATIONS
 from maxrl_rs.rollout.vllm import VLLMOptions, check_options
 from maxrl_rs.tasks import ArithmeticOptions, JsonlOptions, MazeOptions
@@ -38,7 +39,8 @@ class TaskConfig:
 
 @dataclass
 class ModelConfig:
-    """``[model]``: ``path``, a local HF model directory, or unset: the task's tiny model of this shape."""
+    """``[model]``: ``path``, a local HF model directory, or unset: the task's tiny model of this shape;
+    ``[model.lora]``: a LoRA adapter trained instead of all weights (:mod:`maxrl_rs.lora`)."""
 
     path: str | None = None
     arch: str = "llama"
@@ -46,6 +48,7 @@ class ModelConfig:
     num_layers: int = 4
     num_heads: int = 4
     intermediate_size: int = 256
+    lora: LoraOptions = field(default_factory=LoraOptions)
 
 
 @dataclass
@@ -95,7 +98,8 @@ class AlgoConfig:
 @dataclass
 class TrainConfig:
     """``[train]``: RL steps of ``prompts_per_step`` prompts × ``rollout.n`` rollouts; AdamW with linear
-    warm-up then constant learning rate; gradients clipped to ``grad_clip`` (global L2 norm)."""
+    warm-up then constant learning rate; gradients clipped to ``grad_clip`` (global L2 norm);
+    ``gradient_checkpointing``: recompute activations in the backward pass (less memory, more time)."""
 
     steps: int = 150
     prompts_per_step: int = 16
@@ -107,6 +111,7 @@ class TrainConfig:
     adam_beta2: float = 0.999
     grad_clip: float = 1.0
     bf16: bool = True
+    gradient_checkpointing: bool = False
 
 
 @dataclass
@@ -261,6 +266,12 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         if value is None or (isinstance(value, _ParsedString) and value.lower() in ("none", "null", "")):
             return None
         (tp,) = (a for a in args if a is not type(None))
+    if typing.get_origin(tp) is list:  # list[str]: a TOML/JSON list, or comma-separated on the command line
+        if isinstance(value, _ParsedString):
+            value = [v.strip() for v in str(value).split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
     if isinstance(value, _ParsedString):
         return _parse(str(value), tp, key)
     if tp is bool and isinstance(value, bool):
@@ -410,9 +421,16 @@ def validate(cfg: Config) -> None:
     )
     need(cfg.log.samples >= 0, "log.samples", f"must be >= 0 (0: none), got {cfg.log.samples}")
     need(cfg.checkpoint.keep >= 1, "checkpoint.keep", f"must be >= 1, got {cfg.checkpoint.keep}")
+    from maxrl_rs.lora import check_options as check_lora
     from maxrl_rs.models import ARCHITECTURES
 
     m = cfg.model
+    check_lora(m.lora, strategy=cfg.distributed.strategy)
+    need(
+        m.lora.r == 0 or r.backend == "hf",
+        "model.lora",
+        f"LoRA training samples with rollout.backend = 'hf' only, got {r.backend!r}",
+    )
     need(
         m.arch in ARCHITECTURES,
         "model.arch",

@@ -8,6 +8,7 @@ Layout of ``RUN_DIR``::
     samples.jsonl       log.samples rollouts per step (see maxrl_rs.tracking)
     wandb/, wandb_id    the W&B run's files and id (log.wandb)
     sft/                the cached warm-started model (reused by a resumed or repeated run)
+    merged/             with model.lora: the final adapter merged into the base (see maxrl_rs.lora)
     checkpoints/step-N/ see maxrl_rs.checkpoint
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import checkpoint as ckpt
-from maxrl_rs import distributed, tracking
+from maxrl_rs import distributed, lora, tracking
 from maxrl_rs.config import Config, from_dict, to_dict
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.heldout import heldout_pass_at_k
@@ -256,17 +257,29 @@ def _train(
     seed_everything(cfg.seed)
     task = make_task(cfg)
     ref_model = state = None
-    if latest is None or cfg.algo.kl_coef > 0:  # a resumed run needs the initial policy only as KL reference
+    adapter = lora.enabled(cfg.model.lora)
+    # A resumed run needs the initial policy only as KL reference, or as the base of its LoRA adapter.
+    if latest is None or cfg.algo.kl_coef > 0 or adapter:
         # Rank 0 alone warm-starts (and caches); the other ranks get its weights when the model is wrapped.
         init_cfg = cfg if ctx.is_main else dataclasses.replace(cfg, sft=dataclasses.replace(cfg.sft, steps=0))
         model, tokenizer, sft_result = initial_policy(init_cfg, task, run_dir, progress=show)
-        if cfg.algo.kl_coef > 0:
+        if cfg.algo.kl_coef > 0 and not adapter:
             ref_model = copy.deepcopy(model).eval().requires_grad_(False)
     else:
         sft_result = load_cached(run_dir / SFT_DIR, sft_key(cfg))
     if latest is not None:
-        model, tokenizer = load_pretrained(latest / ckpt.MODEL_DIR)
+        lora.check_checkpoint(latest / ckpt.MODEL_DIR, cfg.model.lora)
+        if adapter:
+            model = lora.load_adapter(model, latest / ckpt.MODEL_DIR)
+        else:
+            model, tokenizer = load_pretrained(latest / ckpt.MODEL_DIR)
         state = ckpt.load_trainer_state(latest)
+    elif adapter:
+        model = lora.apply_lora(model, cfg.model.lora)
+    if adapter and cfg.algo.kl_coef > 0:
+        ref_model = lora.AdapterDisabled(model)  # the base model: the same weights, adapter off
+    if cfg.train.gradient_checkpointing:
+        lora.enable_gradient_checkpointing(model)
     if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
         model.to(device)
     fsdp_bf16 = distributed.fsdp_bf16(ctx, device, cfg.train.bf16)
@@ -274,7 +287,7 @@ def _train(
     policy = distributed.wrap_model(  # `model` itself when not distributed
         model, ctx, cfg.distributed, device, param_dtype=param_dtype
     )
-    if ref_model is not None:
+    if ref_model is not None and not adapter:
         ref_model = distributed.wrap_reference(
             ref_model, ctx, cfg.distributed, device, param_dtype=param_dtype
         )
@@ -365,6 +378,8 @@ def _train(
         # Rank 0 decides (saving is a collective under FSDP: all ranks or none).
         if distributed.broadcast_object(ctx, last_save != trainer.step_count or not ckpt.step_dirs(run_dir)):
             save()
+        if adapter and ctx.is_main:
+            lora.save_merged(model, tokenizer, run_dir / lora.MERGED_DIR)
     finally:
         metrics.close()
         samples.close()
