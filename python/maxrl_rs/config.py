@@ -22,12 +22,13 @@ from maxrl_rs.errors import ConfigError
 from maxrl_rs.lora import LoraOptions
 from maxrl_rs.losses import AGGREGATIONS
 from maxrl_rs.rollout.vllm import VLLMOptions, check_options
-from maxrl_rs.tasks import ArithmeticOptions, JsonlOptions, MazeOptions
+from maxrl_rs.tasks import ArithmeticOptions, DatasetOptions, JsonlOptions, MazeOptions
 
 
 @dataclass
 class TaskConfig:
-    """``[task]``: which task, and its held-out set (seeded apart from training, same for every run seed)."""
+    """``[task]``: which task, and its held-out set (seeded apart from training, same for every run seed);
+    ``[task.<name>]``: that task's options (``[task.dataset]``: :class:`maxrl_rs.tasks.DatasetOptions`)."""
 
     name: str = "maze"
     eval_seed: int = 1234
@@ -35,6 +36,7 @@ class TaskConfig:
     maze: MazeOptions = field(default_factory=MazeOptions)
     arithmetic: ArithmeticOptions = field(default_factory=ArithmeticOptions)
     jsonl: JsonlOptions = field(default_factory=JsonlOptions)
+    dataset: DatasetOptions = field(default_factory=DatasetOptions)
 
 
 @dataclass

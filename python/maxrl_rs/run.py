@@ -39,6 +39,7 @@ from maxrl_rs.models import TinyModelSpec, load_tokenizer, num_parameters, tiny_
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
+from maxrl_rs.tasks.dataset import DatasetTask
 from maxrl_rs.trainer import Hook, Trainer
 
 SFT_DIR = "sft"
@@ -74,7 +75,10 @@ def make_task(cfg: Config) -> Task:
     options = getattr(cfg.task, cfg.task.name, None)
     if options is None:
         options = cls.Options()
-    return cls(options, seed=cfg.seed, eval_seed=cfg.task.eval_seed, eval_size=cfg.task.eval_size)
+    task = cls(options, seed=cfg.seed, eval_seed=cfg.task.eval_seed, eval_size=cfg.task.eval_size)
+    if isinstance(task, DatasetTask):  # a Python reward function must score 0/1 for maxrl
+        task.binary_rewards = cfg.algo.estimator == "maxrl"
+    return task
 
 
 def seed_everything(seed: int) -> None:

@@ -166,7 +166,21 @@ class Trainer:
         return batch, distributed.reduce_step_metrics(self.dist, metrics, batch)
 
     def collect(self) -> tuple[StepBatch, dict[str, float]]:
-        """Sample this rank's prompts, their rollouts, grades and advantages."""
+        """Sample this rank's prompts, their rollouts, grades and advantages.
+
+        All or nothing: when sampling or grading raises (a user's reward function), the step count, data
+        position and RNG states are put back, so the trainer is as it was before the call.
+        """
+        before = (self.step_count, self.sampler.state_dict(), ckpt.rng_state())
+        try:
+            return self._collect()
+        except BaseException:
+            self.step_count = before[0]
+            self.sampler.load_state_dict(before[1])
+            ckpt.set_rng_state(before[2])
+            raise
+
+    def _collect(self) -> tuple[StepBatch, dict[str, float]]:
         a = self.config.algo
         self.step_count += 1
         indices = self.sampler.next_batch(self.config.train.prompts_per_step)
