@@ -329,3 +329,28 @@ def test_a_failing_reward_leaves_the_trainer_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setattr(task, "_reward_fn", _byo_rewards.contains_reference)
     batch, _ = trainer.step()
     assert batch.step == 2
+
+
+def test_example_configs_and_data_files_load(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    verl = load_config(
+        root / "train_verl_parquet.toml",
+        [f"task.dataset.train={root / 'data' / 'verl_layout.parquet'}", "model.path=unused"],
+    )
+    task = make_task(verl)
+    assert task.num_train == 6 and verl.model.lora.r == 16
+    ex = task.eval_examples()[0]
+    assert (ex.reference, ex.verifier) == ("42", "math") and ex.prompt.startswith("What is 12 + 30?")
+    messages = load_config(
+        root / "train_messages_jsonl.toml",
+        [
+            f"task.dataset.train={root / 'data' / 'messages_layout.jsonl'}",
+            f"task.dataset.reward_fn={root / 'reward_fn.py'}:boxed_match",
+        ],
+    )
+    task = make_task(messages)
+    exs = task.eval_examples()
+    g = task.grade(["so \\boxed{42}", "\\boxed{55}"], exs)
+    np.testing.assert_array_equal(g.rewards, [1.0, 0.0])
