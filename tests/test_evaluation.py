@@ -1,4 +1,4 @@
-"""pass@k reports, their JSON form, scaling efficiency and the pass@k plot (SPEC §5)."""
+"""pass@k reports, their JSON form, scaling efficiency and the pass@k plot (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_json_values_match_pass_at_k_on_saved_counts(tmp_path):
     for k, v, j in zip(d["ks"], d["pass_at_k"], d["maxrl_objective"], strict=True):
         assert v == pytest.approx(float(np.mean(maxrl_rs.pass_at_k(n, c_saved, k))), abs=1e-12)
         assert j == pytest.approx(float(np.mean(maxrl_rs.maxrl_objective(n, c_saved, k))), abs=1e-12)
-    # J^(1) = pass@1 − 1 (SPEC §5)
+    # J^(1) = pass@1 − 1 (docs/estimators.md)
     assert d["maxrl_objective"][0] == pytest.approx(d["pass_at_k"][0] - 1.0, abs=1e-12)
     h = d["histogram"]
     assert sum(h["counts"]) == 40 and len(h["edges"]) == len(h["counts"]) + 1

@@ -1,7 +1,7 @@
 """maxrl-rs: Maximum Likelihood Reinforcement Learning for verifiable rewards.
 
 Rust does the batch work (grading, grouping, advantages, pass@k) with the GIL released; Python holds the
-torch trainer, rollouts, tasks and CLI. See SPEC.md for the formulas and Tajwar et al. 2026
+torch trainer, rollouts, tasks and CLI. See docs/estimators.md for the formulas and Tajwar et al. 2026
 (arXiv 2602.02710) for the method.
 """
 

@@ -1,4 +1,4 @@
-"""Per-rollout advantages and per-group statistics (SPEC §2), computed in Rust.
+"""Per-rollout advantages and per-group statistics (docs/estimators.md), computed in Rust.
 
 The estimate of one group's policy gradient is ĝ = (1/N) Σ_i A_i ∇log π(y_i | x) with A_i from
 :func:`advantages`, broadcast to every token of rollout i.

@@ -8,7 +8,7 @@ How a step is split, and why the result does not depend on the number of ranks:
 
 - Each rank owns whole groups: of a step's ``prompts_per_step`` prompts, rank r takes every K-th one
   (:class:`maxrl_rs.tasks.PromptSampler`), samples all N rollouts of its prompts and grades them. Group
-  statistics and advantages (SPEC §2) need only the group, so they are computed locally.
+  statistics and advantages (docs/estimators.md) need only the group, so they are computed locally.
 - Each prompt is sampled with its own seed, a function of (run seed, step, prompt id) only
   (:func:`prompt_seed`), so a prompt gets the same rollouts whichever rank draws it.
 - The loss is normalised by the *global* batch: ``token-mean`` divides the summed token losses by the

@@ -1,4 +1,4 @@
-"""Batch grading of model responses against references (SPEC §6), in Rust with the GIL released.
+"""Batch grading of model responses against references (docs/grading.md), in Rust with the GIL released.
 
 Every item gets a score in [0, 1] and a status code (see :data:`STATUS_NAMES`): ``correct``, ``incorrect``,
 ``no_answer`` (nothing extractable), ``invalid_reference``, ``limit`` (a size, depth or time bound was hit)

@@ -29,8 +29,8 @@ def heldout_pass_at_k(
 ) -> dict[str, float]:
     """``{"eval/pass@1": ..., "eval/pass@<samples>": ..., "eval/response_len": ...}`` over ``examples``.
 
-    pass@k is the unbiased estimate (SPEC §5) averaged over prompts; with ``temperature`` 0 (greedy) one
-    response per prompt is drawn and pass@1 is the greedy success rate.
+    pass@k is the unbiased estimate (docs/estimators.md) averaged over prompts; with ``temperature`` 0
+    (greedy) one response per prompt is drawn and pass@1 is the greedy success rate.
     """
     import torch
 

@@ -1,7 +1,7 @@
 """Token-level policy-gradient loss from per-rollout advantages.
 
 Each rollout's advantage A_i (from :func:`maxrl_rs.advantages`) is broadcast to all its response tokens
-(SPEC §1: ĝ = (1/N) Σ_i A_i ∇log π(y_i | x)). Per token t of rollout i::
+(docs/estimators.md: ĝ = (1/N) Σ_i A_i ∇log π(y_i | x)). Per token t of rollout i::
 
     ρ_it  = exp(logp_it − old_logp_it)                                    (1 on-policy)
     ℓ_it  = max(−A_i ρ_it, −A_i clip(ρ_it, 1 − clip_low, 1 + clip_high))   (PPO clipping)

@@ -1,4 +1,4 @@
-"""Unbiased pass@k, the MaxRL objective from samples, and population weights (SPEC §4–5)."""
+"""Unbiased pass@k, the MaxRL objective from samples, and population weights (docs/estimators.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _scalar_or_array(out: np.ndarray, shape: tuple[int, ...]) -> Any:
 
 
 def pass_at_k(n: Any, c: Any, k: Any) -> Any:
-    """Unbiased pass@k = 1 − C(n − c, k)/C(n, k) from n samples with c correct (SPEC §5).
+    """Unbiased pass@k = 1 − C(n − c, k)/C(n, k) from n samples with c correct (docs/estimators.md).
 
     Scalars give a float, arrays broadcast and give an array. Stable for n in the thousands.
     """
@@ -53,7 +53,8 @@ def pass_at_k_curve(n: Any, c: Any, ks: Any = None) -> PassAtKCurve:
 
 
 def maxrl_objective(n: Any, c: Any, order: Any) -> Any:
-    """Unbiased estimate of J^(T) = −Σ_{k=1}^{T} fail@k / k from n samples with c correct (SPEC §5).
+    """Unbiased estimate of J^(T) = −Σ_{k=1}^{T} fail@k / k from n samples with c correct
+    (docs/estimators.md).
 
     J^(1) = pass@1 − 1; as T grows it approaches log p, the maximum-likelihood objective.
     """
@@ -62,7 +63,7 @@ def maxrl_objective(n: Any, c: Any, order: Any) -> Any:
 
 
 def population_weight(p: Any, estimator: str, order: int | None = None) -> Any:
-    """Weight w(p) in each method's expected gradient E_x[w(p)·∇p] (SPEC §4).
+    """Weight w(p) in each method's expected gradient E_x[w(p)·∇p] (docs/estimators.md).
 
     ``reinforce``/``rloo``/``dr_grpo``: 1; ``grpo``: 1/sqrt(p(1 − p)); ``maxrl`` of order T:
     (1 − (1 − p)^T)/p, or 1/p when ``order`` is None (the maximum-likelihood limit); ``ml``: 1/p.

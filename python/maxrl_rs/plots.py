@@ -39,7 +39,7 @@ def plot_pass_at_k(reports: Sequence[PassAtKReport], path: str | Path, *, title:
     """Overlay the pass@k curves of several runs (log2 k axis) next to their per-prompt pass-rate histograms.
 
     Curves are drawn at every k in 1..n from the saved counts, with markers at the reported ks. Runs after the
-    first are labelled with their test-time scaling efficiency over the first (SPEC §5).
+    first are labelled with their test-time scaling efficiency over the first (docs/evaluation.md).
     """
     if not reports:
         raise InvalidInputError("no reports to plot")

@@ -2,7 +2,7 @@
 
 One step takes ``train.prompts_per_step`` prompts, samples ``rollout.n`` responses for each, grades them
 with the task's verifier (rollouts without a verdict, ``Grades.mask``: limit, error, invalid reference, are
-masked; SPEC §6), computes
+masked; docs/grading.md), computes
 per-rollout advantages with :func:`maxrl_rs.advantages` (MaxRL by default: successes N/K − 1, failures −1,
 all-fail and all-success groups 0; Tajwar et al. 2026, Algorithm 1) and takes ``algo.ppo_epochs ×
 algo.minibatches`` AdamW steps on the token-level loss of :mod:`maxrl_rs.losses`, accumulating gradients

@@ -3,7 +3,8 @@
     maxrl eval RUN_DIR|MODEL_DIR [RUN_DIR ...] --task maze --n 256 [--k 1,2,4] [--prompts P]
                [--json OUT.json] [--plot OUT.png]
 
-Each policy samples n responses per held-out prompt; the table shows unbiased pass@k and J^(k) (SPEC §5).
+Each policy samples n responses per held-out prompt; the table shows unbiased pass@k and J^(k)
+(docs/estimators.md).
 With several policies the curves share one plot and each one's test-time scaling efficiency over the first
 is reported. A ``.json`` argument is a saved report, re-tabulated and re-plotted without sampling.
 """

@@ -1,4 +1,4 @@
-"""pass@k reports from per-prompt sample counts, and test-time scaling efficiency (SPEC §5).
+"""pass@k reports from per-prompt sample counts, and test-time scaling efficiency (docs/evaluation.md).
 
 Evaluation samples n responses for each held-out prompt and counts the correct ones, c. Everything after the
 sampling works from those counts alone, so this module needs neither torch nor a model:
@@ -255,7 +255,7 @@ def passk_report(
 
 @dataclass(frozen=True)
 class ScalingEfficiency:
-    """Test-time scaling efficiency of ``run`` over ``baseline`` (SPEC §5, the paper's definition).
+    """Test-time scaling efficiency of ``run`` over ``baseline`` (docs/evaluation.md, the paper's definition).
 
     ``target`` is the baseline's pass@k_max. ``k_reach`` is the smallest k at which the run's pass@k is
     >= target. ``efficiency`` = k_max / k_reach, qualified by ``status``:

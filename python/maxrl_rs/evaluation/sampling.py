@@ -3,7 +3,7 @@
 ``maxrl eval`` samples n responses for each held-out prompt with the trainer's rollout backend, grades them
 with the task's verifier (``maxrl_rs.grade``), and turns the per-prompt counts into a
 :class:`~maxrl_rs.evaluation.report.PassAtKReport`. Responses whose grading hit a limit or an error
-(SPEC §6) are not counted as failures: they are left out of that prompt's n.
+(docs/grading.md) are not counted as failures: they are left out of that prompt's n.
 """
 
 from __future__ import annotations

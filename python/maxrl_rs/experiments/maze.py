@@ -377,8 +377,8 @@ Paper §6 / Table 3 (Tajwar et al. 2026, arXiv 2602.02710), scaled down to two C
   (Algorithm 1), `grpo` (std-normalised), `rloo`. Seeds {", ".join(map(str, c.seeds))} (data order and
   sampling).
 - Evaluation: the same {c.eval_prompts} held-out mazes (never seen in training) for every policy,
-  n = {c.eval_n} samples each at temperature 1, unbiased pass@k (SPEC §5) up to k = n; J^(n) is the MaxRL
-  objective estimate of order n (→ log p).
+  n = {c.eval_n} samples each at temperature 1, unbiased pass@k (docs/estimators.md) up to k = n; J^(n) is
+  the MaxRL objective estimate of order n (→ log p).
 - Time: {secs["total"] / 60:.1f} min here ({secs["sft"]:.0f} s SFT{sft_note}, {secs["rl"]:.0f} s RL, the
   rest evaluation), on {result["machine"]}, shared with other work.
 
@@ -392,7 +392,7 @@ pass@k in percent, mean ± std over seeds (the SFT start is a single model):
 
 ![maze pass@k](maze.png)
 
-Test-time scaling efficiency (pass@k pooled over seeds; SPEC §5):
+Test-time scaling efficiency (pass@k pooled over seeds; docs/evaluation.md):
 
 {chr(10).join(eff_lines)}
 

@@ -1,12 +1,13 @@
 """The maximum-likelihood limit: classification as one-step RL (Tajwar et al. 2026, arXiv 2602.02710, §6.1).
 
 A classifier π(y | x) is a policy that answers one label; the reward is 1 when the label is right. For each
-training example the policy samples N labels and the gradient is the group estimate of SPEC §1,
+training example the policy samples N labels and the gradient is the group estimate of docs/estimators.md,
 ĝ = (1/N) Σ_i A_i ∇log π(y_i | x), with A_i from :func:`maxrl_rs.advantages`:
 
 - ``reinforce`` (A_i = r_i) follows E[ĝ] = ∇p, the pass@1 gradient, whatever N is;
-- ``maxrl`` (A_i = N r_i / K − 1, 0 for all-fail groups) follows (w_N(p) − (1 − p)^{N−1}) ∇p (SPEC §3), which
-  tends to ∇p / p = ∇log p as N grows: the cross-entropy (maximum-likelihood) gradient.
+- ``maxrl`` (A_i = N r_i / K − 1, 0 for all-fail groups) follows (w_N(p) − (1 − p)^{N−1}) ∇p
+  (docs/estimators.md), which tends to ∇p / p = ∇log p as N grows: the cross-entropy (maximum-likelihood)
+  gradient.
 
 So MaxRL should approach cross-entropy training as N grows and REINFORCE should not. (With N = 1 MaxRL's
 practical estimator has no signal at all: a lone success gets N/K − 1 = 0 and all-fail groups are dropped; it
@@ -151,7 +152,8 @@ def estimator_weights(samples: Any, labels: Any, classes: int, estimator: str) -
 def policy_gradient_loss(
     logits: Any, labels: Any, n: int, estimator: str, generator: Any = None
 ) -> tuple[Any, float]:
-    """Surrogate loss whose gradient is the batch mean of the group estimate ĝ (SPEC §1), and the mean reward.
+    """Surrogate loss whose gradient is the batch mean of the group estimate ĝ (docs/estimators.md), and
+    the mean reward.
 
     Each row of ``logits`` samples ``n`` labels at once from π(· | x); the loss is
     −mean_x Σ_y W[x, y] log π(y | x) with W from :func:`estimator_weights`.
@@ -166,7 +168,7 @@ def policy_gradient_loss(
 
 
 def expected_weight(p: Any, method: str, n: int) -> Any:
-    """c(p) with E[ĝ] = c(p) ∇p for one example whose true label has probability p (SPEC §3).
+    """c(p) with E[ĝ] = c(p) ∇p for one example whose true label has probability p (docs/estimators.md).
 
     ``reinforce``: 1. ``maxrl`` (order N, all-fail groups dropped): w_N(p) − (1 − p)^{N−1} with
     w_N(p) = (1 − (1 − p)^N)/p; that is Σ_{k=1}^{N−1} (1 − p)^{k−1} = w_{N−1}(p), exactly 0 for N = 1 and
@@ -414,7 +416,7 @@ def _markdown(
         f"Reproduce ({seconds / 60:.1f} min here on 2 shared CPU cores): `{command}`\n\n"
         "Test accuracy (argmax) and train NLL at the end of training, mean ± std over seeds. "
         "*grad cos* is the cosine between the method's exact expected gradient "
-        "(E[ĝ] = c(p)∇p summed over the training set, SPEC §3) and the log-likelihood gradient, "
+        "(E[ĝ] = c(p)∇p summed over the training set, docs/estimators.md) and the log-likelihood gradient, "
         f"both at the cross-entropy model after {c.reference_step} steps (same for every method): "
         "1 means the method points where cross-entropy points.\n\n"
         f"{markdown_table(rows)}\n\n"

@@ -17,7 +17,7 @@ import numpy as np
 import maxrl_rs
 from maxrl_rs.errors import InvalidInputError
 
-#: Statuses that say nothing about the response (SPEC §6): a bound was hit or the grader failed.
+#: Statuses that say nothing about the response (docs/grading.md): a bound was hit or the grader failed.
 UNGRADABLE = ("limit", "error")
 #: Statuses that TRL reward functions report as ``None`` by default: the two above, plus a reference the
 #: verifier cannot read (TRL's own ``accuracy_reward`` skips unparseable gold answers the same way).

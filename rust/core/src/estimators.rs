@@ -1,4 +1,4 @@
-//! Per-rollout advantages A_i (SPEC §2). The policy-gradient estimate of a group is
+//! Per-rollout advantages A_i (docs/estimators.md). The policy-gradient estimate of a group is
 //! ĝ = (1/N) Σ_i A_i ∇log π(y_i | x), with A_i broadcast to every response token.
 //!
 //! Every estimator here depends only on a rollout's own reward and its group's (N, Σr, Σ(r − r̄)²), so one
@@ -100,7 +100,7 @@ impl AdvantageConfig {
     }
 }
 
-/// Σ_{j=0}^{T−1} C(N−K, j)/C(N−1, j), the MaxRL success weight c_i/r_i of SPEC §2, for K ≥ 1.
+/// Σ_{j=0}^{T−1} C(N−K, j)/C(N−1, j), the MaxRL success weight c_i/r_i of docs/estimators.md, for K ≥ 1.
 ///
 /// Summing the series term by term loses accuracy for N in the millions, so use its closed form: with
 /// f = N − K, C(f, j)/C(N−1, j) = C(N−1−j, f−j)/C(N−1, f) and the hockey-stick identity give
@@ -350,7 +350,7 @@ pub fn advantages_into(
                 slope: 1.0,
                 intercept: 0.0,
             },
-            // Groups of one have no baseline: SPEC §2 gives them 0 (never r/ε).
+            // Groups of one have no baseline: docs/estimators.md gives them 0 (never r/ε).
             _ if nn == 1 && cfg.estimator != Estimator::MaxRL => Affine::default(),
             // r − (S − r)/(N − 1) = r·N/(N − 1) − S/(N − 1)
             Estimator::Rloo => Affine {

@@ -15,7 +15,7 @@ pub struct GroupIndex {
     pub ids: Vec<i64>,
     /// For rollout i, the position of its id in `ids`.
     pub of: Vec<u32>,
-    /// Unmasked rollouts per group (N in SPEC §1).
+    /// Unmasked rollouts per group (N in docs/estimators.md).
     pub n: Vec<u32>,
 }
 
@@ -210,7 +210,7 @@ pub struct GroupStats {
     pub ids: Vec<i64>,
     /// Unmasked rollouts per group.
     pub n: Vec<u32>,
-    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of SPEC §1).
+    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of docs/estimators.md).
     pub k: Vec<u32>,
     /// Mean unmasked reward per group (NaN for a group whose rollouts are all masked).
     pub mean: Vec<f64>,

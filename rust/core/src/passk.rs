@@ -1,4 +1,4 @@
-//! Unbiased pass@k, fail@k and the order-T MaxRL objective from n samples with c correct (SPEC §5).
+//! Unbiased pass@k, fail@k and the order-T MaxRL objective from n samples with c correct (docs/estimators.md).
 
 use crate::error::{Error, Result};
 
@@ -59,7 +59,7 @@ pub fn fail_curve(n: u64, c: u64) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// Unbiased estimate of J^(T) = −Σ_{k=1}^{T} fail@k / k (SPEC §5); J^(1) = pass@1 − 1, J^(∞) = log p.
+/// Unbiased estimate of J^(T) = −Σ_{k=1}^{T} fail@k / k (docs/estimators.md); J^(1) = pass@1 − 1, J^(∞) = log p.
 pub fn maxrl_objective(n: u64, c: u64, order: u64) -> Result<f64> {
     check(n, c, order.max(1))?;
     if order == 0 {

@@ -1,4 +1,4 @@
-//! What grading one item returns (SPEC §6), and the bounds that replace timeouts.
+//! What grading one item returns (docs/grading.md), and the bounds that replace timeouts.
 
 use std::time::{Duration, Instant};
 
