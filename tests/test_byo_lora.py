@@ -58,6 +58,12 @@ def test_lora_run_resumes_bit_identically_and_exports_a_merged_model(tmp_path):
             plain = with_adapter(input_ids=ids).logits
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     assert (want - plain).abs().max() > 1e-3  # the adapter changed the model
+    # A checkpoint loads on its own (maxrl eval): its adapter names the base directory.
+    from maxrl_rs.run import load_pretrained
+
+    alone, _ = load_pretrained(whole / "checkpoints" / "step-3" / "model")
+    with torch.no_grad():
+        torch.testing.assert_close(alone(input_ids=ids).logits, want, rtol=1e-5, atol=1e-5)
 
 
 def test_lora_with_kl_uses_the_base_as_reference_and_gradient_checkpointing(tmp_path):
@@ -115,5 +121,10 @@ def test_unknown_target_module_and_resuming_an_adapter_without_lora(tmp_path):
         train(cfg)
     out = tmp_path / "b"
     train(load_config(None, [f"out={out}", *TINY, "sft.steps=0", "model.lora.r=4", "train.steps=1"]))
+    # No warm-start: the base lives only in memory, so it is written for the checkpoints to name.
+    from maxrl_rs.run import load_pretrained
+
+    assert (out / "base" / "model.safetensors").is_file()
+    load_pretrained(out / "checkpoints" / "step-1" / "model")
     with pytest.raises(ConfigError, match="holds a LoRA adapter"):
         train(load_config(None, [*TINY, "sft.steps=0", "train.steps=2", f"out={out}"]), resume=out)

@@ -8,6 +8,9 @@ warm-start, which trains all weights). In a run:
   and loads the adapter onto it, so resuming is exact;
 - the final model is also written merged, ``RUN_DIR/merged/``: a plain transformers model directory that
   ``AutoModelForCausalLM.from_pretrained`` loads without peft;
+- ``adapter_config.json`` names the base model's directory (``model.path``, ``RUN_DIR/sft``, or
+  ``RUN_DIR/base`` written for a tiny model built in code), so a checkpoint loads on its own
+  (:func:`load_merged`, used by ``maxrl eval``);
 - the KL reference (``algo.kl_coef > 0``) is the same model with the adapter switched off
   (:class:`AdapterDisabled`), not a second copy.
 
@@ -25,6 +28,7 @@ from typing import Any
 from maxrl_rs.errors import ConfigError
 
 MERGED_DIR = "merged"
+BASE_DIR = "base"
 
 
 @dataclass
@@ -84,6 +88,44 @@ def apply_lora(model: Any, options: LoraOptions) -> Any:
         return get_peft_model(model, config)
     except ValueError as e:
         raise ConfigError(f"model.lora.target_modules: {e}") from None
+
+
+def record_base(
+    model: Any, tokenizer: Any, base_dir: str | Path | None, run_dir: Path, *, write: bool
+) -> None:
+    """Name the base model's directory in the adapter config that checkpoints save.
+
+    ``base_dir``: where the base already is (``model.path`` or the SFT cache); None: the base exists only
+    in memory, so it is saved to ``RUN_DIR/base`` (by the process with ``write``).
+    """
+    if base_dir is None:
+        base_dir = run_dir / BASE_DIR
+        if write and not (Path(base_dir) / "config.json").is_file():
+            model.get_base_model().save_pretrained(base_dir, safe_serialization=True)
+            tokenizer.save_pretrained(base_dir)
+    for config in model.peft_config.values():
+        config.base_model_name_or_path = str(Path(base_dir).resolve())
+
+
+def is_adapter_dir(model_dir: str | Path) -> bool:
+    return (Path(model_dir) / "adapter_config.json").is_file()
+
+
+def load_merged(adapter_dir: str | Path) -> Any:
+    """A checkpoint's adapter merged into the base it names: a plain float32 transformers model."""
+    import json
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = json.loads((Path(adapter_dir) / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    if not base or not Path(base).is_dir():
+        raise ConfigError(
+            f"{str(adapter_dir)!r} holds a LoRA adapter whose base model directory {base!r} does not exist"
+        )
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    return PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
 
 
 def load_adapter(model: Any, adapter_dir: str | Path) -> Any:

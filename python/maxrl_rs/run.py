@@ -9,6 +9,7 @@ Layout of ``RUN_DIR``::
     wandb/, wandb_id    the W&B run's files and id (log.wandb)
     sft/                the cached warm-started model (reused by a resumed or repeated run)
     merged/             with model.lora: the final adapter merged into the base (see maxrl_rs.lora)
+    base/               with model.lora on a built-in model without warm-start: the adapter's base
     checkpoints/step-N/ see maxrl_rs.checkpoint
 """
 
@@ -101,6 +102,8 @@ def load_pretrained(path: str | Path) -> tuple[Any, Any]:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
+    if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into its base
+        return lora.load_merged(p), tokenizer
     model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
     return model, tokenizer
 
@@ -280,6 +283,9 @@ def _train(
         state = ckpt.load_trainer_state(latest)
     elif adapter:
         model = lora.apply_lora(model, cfg.model.lora)
+    if adapter:
+        base = cfg.model.path or (run_dir / SFT_DIR if sft_result is not None else None)
+        lora.record_base(model, tokenizer, base, run_dir, write=ctx.is_main)
     if adapter and cfg.algo.kl_coef > 0:
         ref_model = lora.AdapterDisabled(model)  # the base model: the same weights, adapter off
     if cfg.train.gradient_checkpointing:
