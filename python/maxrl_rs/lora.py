@@ -39,7 +39,7 @@ class LoraOptions:
     must be 0 (see the module docstring)."""
 
     r: int = 0
-    alpha: float = 16.0
+    alpha: int = 16
     target_modules: list[str] = field(default_factory=list)
     dropout: float = 0.0
 
@@ -198,6 +198,11 @@ def enable_gradient_checkpointing(model: Any) -> None:
     (``enable_input_require_grads``), since the frozen embedding's output would otherwise cut the
     graph for reentrant checkpointing.
     """
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    kwargs = {"use_reentrant": False}
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if hasattr(base, "activation_checkpointing_enable"):  # transformers >= 5.2 names it so
+        base.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     if hasattr(model, "peft_config"):
         model.enable_input_require_grads()
