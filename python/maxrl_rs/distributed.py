@@ -432,6 +432,8 @@ METRIC_RULES: dict[str, str] = {
     "approx_kl": "update_tokens",
     "kl": "update_tokens",
     "entropy": "update_tokens",
+    "tis_weight": "update_tokens",
+    "tis_capped_frac": "update_tokens",
 }
 
 
