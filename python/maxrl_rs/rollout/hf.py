@@ -119,12 +119,13 @@ class HFBackend(RolloutBackend):
 
     def generation_config(self, sampling: SamplingParams) -> Any:
         """The ``GenerationConfig`` of a ``generate`` call: ``sampling`` and the stop and pad ids, nothing
-        else (``top_k = 0`` spelled out: unset, ``generate`` would use 50)."""
+        else (``top_k = 0`` spelled out: unset, ``generate`` would use 50). Greedy decoding asks for one
+        sequence per prompt (``generate`` refuses more); :meth:`_generate_chunk` repeats it."""
         from transformers import GenerationConfig
 
         kwargs: dict[str, Any] = {
             "max_new_tokens": sampling.max_new_tokens,
-            "num_return_sequences": sampling.n,
+            "num_return_sequences": 1 if sampling.temperature == 0 else sampling.n,
             "eos_token_id": list(self.eos_ids),
             "pad_token_id": self.pad_id,
             "output_scores": sampling.logprobs,
@@ -167,6 +168,9 @@ class HFBackend(RolloutBackend):
                 dim=1,
             )
             out = out.sequences
+        if sampling.temperature == 0 and sampling.n > 1:  # greedy: n copies of the one response
+            out = out.repeat_interleave(sampling.n, dim=0)
+            logp = None if logp is None else logp.repeat_interleave(sampling.n, dim=0)
         return (
             ids.repeat_interleave(sampling.n, dim=0),
             mask.repeat_interleave(sampling.n, dim=0),
