@@ -158,7 +158,7 @@ def policy_loss(
         bound = -adv * cfg.dual_clip
         dual = (adv < 0) & (pg > bound)
         pg = torch.where(dual, bound, pg)
-    tis = None
+    tis = raw = None
     if cfg.tis_cap is not None:
         if sampler_logp is None:
             raise ValueError("tis_cap needs sampler_logp")
@@ -201,7 +201,7 @@ def policy_loss(
             stats["kl"] = mean(kl)
         if entropy is not None:
             stats["entropy"] = mean(entropy)
-        if tis is not None:
+        if tis is not None and raw is not None and cfg.tis_cap is not None:
             stats["tis_weight"] = mean(tis)
             stats["tis_capped_frac"] = mean(raw > cfg.tis_cap)
     return loss, stats

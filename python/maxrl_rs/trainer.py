@@ -297,8 +297,8 @@ class Trainer:
         old_logp = ref_logp = None
         if a.tis_cap is not None and r.sampler_logp is None:
             raise maxrl_rs.ConfigError(
-                f"algo.tis_cap needs the sampler's own log-probs; rollout backend {type(self.backend).__name__} "
-                "returned none (the hf and vllm backends do)"
+                "algo.tis_cap needs the sampler's own log-probs; rollout backend "
+                f"{type(self.backend).__name__} returned none (the hf and vllm backends do)"
             )
         if updates > 1:  # off-policy after the first update: ratios against the sampling policy
             old_logp = self._no_grad_logprobs(self.model, r)

@@ -189,9 +189,9 @@ def warn_ignored_generation_settings(model: Any, backend: str) -> None:
         return
     shown = ", ".join(f"{k}={v!r}" for k, v in ignored.items())
     warnings.warn(
-        f"rollout.backend={backend}: the model's generation_config.json is not applied to sampling ({shown}); "
-        "responses are sampled with rollout.temperature, top_p, top_k and min_p only, the settings whose "
-        "log-probs the loss computes",
+        f"rollout.backend={backend}: the model's generation_config.json is not applied to sampling "
+        f"({shown}); responses are sampled with rollout.temperature, top_p, top_k and min_p only, "
+        "the settings whose log-probs the loss computes",
         UserWarning,
         stacklevel=3,
     )

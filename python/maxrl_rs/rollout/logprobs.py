@@ -98,7 +98,8 @@ def response_logprobs(
     model: Any, rollouts: Rollouts, *, micro_batch_size: int = 64, sampling: SamplingParams | None = None
 ) -> Any:
     """``[R, T]`` log-probs of all responses without gradients, ``micro_batch_size`` rollouts at a time
-    (the old-policy and reference-model passes), under the ``sampling`` processing of :func:`token_logprobs`."""
+    (the old-policy and reference-model passes), under the ``sampling`` processing of
+    :func:`token_logprobs`."""
     import torch
 
     parts = []
