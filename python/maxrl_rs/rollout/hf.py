@@ -7,8 +7,9 @@ RNG: seeding torch (and restoring its state on resume) makes rollouts reproducib
 ``generate`` runs with an explicit ``GenerationConfig`` holding only what the loss models (``do_sample``,
 temperature, top-k, top-p, min-p, ``max_new_tokens``, EOS and pad ids), installed as the model's own for the
 call: ``generate`` fills every unset field from ``model.generation_config``, so passing the config alone would
-still apply a checkpoint's ``repetition_penalty``, ``no_repeat_ngram_size``, ``bad_words_ids``... (and the
-library's default ``top_k = 50``) to sampling but not to the loss. What the checkpoint's file sets and is
+still apply a checkpoint's ``repetition_penalty``, ``no_repeat_ngram_size``, ``bad_words_ids``... to
+sampling but not to the loss (and a field left unset altogether gets transformers' default, e.g. ``top_k =
+50``, so ``top_k = 0`` is spelled out). What the checkpoint's file sets and is
 not applied is reported once (:func:`~maxrl_rs.rollout.base.ignored_generation_settings`).
 """
 
@@ -119,7 +120,7 @@ class HFBackend(RolloutBackend):
 
     def generation_config(self, sampling: SamplingParams) -> Any:
         """The ``GenerationConfig`` of a ``generate`` call: ``sampling`` and the stop and pad ids, nothing
-        else (``top_k = 0`` spelled out: unset, ``generate`` would use 50). Greedy decoding asks for one
+        else (``top_k = 0`` spelled out: unset, ``generate`` would fill in its default 50). Greedy decoding asks for one
         sequence per prompt (``generate`` refuses more); :meth:`_generate_chunk` repeats it."""
         from transformers import GenerationConfig
 
