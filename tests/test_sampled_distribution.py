@@ -120,7 +120,7 @@ def test_full_vocabulary_logprobs_would_be_wrong_under_truncation(name):
 
 
 def test_no_top_k_50_by_default_on_a_larger_vocabulary():
-    """A top_k left unset in the generation config would get transformers' default 50 (vocabulary 128 here)."""
+    """A top_k left unset in the generation config would get transformers' default 50 (vocabulary 128)."""
     model = gpt2(vocab=128)
     prompts = [[1, 5, 9, 40], [1, 77]]
     sampling = SamplingParams(n=4, max_new_tokens=10, logprobs=True)

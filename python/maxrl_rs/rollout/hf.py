@@ -120,8 +120,8 @@ class HFBackend(RolloutBackend):
 
     def generation_config(self, sampling: SamplingParams) -> Any:
         """The ``GenerationConfig`` of a ``generate`` call: ``sampling`` and the stop and pad ids, nothing
-        else (``top_k = 0`` spelled out: unset, ``generate`` would fill in its default 50). Greedy decoding asks for one
-        sequence per prompt (``generate`` refuses more); :meth:`_generate_chunk` repeats it."""
+        else (``top_k = 0`` spelled out: unset, ``generate`` would fill in its default 50). Greedy decoding
+        asks for one sequence per prompt (``generate`` refuses more); :meth:`_generate_chunk` repeats it."""
         from transformers import GenerationConfig
 
         kwargs: dict[str, Any] = {
