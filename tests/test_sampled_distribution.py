@@ -5,6 +5,7 @@ learn refused or reported, a bounded KL term and the truncated importance-sampli
 from __future__ import annotations
 
 import copy
+import types
 import warnings
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from maxrl_rs.rollout.vllm import (  # noqa: E402
 )
 from maxrl_rs.tasks import Graded, MazeOptions, MazeTask  # noqa: E402
 from maxrl_rs.trainer import Trainer, disable_dropout  # noqa: E402
+from test_vllm_backend import fake_vllm  # noqa: E402, F401  (the vLLM stand-in's fixture)
 
 SPEC = TinyModelSpec(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
 
@@ -518,3 +520,47 @@ def test_per_prompt_sampling_keeps_each_prompts_sampler_logprobs():
     with torch.no_grad():
         got, _ = token_logprobs(model, r, sampling=sampling)
     torch.testing.assert_close(got[m], r.sampler_logp[m], rtol=0, atol=1e-5)
+
+
+@pytest.mark.usefixtures("fake_vllm")
+def test_vllm_backend_asks_the_engine_for_its_logprobs_and_not_the_checkpoints_settings(monkeypatch):
+    """Through the backend, on the recording stand-in for ``vllm.LLM``: the engine is built to ignore the
+    checkpoint's generation config, each request asks for the sampled token's log-prob, and the recorded
+    log-probs come back as ``Rollouts.sampler_logp`` with the training pass's layout."""
+    import maxrl_rs.rollout.vllm as vllm_module
+    from test_vllm_backend import FakeLLM, FakeRequestOutput, FakeSamplingParams
+
+    class SamplingWithLogprobs(FakeSamplingParams):
+        def __init__(self, *, logprobs=None, min_p=0.0, **kwargs):
+            super().__init__(**kwargs)
+            self.logprobs, self.min_p = logprobs, min_p
+
+    class RecordedEngine(FakeLLM):
+        """Answers every request with the tokens 5, 6, EOS and the log-probs -0.5, -1.0, -0.25."""
+
+        def generate(self, inputs, params, use_tqdm=True):
+            assert all(p.logprobs == 0 and p.min_p == 0.1 for p in params)
+            self.calls.append("generate")
+            lps = [{5: Logprob(-0.5)}, {6: Logprob(-1.0)}, {2: Logprob(-0.25)}]
+            return [
+                FakeRequestOutput(
+                    str(i), x["prompt_token_ids"], [Completion(j, [5, 6, 2], lps, "stop") for j in range(p.n)]
+                )
+                for i, (x, p) in enumerate(zip(inputs, params, strict=True))
+            ]
+
+    monkeypatch.setattr(
+        vllm_module,
+        "require_vllm",
+        lambda: types.SimpleNamespace(LLM=RecordedEngine, SamplingParams=SamplingWithLogprobs),
+    )
+    model, tok, prompts = maze_model()
+    model.generation_config.repetition_penalty = 1.3
+    with pytest.warns(UserWarning, match="repetition_penalty=1.3"):
+        backend = vllm_module.VLLMBackend(model, tok)
+    backend._device = torch.device("cpu")
+    assert backend.llm.kwargs["generation_config"] == "vllm"
+    sampling = SamplingParams(n=2, max_new_tokens=4, min_p=0.1, logprobs=True)
+    r = backend.generate(prompts[:2], [0, 1], sampling)
+    assert r.sampler_logp.tolist() == [[-0.5, -1.0, -0.25]] * 4
+    backend.close()
