@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -178,7 +179,8 @@ class Trainer:
             max_len=self.max_new_tokens,
             tis_cap=a.tis_cap,
         )
-        self._no_signal: list[dict[str, float]] = []  # metrics of the current run of steps with all A = 0
+        # Metrics of the last steps of the current run of steps whose advantages are all 0.
+        self._no_signal: deque[dict[str, float]] = deque(maxlen=NO_SIGNAL_STEPS)
         self._warned_no_signal = False
         self.sampler = PromptSampler(task.num_train, seed=config.seed, rank=rank, world_size=world_size)
         self.optimizer = torch.optim.AdamW(
@@ -223,10 +225,9 @@ class Trainer:
         self._warned_no_signal = True
         if not self.dist.is_main:
             return
-        last = self._no_signal[-NO_SIGNAL_STEPS:]
 
         def avg(key: str) -> float:
-            return float(np.mean([m.get(key, 0.0) for m in last]))
+            return float(np.mean([m.get(key, 0.0) for m in self._no_signal]))
 
         first = self.step_count - NO_SIGNAL_STEPS + 1
         warnings.warn(
