@@ -74,6 +74,7 @@ class RolloutConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int = 0
+    min_p: float = 0.0
     max_new_tokens: int | None = None
     batch_size: int = 64
     vllm: VLLMOptions = field(default_factory=VLLMOptions)
@@ -95,6 +96,7 @@ class AlgoConfig:
     kl_coef: float = 0.0
     entropy_coef: float = 0.0
     mask_truncated: bool = False
+    tis_cap: float | None = None
 
 
 @dataclass
@@ -361,6 +363,7 @@ def validate(cfg: Config) -> None:
     need(r.temperature >= 0, "rollout.temperature", f"must be >= 0, got {r.temperature}")
     need(0 < r.top_p <= 1, "rollout.top_p", f"must be in (0, 1], got {r.top_p}")
     need(r.top_k >= 0, "rollout.top_k", f"must be >= 0 (0: off), got {r.top_k}")
+    need(0 <= r.min_p < 1, "rollout.min_p", f"must be in [0, 1) (0: off), got {r.min_p}")
     need(
         r.max_new_tokens is None or r.max_new_tokens >= 1,
         "rollout.max_new_tokens",
@@ -383,6 +386,16 @@ def validate(cfg: Config) -> None:
         f"must be in 1..rollout.n={r.n} (or none), got {a.order}",
     )
     need(a.order is None or a.estimator == "maxrl", "algo.order", "only the maxrl estimator has an order")
+    need(
+        r.n > 1 or a.estimator == "reinforce" or (a.estimator == "maxrl" and not a.drop_all_fail),
+        "rollout.n",
+        f"1 with algo.estimator = {a.estimator!r}"
+        f"{' (algo.drop_all_fail = true)' if a.estimator == 'maxrl' else ''} makes every advantage 0: "
+        "with one rollout per prompt the group baseline is the rollout's own reward, so no step would learn. "
+        "Use rollout.n >= 2, or with one rollout algo.estimator = 'reinforce' (A = r) or 'maxrl' with "
+        "algo.drop_all_fail = false (failures -1, successes 0)",
+    )
+    need(a.tis_cap is None or a.tis_cap > 0, "algo.tis_cap", f"must be > 0 (or none), got {a.tis_cap}")
     need(
         a.loss_agg in AGGREGATIONS,
         "algo.loss_agg",

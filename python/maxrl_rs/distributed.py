@@ -432,6 +432,8 @@ METRIC_RULES: dict[str, str] = {
     "approx_kl": "update_tokens",
     "kl": "update_tokens",
     "entropy": "update_tokens",
+    "tis_weight": "update_tokens",
+    "tis_capped_frac": "update_tokens",
 }
 
 
@@ -663,8 +665,10 @@ def concat_rollouts(parts: Sequence[Any], pad_id: int) -> Any:
     def left(t: Any, value: int) -> Any:
         return pad(t, (p_width - t.shape[1], 0), value=value)
 
-    def right(t: Any, value: int) -> Any:
+    def right(t: Any, value: float) -> Any:
         return pad(t, (0, r_width - t.shape[1]), value=value)
+
+    logps = [r.sampler_logp for r in parts]
 
     return replace(
         parts[0],
@@ -675,4 +679,7 @@ def concat_rollouts(parts: Sequence[Any], pad_id: int) -> Any:
         texts=[t for r in parts for t in r.texts],
         group_ids=np.concatenate([np.asarray(r.group_ids) for r in parts]),
         finished=np.concatenate([np.asarray(r.finished) for r in parts]),
+        sampler_logp=None
+        if any(t is None for t in logps)
+        else torch.cat([right(t, float("nan")) for t in logps]),
     )

@@ -172,6 +172,9 @@ class AdapterDisabled:
     def parameters(self) -> Any:
         return self.peft_model.parameters()
 
+    def modules(self) -> Any:
+        return self.peft_model.modules()
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with self.peft_model.disable_adapter():
             return self.peft_model(*args, **kwargs)

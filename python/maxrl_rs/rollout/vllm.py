@@ -37,7 +37,12 @@ Followed, for vLLM 0.10 onwards (V1 engine):
   "Reproducibility" notes; ``VLLM_BATCH_INVARIANT=1`` removes that), so rollouts are reproducible in
   distribution across rank layouts, not bit for bit. Temperatures follow vLLM's rules
   (:func:`check_temperature`): 0 is greedy, where vLLM refuses n > 1, so one response is asked for and
-  repeated. Log-probs are not requested: the training pass recomputes them.
+  repeated. The training pass recomputes log-probs; the engine's own (``logprobs=0``: the sampled token's)
+  are requested only for the truncated importance-sampling correction (``algo.tis_cap``), with
+  ``logprobs_mode="processed_logprobs"`` (vLLM >= 0.10.2) so that they are those of the distribution
+  sampled from (after temperature and top-k / top-p), not of the raw logits.
+- ``generation_config="vllm"``: the engine's default sampling settings are vLLM's, not the checkpoint's
+  ``generation_config.json``; only what the loss models is sampled with (the HF backend does the same).
 - shutdown: :meth:`VLLMBackend.close` shuts the engine core down (``llm.llm_engine.engine_core.shutdown()``,
   the same call in 0.10 and 0.33) rather than waiting for garbage collection, since vLLM's sleep-mode
   allocator admits one engine's weights per process.
@@ -68,7 +73,14 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request, stop_token_ids
+from maxrl_rs.rollout.base import (
+    RolloutBackend,
+    Rollouts,
+    SamplingParams,
+    check_request,
+    stop_token_ids,
+    warn_ignored_generation_settings,
+)
 
 INSTALL_HINT = (
     "install it with `pip install 'maxrl-rs[vllm]'` on a machine with a CUDA GPU, "
@@ -176,6 +188,21 @@ def engine_seed(seed: int) -> int:
     return int(seed) % ENGINE_SEED_MODULUS
 
 
+def completion_logprobs(completion: Any, tokens: Sequence[int]) -> list[float]:
+    """The engine's log-prob of each of ``tokens`` (from :func:`completion_tokens`) in one
+    ``CompletionOutput``: ``completion.logprobs[t][token_id].logprob`` (requested with ``logprobs=0``, the
+    sampled token only); NaN for a stop token put back by :func:`completion_tokens`."""
+    steps = getattr(completion, "logprobs", None)
+    if steps is None:
+        raise ConfigError("vLLM returned no log-probs though they were requested (SamplingParams.logprobs=0)")
+    out = []
+    for t, token in enumerate(tokens):
+        entry = steps[t] if t < len(steps) else None
+        lp = entry.get(int(token)) if entry is not None else None
+        out.append(float("nan") if lp is None else float(getattr(lp, "logprob", lp)))
+    return out
+
+
 def completion_tokens(completion: Any, eos_ids: Sequence[int]) -> tuple[list[int], bool]:
     """Token ids of one ``CompletionOutput`` up to and including the first EOS, and whether there was one.
 
@@ -204,13 +231,15 @@ def rollouts_from_outputs(
     pad_id: int,
     decode: Callable[[list[list[int]]], list[str]],
     device: Any = "cpu",
+    logprobs: bool = False,
 ) -> Rollouts:
     """:class:`Rollouts` from vLLM ``RequestOutput`` objects, one per prompt and in prompt order.
 
     Each output must carry exactly ``n`` completions (``.outputs``, each with ``.index``, ``.token_ids``,
     ``.finish_reason``, ``.stop_reason``); they are ordered by ``.index``. Prompts are left-padded and
     responses right-padded with ``pad_id`` as the HF backend does, ``decode`` turns the response token
-    lists (EOS included) into the texts to grade.
+    lists (EOS included) into the texts to grade. ``logprobs``: fill ``Rollouts.sampler_logp`` from the
+    completions' log-probs (:func:`completion_logprobs`).
     """
     import torch
 
@@ -221,6 +250,7 @@ def rollouts_from_outputs(
             f"{len(outputs)} vLLM outputs for {len(prompts)} prompts and {len(group_ids)} group ids"
         )
     rows: list[list[int]] = []
+    row_logp: list[list[float]] = []
     finished: list[bool] = []
     for i, out in enumerate(outputs):
         given = getattr(out, "prompt_token_ids", None)
@@ -231,6 +261,8 @@ def rollouts_from_outputs(
             raise ConfigError(f"vLLM output {i} has {len(completions)} completions, expected n={n}")
         for c in completions:
             tokens, done = completion_tokens(c, eos_ids)
+            if logprobs:
+                row_logp.append(completion_logprobs(c, tokens))
             rows.append(tokens)
             finished.append(done)
     width = max(1, max(len(r) for r in rows))
@@ -240,6 +272,12 @@ def rollouts_from_outputs(
         if r:
             response_ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
             response_mask[i, : len(r)] = 1
+    sampler_logp = None
+    if logprobs:
+        sampler_logp = torch.full((len(rows), width), float("nan"), dtype=torch.float32)
+        for i, lp in enumerate(row_logp):
+            sampler_logp[i, : len(lp)] = torch.as_tensor(lp, dtype=torch.float32)
+        sampler_logp = sampler_logp.to(device)
     prompt_ids, prompt_mask = left_pad(prompts, int(pad_id), "cpu")
     return Rollouts(
         prompt_ids=prompt_ids.repeat_interleave(n, dim=0).to(device),
@@ -249,6 +287,7 @@ def rollouts_from_outputs(
         texts=decode(rows),
         group_ids=np.repeat(np.asarray(group_ids, dtype=np.int64), n),
         finished=np.asarray(finished, dtype=bool),
+        sampler_logp=sampler_logp,
     )
 
 
@@ -270,6 +309,10 @@ def vllm_sampling_kwargs(
     }
     if sampling.top_k > 0:
         kwargs["top_k"] = sampling.top_k
+    if sampling.min_p > 0:
+        kwargs["min_p"] = sampling.min_p
+    if sampling.logprobs:
+        kwargs["logprobs"] = 0  # the sampled token's log-prob only
     return kwargs
 
 
@@ -298,6 +341,21 @@ def architecture_key(model: Any) -> str:
     for key in ("_name_or_path", "transformers_version", "torch_dtype", "dtype", "architectures"):
         config.pop(key, None)
     return json.dumps({"class": type(model).__name__, "config": config}, sort_keys=True, default=str)
+
+
+def engine_sampling_kwargs(version: str) -> dict[str, Any]:
+    """``vllm.LLM`` keywords that make the engine sample only as told: vLLM's own defaults instead of the
+    checkpoint's generation config, and (vLLM >= 0.10.2) log-probs of the processed distribution."""
+    from packaging.version import InvalidVersion, Version
+
+    kwargs: dict[str, Any] = {"generation_config": "vllm"}
+    try:
+        recent = Version(version) >= Version("0.10.2")
+    except InvalidVersion:
+        recent = False
+    if recent:
+        kwargs["logprobs_mode"] = "processed_logprobs"
+    return kwargs
 
 
 def save_engine_config(model: Any, path: str | os.PathLike[str]) -> None:
@@ -430,6 +488,7 @@ class VLLMBackend(RolloutBackend):
         inner = getattr(model, "module", model)
         self.eos_ids = stop_token_ids(inner, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        warn_ignored_generation_settings(inner, "vllm")
         self.tokenizer = tokenizer
         self.seed = int(seed)
         self.step = 0
@@ -459,6 +518,7 @@ class VLLMBackend(RolloutBackend):
                 distributed_executor_backend="external_launcher",
                 tensor_parallel_size=1,
                 seed=engine_seed(self.seed),
+                **engine_sampling_kwargs(getattr(vllm, "__version__", "0")),
             )
         self._sleeping: set[str] = set()  # the engine's memory tags now asleep (unmapped)
         self._pending: Any = model  # the engine holds random weights until the first load
@@ -565,6 +625,7 @@ class VLLMBackend(RolloutBackend):
             pad_id=self.pad_id,
             decode=lambda rows: self.tokenizer.batch_decode(rows, skip_special_tokens=True),
             device=self._device,
+            logprobs=sampling.logprobs,
         )
         self.sleep()
         return rollouts
