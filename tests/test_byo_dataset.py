@@ -69,6 +69,16 @@ def messages_jsonl(path, *, system=False):
     return path
 
 
+def messages_options(data, reward_fn):
+    """Overrides for a messages-layout JSONL scored by ``reward_fn``."""
+    return [
+        f"task.dataset.train={data}",
+        "task.dataset.prompt_field=messages",
+        "task.dataset.answer_field=solution",
+        f"task.dataset.reward_fn={reward_fn}",
+    ]
+
+
 def run_config(tmp_path, model, *extra):
     return load_config(
         None,
@@ -132,14 +142,7 @@ def test_messages_jsonl_without_chat_template_trains_a_step_with_a_reward_file(t
         "    return [1.0 if r.split()[:1] == [ref] else 0.0 for r, ref in zip(responses, references)]\n"
     )
     seen = []
-    cfg = run_config(
-        tmp_path,
-        model,
-        f"task.dataset.train={data}",
-        "task.dataset.prompt_field=messages",
-        "task.dataset.answer_field=solution",
-        f"task.dataset.reward_fn={reward_file}:score",
-    )
+    cfg = run_config(tmp_path, model, *messages_options(data, f"{reward_file}:score"))
     train(cfg, hooks=[seen.append])
     (batch,) = seen
     want = [float(t.split()[:1] == [ex]) for t, ex in zip(batch.rollouts.texts, _refs(batch))]
@@ -264,15 +267,7 @@ def test_file_errors(tmp_path):
 def reward_task(tmp_path, fn, *extra):
     model, _ = model_dir(tmp_path, chat_template=True)
     data = messages_jsonl(tmp_path / "d.jsonl")
-    cfg = run_config(
-        tmp_path,
-        model,
-        f"task.dataset.train={data}",
-        "task.dataset.prompt_field=messages",
-        "task.dataset.answer_field=solution",
-        f"task.dataset.reward_fn=_byo_rewards:{fn}",
-        *extra,
-    )
+    cfg = run_config(tmp_path, model, *messages_options(data, f"_byo_rewards:{fn}"), *extra)
     return cfg, make_task(cfg)
 
 
