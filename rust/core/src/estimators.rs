@@ -1,4 +1,4 @@
-//! Per-rollout advantages A_i (SPEC §2). The policy-gradient estimate of a group is
+//! Per-rollout advantages A_i (docs/estimators.md). The policy-gradient estimate of a group is
 //! ĝ = (1/N) Σ_i A_i ∇log π(y_i | x), with A_i broadcast to every response token.
 //!
 //! Every estimator here depends only on a rollout's own reward and its group's (N, Σr, Σ(r − r̄)²), so one
@@ -100,7 +100,18 @@ impl AdvantageConfig {
     }
 }
 
-/// Σ_{j=0}^{T−1} C(N−K, j)/C(N−1, j), the MaxRL success weight c_i/r_i of SPEC §2, for K ≥ 1.
+/// The MaxRL order T from a signed value (as Python passes it): T >= 1.
+pub fn order(t: i64) -> Result<usize> {
+    match usize::try_from(t) {
+        Ok(t) if t >= 1 => Ok(t),
+        _ => Err(Error::InvalidArgument {
+            name: "order",
+            reason: format!("{t}; order must be >= 1 (or None for T = N of each group)"),
+        }),
+    }
+}
+
+/// Σ_{j=0}^{T−1} C(N−K, j)/C(N−1, j), the MaxRL success weight c_i/r_i of docs/estimators.md, for K ≥ 1.
 ///
 /// Summing the series term by term loses accuracy for N in the millions, so use its closed form: with
 /// f = N − K, C(f, j)/C(N−1, j) = C(N−1−j, f−j)/C(N−1, f) and the hockey-stick identity give
@@ -257,20 +268,10 @@ pub fn advantages_into(
         ("out", out.len()),
         ("mask", mask.map_or(rewards.len(), |m| m.len())),
     ] {
-        if len != rewards.len() {
-            return Err(Error::LengthMismatch {
-                what,
-                expected: rewards.len(),
-                got: len,
-            });
-        }
+        Error::check_aligned(what, len, "rewards", rewards.len())?;
     }
     if cfg.order == Some(0) {
-        return Err(Error::BadOrder {
-            order: 0,
-            group: group_ids[0],
-            size: 0,
-        });
+        order(0)?;
     }
     if !(cfg.eps >= 0.0 && cfg.eps.is_finite()) {
         return Err(Error::InvalidArgument {
@@ -350,7 +351,7 @@ pub fn advantages_into(
                 slope: 1.0,
                 intercept: 0.0,
             },
-            // Groups of one have no baseline: SPEC §2 gives them 0 (never r/ε).
+            // Groups of one have no baseline: docs/estimators.md gives them 0 (never r/ε).
             _ if nn == 1 && cfg.estimator != Estimator::MaxRL => Affine::default(),
             // r − (S − r)/(N − 1) = r·N/(N − 1) − S/(N − 1)
             Estimator::Rloo => Affine {

@@ -15,7 +15,7 @@ pub struct GroupIndex {
     pub ids: Vec<i64>,
     /// For rollout i, the position of its id in `ids`.
     pub of: Vec<u32>,
-    /// Unmasked rollouts per group (N in SPEC §1).
+    /// Unmasked rollouts per group (N in docs/estimators.md).
     pub n: Vec<u32>,
 }
 
@@ -52,13 +52,7 @@ impl GroupIndex {
             });
         }
         if let Some(m) = mask {
-            if m.len() != ids.len() {
-                return Err(Error::LengthMismatch {
-                    what: "mask",
-                    expected: ids.len(),
-                    got: m.len(),
-                });
-            }
+            Error::check_aligned("mask", m.len(), "group_ids", ids.len())?;
         }
         let (lo, hi) = ids
             .iter()
@@ -210,7 +204,7 @@ pub struct GroupStats {
     pub ids: Vec<i64>,
     /// Unmasked rollouts per group.
     pub n: Vec<u32>,
-    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of SPEC §1).
+    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of docs/estimators.md).
     pub k: Vec<u32>,
     /// Mean unmasked reward per group (NaN for a group whose rollouts are all masked).
     pub mean: Vec<f64>,
@@ -221,13 +215,7 @@ impl GroupStats {
         if rewards.is_empty() {
             return Err(Error::Empty { what: "rewards" });
         }
-        if ids.len() != rewards.len() {
-            return Err(Error::LengthMismatch {
-                what: "group_ids",
-                expected: rewards.len(),
-                got: ids.len(),
-            });
-        }
+        Error::check_aligned("group_ids", ids.len(), "rewards", rewards.len())?;
         let g = GroupIndex::new(ids, mask)?;
         let mut k = vec![0u32; g.num_groups()];
         let mut sum = vec![0f64; g.num_groups()];
