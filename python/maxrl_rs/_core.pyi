@@ -30,6 +30,7 @@ def advantages(
     eps: float,
     std: str,
     mask: npt.NDArray[np.bool_] | None = None,
+    out: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]: ...
 def group_stats(
     rewards: npt.NDArray[np.float64],

@@ -69,7 +69,9 @@ def advantages(
         raise _core.InvalidInputError(f"order must be a positive integer or None, got {order!r}")
     m = mask_array(mask)
     try:
-        out = _core.advantages(r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m)
+        out = _core.advantages(
+            r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m, np.empty_like(r)
+        )
     except _core.InvalidInputError as e:
         raise relabel_groups(e, labels) from None
     return _like(out, src)

@@ -150,6 +150,11 @@ impl Slots {
         } else {
             minmax(ids)
         };
+        Self::with_bounds(ids, lo, hi)
+    }
+
+    /// As [`Slots::new`], for ids known to lie in `lo..=hi`.
+    pub(crate) fn with_bounds(ids: &[i64], lo: i64, hi: i64) -> Self {
         let span = hi as i128 - lo as i128 + 1;
         if span <= (2 * ids.len()).max(1 << 16) as i128 {
             Slots::Dense {
@@ -193,6 +198,119 @@ impl Slots {
         match self {
             Slots::Dense { lo, .. } => lo.wrapping_add(slot as i64),
             Slots::Mapped { ids, .. } => ids[slot],
+        }
+    }
+}
+
+/// Rollouts as runs of consecutive equal ids. Trainers hand each prompt's rollouts over together, so a
+/// batch is usually one run per group, and a run can be processed without a lookup per rollout. A group may
+/// still occur in several runs; callers that need one entry per group merge runs by id.
+pub(crate) struct Runs {
+    /// Start of each run, then the input length.
+    starts: Vec<usize>,
+    /// Id of each run.
+    pub(crate) ids: Vec<i64>,
+}
+
+impl Runs {
+    /// Shortest mean run worth the run layout; shorter runs (shuffled batches) are faster per rollout.
+    const MIN_MEAN_LEN: usize = 4;
+    /// Rollouts looked at before committing to a full scan.
+    const PROBE: usize = 4096;
+
+    /// The runs of `ids` (non-empty), or None when they are shorter than [`Self::MIN_MEAN_LEN`] on average
+    /// (judged on a prefix first, so a shuffled batch costs only the probe).
+    pub(crate) fn find(ids: &[i64]) -> Option<Runs> {
+        let len = ids.len();
+        let probe = len.min(Self::PROBE);
+        if (1..probe).filter(|&i| ids[i] != ids[i - 1]).count() * Self::MIN_MEAN_LEN > probe {
+            return None;
+        }
+        let mut starts = vec![0];
+        if len >= crate::parallel::PARALLEL_THRESHOLD {
+            use rayon::prelude::*;
+            const CHUNK: usize = 1 << 16;
+            let parts: Vec<Vec<usize>> = crate::parallel::install(|| {
+                (0..len.div_ceil(CHUNK))
+                    .into_par_iter()
+                    .map(|c| Self::boundaries(ids, c * CHUNK..((c + 1) * CHUNK).min(len)))
+                    .collect()
+            });
+            parts.into_iter().for_each(|p| starts.extend(p));
+        } else {
+            starts.extend(Self::boundaries(ids, 0..len));
+        }
+        if starts.len() * Self::MIN_MEAN_LEN > len {
+            return None;
+        }
+        let run_ids = starts.iter().map(|&s| ids[s]).collect();
+        starts.push(len);
+        Some(Runs { starts, ids: run_ids })
+    }
+
+    /// The positions i in `range` (i > 0) where a run starts: `ids[i] != ids[i − 1]`. Runs are walked one at
+    /// a time, guessing that a run is as long as the previous one (groups usually have one size): the guess
+    /// is checked with a branch-free comparison of the whole run, and only a wrong guess costs a scan.
+    fn boundaries(ids: &[i64], range: std::ops::Range<usize>) -> Vec<usize> {
+        let (len, end) = (ids.len(), range.end);
+        let mut out = Vec::new();
+        let mut i = range.start;
+        if i > 0 && ids[i] != ids[i - 1] {
+            out.push(i);
+        }
+        let mut guess = 1;
+        while i < end {
+            let id = ids[i];
+            let g = i + guess;
+            let j = if g < len && ids[g] != id && ids[i + 1..g].iter().fold(true, |all, &x| all & (x == id)) {
+                g
+            } else {
+                let mut j = i + 1;
+                while j < len && ids[j] == id {
+                    j += 1;
+                }
+                j
+            };
+            if j >= end {
+                break;
+            }
+            out.push(j);
+            guess = j - i;
+            i = j;
+        }
+        out
+    }
+
+    /// Start of run `j` (`j` = the number of runs gives the input length).
+    #[inline]
+    pub(crate) fn start(&self, j: usize) -> usize {
+        self.starts[j]
+    }
+
+    pub(crate) fn len(&self, j: usize) -> usize {
+        self.starts[j + 1] - self.starts[j]
+    }
+
+    /// The run holding rollout `i`.
+    pub(crate) fn run_of(&self, i: usize) -> usize {
+        self.starts.partition_point(|&s| s <= i) - 1
+    }
+
+    /// `f(range)` for the rollout range of every run, in run order (in parallel for large inputs).
+    pub(crate) fn map_runs<T: Send>(&self, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+        let range = |j: usize| self.starts[j]..self.starts[j + 1];
+        let n = self.ids.len();
+        if self.starts[n] >= crate::parallel::PARALLEL_THRESHOLD {
+            use rayon::prelude::*;
+            crate::parallel::install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .with_min_len(1024)
+                    .map(|j| f(range(j)))
+                    .collect()
+            })
+        } else {
+            (0..n).map(|j| f(range(j))).collect()
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Advantages, group statistics, pass@k and the thread pool.
 
 use maxrl_core::{estimators, groups::GroupStats, parallel, passk, AdvantageConfig, Estimator, StdKind};
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::errors::to_py;
 
 #[pyfunction]
-#[pyo3(signature = (rewards, group_ids, estimator, order, drop_all_fail, eps, std, mask=None))]
+#[pyo3(signature = (rewards, group_ids, estimator, order, drop_all_fail, eps, std, mask=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn advantages<'py>(
     py: Python<'py>,
@@ -19,6 +19,7 @@ fn advantages<'py>(
     eps: f64,
     std: &str,
     mask: Option<PyReadonlyArray1<'py, bool>>,
+    out: Option<Bound<'py, PyArray1<f64>>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let cfg = AdvantageConfig {
         estimator: estimator.parse::<Estimator>().map_err(to_py)?,
@@ -30,10 +31,20 @@ fn advantages<'py>(
     let r = rewards.as_slice()?;
     let g = group_ids.as_slice()?;
     let m = mask.as_ref().map(|m| m.as_slice()).transpose()?;
-    let out = py
-        .detach(|| estimators::advantages(r, g, m, &cfg))
-        .map_err(to_py)?;
-    Ok(out.into_pyarray(py))
+    let Some(out) = out else {
+        let a = py
+            .detach(|| estimators::advantages(r, g, m, &cfg))
+            .map_err(to_py)?;
+        return Ok(a.into_pyarray(py));
+    };
+    // Written in place: an `np.empty` from the caller costs no zeroing pass.
+    {
+        let mut w = out.try_readwrite()?;
+        let o = w.as_slice_mut()?;
+        py.detach(|| estimators::advantages_into(r, g, m, &cfg, o))
+            .map_err(to_py)?;
+    }
+    Ok(out)
 }
 
 type StatsTuple<'py> = (
