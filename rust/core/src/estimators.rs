@@ -193,69 +193,24 @@ fn accumulate<T: Send>(
     Ok(acc)
 }
 
-/// What one pass over the whole batch finds: the id range, whether every reward is valid (finite, and 0 or
-/// 1 for MaxRL) and whether every reward is 0 or 1 (masked rollouts included).
-struct Scan {
-    lo: i64,
-    hi: i64,
-    all_ok: bool,
-    all01: bool,
-}
-
-impl Scan {
-    /// Branch-free loops the compiler vectorises, over blocks in parallel for large inputs.
-    fn new(rewards: &[f64], ids: &[i64], binary: bool) -> Scan {
-        let block = |r: &[f64], g: &[i64]| {
-            let (lo, hi) = g
-                .iter()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let is01 = |r: f64| (r == 0.0) | (r == 1.0);
-            let (all_ok, all01) = r.iter().fold((true, true), |(a, b), &r| {
-                (a & r.is_finite() & (!binary | is01(r)), b & is01(r))
-            });
-            Scan {
-                lo,
-                hi,
-                all_ok,
-                all01,
-            }
-        };
-        let merge = |a: Scan, b: Scan| Scan {
-            lo: a.lo.min(b.lo),
-            hi: a.hi.max(b.hi),
-            all_ok: a.all_ok & b.all_ok,
-            all01: a.all01 & b.all01,
-        };
-        if rewards.len() < parallel::PARALLEL_THRESHOLD {
-            return block(rewards, ids);
-        }
-        parallel::install(|| {
-            rewards
-                .par_chunks(BLOCK)
-                .zip(ids.par_chunks(BLOCK))
-                .map(|(r, g)| block(r, g))
-                .reduce(|| block(&[], &[]), merge)
-        })
-    }
-}
-
 /// Reject non-finite rewards (and non-binary ones for MaxRL) among unmasked rollouts, naming the first.
-/// Returns whether every reward is 0 or 1. The index of a bad value is looked for only when the scan found
-/// one, or when a mask leaves some out.
-fn validate(
-    rewards: &[f64],
-    group_ids: &[i64],
-    mask: Option<&[bool]>,
-    binary: bool,
-    scan: &Scan,
-) -> Result<bool> {
-    if mask.is_none() && scan.all_ok {
-        return Ok(scan.all01);
+/// Returns whether every reward is 0 or 1 (masked ones included). The common case (all valid, no mask) is a
+/// branch-free scan the compiler vectorises; the index of a bad value is looked for only once one is known
+/// to exist.
+fn validate(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, binary: bool) -> Result<bool> {
+    let is01 = |r: f64| (r == 0.0) | (r == 1.0);
+    let ok = |r: f64| r.is_finite() & (!binary | is01(r));
+    if mask.is_none() {
+        let (all_ok, all01) = rewards
+            .iter()
+            .fold((true, true), |(a, b), &r| (a & ok(r), b & is01(r)));
+        if all_ok {
+            return Ok(all01);
+        }
     }
-    let ok = |r: f64| r.is_finite() & (!binary | (r == 0.0) | (r == 1.0));
     let keep = |i: usize| mask.is_none_or(|m| m[i]);
     match (0..rewards.len()).find(|&i| keep(i) && !ok(rewards[i])) {
-        None => Ok(scan.all01),
+        None => Ok(rewards.iter().all(|&r| is01(r))),
         Some(index) if !rewards[index].is_finite() => Err(Error::NonFinite {
             index,
             value: rewards[index],
@@ -268,31 +223,33 @@ fn validate(
     }
 }
 
-/// Call `f(i, slot)` for every unmasked rollout i in `range`. Specialised for the common layout (dense ids,
-/// no mask) so that the hot loops carry no per-rollout branches besides the loop itself.
+/// Call `f(i, slot, r_i)` for every unmasked rollout i in `range`. Specialised for the common layout (dense
+/// ids, no mask) so that the hot loops carry no per-rollout branches or bounds checks besides the table's.
 #[inline(always)]
 fn for_each_slot(
     slots: &Slots,
     ids: &[i64],
+    rewards: &[f64],
     mask: Option<&[bool]>,
     range: std::ops::Range<usize>,
-    mut f: impl FnMut(usize, usize),
+    mut f: impl FnMut(usize, usize, f64),
 ) {
     let start = range.start;
+    let r = &rewards[range.clone()];
     match (slots, mask) {
         (Slots::Dense { lo, .. }, None) => {
-            for (j, &id) in ids[range].iter().enumerate() {
-                f(start + j, id.wrapping_sub(*lo) as usize);
+            for (j, (&id, &r)) in ids[range].iter().zip(r).enumerate() {
+                f(start + j, id.wrapping_sub(*lo) as usize, r);
             }
         }
         (Slots::Mapped { of, .. }, None) => {
-            for (j, &s) in of[range].iter().enumerate() {
-                f(start + j, s as usize);
+            for (j, (&s, &r)) in of[range].iter().zip(r).enumerate() {
+                f(start + j, s as usize, r);
             }
         }
         (_, Some(m)) => {
             for i in range.filter(|&i| m[i]) {
-                f(i, slots.slot(i, ids[i]));
+                f(i, slots.slot(i, ids[i]), rewards[i]);
             }
         }
     }
@@ -319,18 +276,22 @@ pub fn advantages_into(
             return Ok(());
         }
     }
-    let binary = cfg.estimator == Estimator::MaxRL;
-    let scan = Scan::new(rewards, group_ids, binary);
-    let slots = Slots::with_bounds(group_ids, scan.lo, scan.hi);
-    let all01 = validate(rewards, group_ids, mask, binary, &scan)?;
-    let totals = group_totals(
-        rewards,
-        group_ids,
-        mask,
-        &slots,
-        cfg.estimator == Estimator::Grpo,
-        all01,
-    )?;
+    let slots = Slots::new(group_ids);
+    let parts = ranges(rewards.len(), slots.len());
+    // Without a mask, 0/1 rewards (which are valid for every estimator) are counted and checked in one pass;
+    // anything else is validated first.
+    let counted = match mask {
+        None => binary_totals(rewards, group_ids, None, &slots, &parts, true),
+        Some(_) => None,
+    };
+    let totals = match counted {
+        Some(t) => t,
+        None => {
+            let all01 = validate(rewards, group_ids, mask, cfg.estimator == Estimator::MaxRL)?;
+            let spread = cfg.estimator == Estimator::Grpo;
+            group_totals(rewards, group_ids, mask, &slots, &parts, spread, all01)?
+        }
+    };
     let coef = coefficients(cfg, &totals, |slot| slots.id(slot))?;
     write_by_slot(&slots, &coef, rewards, group_ids, mask, out);
     Ok(())
@@ -439,22 +400,23 @@ fn group_totals(
     group_ids: &[i64],
     mask: Option<&[bool]>,
     slots: &Slots,
+    parts: &[std::ops::Range<usize>],
     spread: bool,
     all01: bool,
 ) -> Result<Totals> {
     let ns = slots.len();
-    let parts = ranges(rewards.len(), ns);
     if all01 {
-        return Ok(binary_totals(rewards, group_ids, mask, slots, &parts));
+        let totals = binary_totals(rewards, group_ids, mask, slots, parts, false);
+        return Ok(totals.expect("0/1 rewards"));
     }
     let table = accumulate(
-        &parts,
+        parts,
         |range| {
             let mut t = vec![(0u32, 0.0f64); ns];
-            for_each_slot(slots, group_ids, mask, range, |i, slot| {
+            for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
                 let e = &mut t[slot];
                 e.0 += 1;
-                e.1 += rewards[i];
+                e.1 += r;
             });
             Ok(t)
         },
@@ -482,11 +444,11 @@ fn group_totals(
             .map(|(&s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
             .collect();
         totals.sq = accumulate(
-            &parts,
+            parts,
             |range| {
                 let mut sq = vec![0.0f64; ns];
-                for_each_slot(slots, group_ids, mask, range, |i, slot| {
-                    let d = rewards[i] - mean[slot];
+                for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
+                    let d = r - mean[slot];
                     sq[slot] += d * d;
                 });
                 Ok(sq)
@@ -499,34 +461,45 @@ fn group_totals(
 
 /// Totals of 0/1 rewards: N and K of a slot packed in one u64 (N in the high half, K in the low), so one
 /// add per rollout touches half the memory of an (N, Σr) pair. K is an exact count, so Σr = K as f64 is
-/// the same whatever the order of summation; Σ(r − r̄)² = K − K²/N.
+/// the same whatever the order of summation; Σ(r − r̄)² = K − K²/N. With `check`, whether every counted
+/// reward is 0 or 1 is found in the same pass, and None returned when one is not.
 fn binary_totals(
     rewards: &[f64],
     group_ids: &[i64],
     mask: Option<&[bool]>,
     slots: &Slots,
     parts: &[std::ops::Range<usize>],
-) -> Totals {
+    check: bool,
+) -> Option<Totals> {
     const ONE: u64 = 1 << 32;
-    let table = accumulate(
+    let (table, all01) = accumulate(
         parts,
         |range| {
             let mut t = vec![0u64; slots.len()];
-            for_each_slot(slots, group_ids, mask, range, |i, slot| {
-                t[slot] += ONE | rewards[i] as u64;
+            let mut all01 = true;
+            let table = &mut t[..];
+            for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
+                all01 &= !check | (r == 0.0) | (r == 1.0);
+                table[slot] += ONE | (r == 1.0) as u64;
             });
-            Ok(t)
+            Ok((t, all01))
         },
-        |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x += y),
+        |a, b| {
+            a.0.iter_mut().zip(b.0).for_each(|(x, y)| *x += y);
+            a.1 &= b.1;
+        },
     )
     .expect("counting cannot fail");
+    if !all01 {
+        return None;
+    }
     let mut totals = Totals {
         n: table.iter().map(|&t| (t >> 32) as u32).collect(),
         sum: table.iter().map(|&t| (t & (ONE - 1)) as f64).collect(),
         sq: Vec::new(),
     };
     totals.binary_spread();
-    totals
+    Some(totals)
 }
 
 /// The affine coefficients of every slot from its totals (docs/estimators.md); `id` names a slot's group
@@ -658,9 +631,9 @@ fn write_by_slot(
             out.fill(0.0); // masked rollouts keep 0; the others are written below
         }
         let range = start..start + out.len();
-        for_each_slot(slots, group_ids, mask, range, |i, slot| {
+        for_each_slot(slots, group_ids, rewards, mask, range, |i, slot, r| {
             let c = coef[slot];
-            out[i - start] = c.slope * rewards[i] + c.intercept;
+            out[i - start] = c.slope * r + c.intercept;
         });
     });
 }
