@@ -7,6 +7,7 @@ Two layouts: ``contiguous`` (each prompt's rollouts together, as trainers hand t
 pytest bench/bench_advantages.py --benchmark-only        # pytest-benchmark tables
 python bench/bench_advantages.py                         # one-process table (docs/benchmarks.md)
 python bench/bench_advantages.py --no-loop               # without the (slow) Python loop
+python bench/bench_advantages.py --clock cpu             # process CPU time: steadier on a loaded machine
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ LAYOUTS = ("contiguous", "shuffled")
 
 
 def make_batch(group_size: int, layout: str = "shuffled", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """1M rollouts with 0/1 rewards in groups of ``group_size``: contiguous, or shuffled (groups scattered)."""
+    """1M rollouts with 0/1 rewards in groups of ``group_size``, contiguous or shuffled (groups scattered)."""
     rng = np.random.default_rng(seed)
     groups = ROLLOUTS // group_size
     n = groups * group_size
@@ -94,12 +95,16 @@ def test_advantages_python_loop(benchmark, batch, estimator):
     benchmark.pedantic(IMPLS[estimator]["python_loop"], args=(r.copy(), g), rounds=1, iterations=1)
 
 
+CLOCK = time.perf_counter
+
+
 def best_of(fn: Callable[[], object], repeats: int) -> float:
+    """Best of ``repeats`` timings of ``fn`` on :data:`CLOCK`."""
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(CLOCK() - t)
     return min(times)
 
 
@@ -117,31 +122,45 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-loop", action="store_true", help="skip the per-uid Python loop (seconds per row)")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall-clock time, or the process's CPU time (all its threads: read the 1-thread columns)",
+    )
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     cores = os.cpu_count() or 1
     maxrl_rs.set_num_threads(0)
     every = maxrl_rs.get_num_threads()
-    print(f"rollouts: {ROLLOUTS:,}, cores: {cores}, all threads = {every}")
+    print(f"rollouts: {ROLLOUTS:,}, cores: {cores}, all threads = {every}, clock: {args.clock}")
     print(
         "| estimator | layout | groups × size | floor ms | maxrl_rs ms, 1 thread | × floor | "
         f"maxrl_rs ms, {every} threads | numpy ms | × numpy | python loop ms |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for est, impls in IMPLS.items():
+    for est in IMPLS:
         for size in SHAPES.values():
             for layout in LAYOUTS:
-                r, g = make_batch(size, layout)
-                out = np.zeros_like(r)
-                floor = best_of(lambda r=r, g=g, out=out: copy_floor(r, g, out), args.repeats)
-                fn = impls["maxrl_rs"]
-                one = on_threads(1, lambda fn=fn, r=r, g=g: fn(r, g), args.repeats)
-                many = on_threads(0, lambda fn=fn, r=r, g=g: fn(r, g), args.repeats)
-                npy = best_of(lambda impls=impls, r=r, g=g: impls["numpy"](r, g), 5)
-                loop = "—" if args.no_loop else f"{best_of(lambda: impls['python_loop'](r.copy(), g), 1) * 1e3:,.0f}"
-                print(
-                    f"| {est} | {layout} | {ROLLOUTS // size:,} × {size} | {floor * 1e3:.2f} | {one * 1e3:.2f} | "
-                    f"{one / floor:.2f} | {many * 1e3:.2f} | {npy * 1e3:.1f} | {npy / one:.1f} | {loop} |"
-                )
+                print(row(est, size, layout, args.repeats, loop=not args.no_loop))
+
+
+def row(est: str, size: int, layout: str, repeats: int, *, loop: bool) -> str:
+    """One table row: floor, maxrl_rs on 1 and all threads, NumPy and (optionally) the Python loop."""
+    impls = IMPLS[est]
+    r, g = make_batch(size, layout)
+    out = np.zeros_like(r)
+    ours, npy, slow = impls["maxrl_rs"], impls["numpy"], impls["python_loop"]
+    floor = best_of(lambda: copy_floor(r, g, out), repeats)
+    one = on_threads(1, lambda: ours(r, g), repeats)
+    many = on_threads(0, lambda: ours(r, g), repeats)
+    t_np = best_of(lambda: npy(r, g), 5)
+    t_loop = f"{best_of(lambda: slow(r.copy(), g), 1) * 1e3:,.0f}" if loop else "—"
+    return (
+        f"| {est} | {layout} | {ROLLOUTS // size:,} × {size} | {floor * 1e3:.2f} | {one * 1e3:.2f} | "
+        f"{one / floor:.2f} | {many * 1e3:.2f} | {t_np * 1e3:.1f} | {t_np / one:.1f} | {t_loop} |"
+    )
 
 
 if __name__ == "__main__":
