@@ -627,10 +627,19 @@ fn write_by_slot(
     out: &mut [f64],
 ) {
     write_blocks(out, |start, out| {
+        let range = start..start + out.len();
+        if let (Slots::Dense { lo, .. }, None) = (slots, mask) {
+            // The common layout, zipped so that only the table lookup is bounds-checked.
+            let ids = &group_ids[range.clone()];
+            for ((o, &r), &id) in out.iter_mut().zip(&rewards[range]).zip(ids) {
+                let c = coef[id.wrapping_sub(*lo) as usize];
+                *o = c.slope * r + c.intercept;
+            }
+            return;
+        }
         if mask.is_some() {
             out.fill(0.0); // masked rollouts keep 0; the others are written below
         }
-        let range = start..start + out.len();
         for_each_slot(slots, group_ids, rewards, mask, range, |i, slot, r| {
             let c = coef[slot];
             out[i - start] = c.slope * r + c.intercept;
