@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import click
 
 from maxrl_rs.errors import InvalidInputError
-from maxrl_rs.grading import STATUS_NAMES, UNGRADED, VERIFIERS, Grader, reference_text
+from maxrl_rs.grading import LIMIT_KEYS, NO_VERDICT, STATUS_NAMES, VERIFIERS, Grader, reference_text
 
 
 def parse_option(text: str) -> tuple[str | None, str, bool | int | float | str]:
@@ -44,10 +44,6 @@ def parse_option(text: str) -> tuple[str | None, str, bool | int | float | str]:
             except ValueError:
                 value = raw
     return scope, key, value
-
-
-#: Bounds every verifier accepts; given without a verifier prefix they apply to all rows.
-LIMIT_KEYS = ("max_input_bytes", "max_depth", "max_digits", "max_exponent", "time_budget_ms")
 
 
 class _Graders:
@@ -152,7 +148,7 @@ def _grade_chunk(
 
 def _summary(counts: list[int], seconds_total: float, seconds_grading: float) -> str:
     total = sum(counts)
-    graded = total - sum(counts[c] for c in UNGRADED)
+    graded = total - sum(counts[c] for c in NO_VERDICT)
     width = max(len(s) for s in STATUS_NAMES) + 2
     lines = [f"{'status':<{width}}{'count':>10}{'share':>9}"]
     for name, n in zip(STATUS_NAMES, counts):

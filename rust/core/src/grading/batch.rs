@@ -138,7 +138,7 @@ impl Verifier {
 }
 
 /// Option keys that set [`Limits`] rather than a verifier option.
-const LIMIT_KEYS: [&str; 5] = [
+pub const LIMIT_KEYS: [&str; 5] = [
     "max_input_bytes",
     "max_depth",
     "max_exponent",
@@ -260,16 +260,7 @@ impl Grader {
         responses: &[&str],
         references: &[&str],
     ) -> Result<Vec<Verdict>> {
-        if responses.len() != references.len() {
-            return Err(Error::InvalidArgument {
-                name: "references",
-                reason: format!(
-                    "references has length {}, but responses has length {}; they must be aligned",
-                    references.len(),
-                    responses.len()
-                ),
-            });
-        }
+        Error::check_aligned("references", references.len(), "responses", responses.len())?;
         if responses.len() < SMALL_BATCH {
             return Ok(self.run(responses, references, false));
         }
