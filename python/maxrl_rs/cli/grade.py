@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -250,11 +249,7 @@ def grade(
     )
     # The output is written to a temporary file renamed over OUTPUT at the end: a rejected row, Ctrl-C or
     # a full disk leaves an existing OUTPUT as it was and no partial one.
-    sink = (
-        contextlib.nullcontext(click.get_text_stream("stdout", encoding="utf-8"))
-        if output == "-"
-        else atomic_open(output)
-    )
+    sink = click.open_file("-", "w", encoding="utf-8") if output == "-" else atomic_open(output)
     try:
         with click.open_file(input_path, "rb") as src, sink as dst:
 

@@ -56,7 +56,7 @@ def _example(line: str, default_verifier: str, name: str) -> Example:
         raise _Unusable(f"field 'prompt' must be a non-empty string, got {prompt!r:.80}")
     verifier = row.get("verifier", default_verifier)
     if verifier not in VERIFIERS:
-        raise _Unusable(f"unknown verifier {verifier!r} (known: {', '.join(VERIFIERS)})")
+        raise _Unusable(f"field 'verifier': unknown verifier {verifier!r} (known: {', '.join(VERIFIERS)})")
     if answer is None:
         raise _Unusable("field 'answer' is null")
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
