@@ -3,7 +3,7 @@
 ``verifier`` is optional per line (default ``task.jsonl.verifier``). The model and its tokenizer come from
 ``model.path``; prompts go through the tokenizer's chat template when it has one. The held-out set is
 ``task.jsonl.eval`` when given, else the first ``task.eval_size`` lines of the training file (which are then
-left out of training).
+left out of training). Every row is checked when the task first reads its data (see :func:`read_examples`).
 """
 
 from __future__ import annotations
