@@ -82,8 +82,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', got {mode!r}")
     with atomic_path(path) as tmp:
-        kwargs = {} if "b" in mode else {"encoding": encoding}
-        with open(tmp, mode, **kwargs) as f:
+        with open(tmp, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()
 
