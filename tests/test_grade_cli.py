@@ -151,7 +151,7 @@ def test_errors_name_the_line(tmp_path):
     assert r.exit_code != 0 and "strictformat" in r.output
 
 
-# -- outputs survive every failure ----------------------------------------------------------------------------
+# -- outputs survive every failure -----------------------------------------------------------------------
 
 
 def _files(directory: Path) -> dict[str, bytes]:

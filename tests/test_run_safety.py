@@ -363,15 +363,15 @@ def _damage(path: Path, how: str) -> None:
         path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize(
-    ("file", "how", "message"),
-    [
-        ("trainer_state.pt", "empty", "is empty (0 bytes)"),
-        ("trainer_state.pt", "truncated", "cannot be read"),
-        ("model/model.safetensors", "garbled", "is damaged"),
-        ("model/model.safetensors", "truncated", "is damaged"),
-    ],
-)
+DAMAGE = [
+    ("trainer_state.pt", "empty", "is empty (0 bytes)"),
+    ("model/model.safetensors", "garbled", "is damaged"),
+    ("trainer_state.pt", "truncated", "cannot be read"),
+    ("model/model.safetensors", "truncated", "is damaged"),
+]
+
+
+@pytest.mark.parametrize(("file", "how", "message"), DAMAGE)
 def test_damaged_latest_checkpoint_falls_back_to_the_previous(run, file, how, message):
     damaged = run / "checkpoints" / "step-2" / file
     _damage(damaged, how)
@@ -386,13 +386,7 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous(run, file, how, me
     assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2]  # step 2 trained again
 
 
-@pytest.mark.parametrize(
-    ("file", "how", "message"),
-    [
-        ("trainer_state.pt", "empty", "is empty (0 bytes)"),
-        ("model/model.safetensors", "garbled", "is damaged"),
-    ],
-)
+@pytest.mark.parametrize(("file", "how", "message"), DAMAGE[:2])
 def test_damaged_named_checkpoint_is_an_error_naming_the_file(run, file, how, message):
     damaged = run / "checkpoints" / "step-2" / file
     _damage(damaged, how)
