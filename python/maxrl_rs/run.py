@@ -237,15 +237,20 @@ def _on_main(ctx: distributed.DistContext, fn: Callable[[], Any]) -> Any:
     """``fn()`` run by rank 0, its result given to every rank; its error raised on every rank alike."""
     if not ctx.distributed:
         return fn()
+    kinds: dict[str, type[Exception]] = {
+        "config": ConfigError,
+        "file": FileError,
+        "space": atomic.NoSpaceError,
+    }
     result, error = None, None
     if ctx.is_main:
         try:
             result = fn()
-        except (ConfigError, FileError) as e:
-            error = (isinstance(e, FileError), str(e))
+        except (ConfigError, FileError, atomic.NoSpaceError) as e:
+            error = (next(k for k, cls in kinds.items() if isinstance(e, cls)), str(e))
     result, error = distributed.broadcast_object(ctx, (result, error))
     if error is not None:
-        raise (FileError if error[0] else ConfigError)(error[1])
+        raise kinds[error[0]](error[1])
     return result
 
 

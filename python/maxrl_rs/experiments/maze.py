@@ -164,12 +164,9 @@ def _train_job(args: tuple[MazeExperimentConfig, str, str, int, str]) -> dict[st
         cfg = apply_override(cfg, item)
     cfg.out = str(run_dir)
     validate(cfg)
-    if (run_dir / "checkpoints").is_dir():  # a finished run from an earlier invocation with the same settings
-        import shutil
-
-        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
-    summary = train(cfg, progress=False)
+    # A run left by an earlier invocation (finished or not) is replaced.
+    summary = train(cfg, progress=False, overwrite=True)
     rows = [r for r in read_metrics(run_dir) if "reward" in r]
     return {
         "method": method,
