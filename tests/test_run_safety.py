@@ -511,3 +511,30 @@ def test_ctrl_c_says_which_checkpoint_and_how_to_resume(tmp_path, monkeypatch):
     r = cli("--out", str(early), "--steps", "5", *SETS)
     assert r.exit_code == 130 and "from step 0 (no checkpoint was saved yet)" in r.output
     assert f"maxrl train --resume {early}" in r.output
+
+
+def test_real_sigint_prints_the_resume_command(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "maxrl_rs", "train", "--out", str(out), "--steps", "1000", "--quiet"]
+    proc = subprocess.Popen(
+        [*cmd, *SETS, "--set", "checkpoint.every=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out / "checkpoints" / "step-2").is_dir():
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, output
+    latest = ckpt.latest_checkpoint(out)
+    assert f"Interrupted. A resume starts from checkpoint {latest}:" in output
+    assert f"maxrl train --resume {out}" in output and "Traceback" not in output

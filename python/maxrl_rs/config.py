@@ -533,7 +533,8 @@ def check_resume_changes(saved: Config, new: Config) -> dict[str, tuple[Any, Any
     if refused:
         what = "; ".join(f"{k}: saved {changed[k][0]!r}, given {changed[k][1]!r}" for k in refused)
         raise ConfigError(
-            f"resume: {what}; a resumed run may change only {', '.join(RESUMABLE_KEYS)} "
-            "(a trailing dot: the whole section); start a new run with --out instead"
+            f"resume: {what}; a resumed run may change only "
+            f"{', '.join(k + '*' if k.endswith('.') else k for k in RESUMABLE_KEYS)}; "
+            "start a new run with --out instead"
         )
     return changed
