@@ -538,3 +538,18 @@ def test_real_sigint_prints_the_resume_command(tmp_path):
     latest = ckpt.latest_checkpoint(out)
     assert f"Interrupted. A resume starts from checkpoint {latest}:" in output
     assert f"maxrl train --resume {out}" in output and "Traceback" not in output
+
+
+def test_torch_full_disk_error_without_errno_still_says_no_space(run, monkeypatch):
+    import maxrl_rs.atomic as atomic
+
+    def torn(*args, **kwargs):  # what torch's writer raises on a full disk: no errno, no cause
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 945280 vs 945172")
+
+    monkeypatch.setattr(torch, "save", torn)
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda p: type("Usage", (), {"free": 0})())
+    before = snapshot(run / "checkpoints")
+    r = cli("--resume", str(run), "--steps", "3")
+    assert r.exit_code == 1, r.output
+    assert f"no space left on device while writing {str(run / 'checkpoints' / 'step-3')!r}" in r.output
+    assert snapshot(run / "checkpoints") == before

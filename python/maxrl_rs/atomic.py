@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +24,20 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 class NoSpaceError(OSError):
     """The device holding ``filename`` is full (ENOSPC or EDQUOT); the message names the path."""
 
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
+
+#: Free bytes below which a failed write is taken for a full disk.
+_NEARLY_FULL = 1 << 20
+
 
 def no_space(error: BaseException, path: str | Path) -> NoSpaceError | None:
-    """A :class:`NoSpaceError` naming ``path`` when ``error`` (or what caused it) is a full disk, else None.
+    """A :class:`NoSpaceError` naming ``path`` when ``error`` comes from a full disk, else None.
 
-    Libraries wrap the OSError (torch reports ``unexpected pos ...``), so the chain of causes is searched.
+    Libraries wrap the OSError, so the chain of causes is searched; some drop it altogether (torch's writer
+    reports only ``unexpected pos 945280 vs 945172``), so any other failed write on a device with less than
+    1 MiB free counts as a full disk too.
     """
     seen: BaseException | None = error
     while seen is not None:
@@ -36,7 +46,24 @@ def no_space(error: BaseException, path: str | Path) -> NoSpaceError | None:
         if isinstance(seen, OSError) and seen.errno in _FULL:
             return NoSpaceError(seen.errno, f"no space left on device while writing {str(path)!r}", str(path))
         seen = seen.__cause__ or seen.__context__
+    if isinstance(error, (OSError, RuntimeError)) and _free_bytes(Path(path)) < _NEARLY_FULL:
+        return NoSpaceError(
+            errno.ENOSPC,
+            f"no space left on device while writing {str(path)!r} ({type(error).__name__}: {error})",
+            str(path),
+        )
     return None
+
+
+def _free_bytes(path: Path) -> int:
+    """Free bytes on the device holding ``path`` (or its nearest existing parent); large when unknown."""
+    for p in (path, *path.parents):
+        if p.exists():
+            try:
+                return shutil.disk_usage(p).free
+            except OSError:
+                break
+    return 1 << 62
 
 
 @contextlib.contextmanager
