@@ -205,7 +205,8 @@ def _summary(counts: list[int], seconds_total: float, seconds_grading: float) ->
     default="-",
     show_default=True,
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Output JSONL ('-' for stdout).",
+    help="Output JSONL ('-' for stdout); written whole at the end, so a failure leaves an existing file as "
+    "it was. Never the input file.",
 )
 @click.option(
     "--chunk-size", default=8192, show_default=True, type=click.IntRange(min=1), help="Rows per batch."
