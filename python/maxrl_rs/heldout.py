@@ -26,6 +26,7 @@ def heldout_pass_at_k(
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
+    min_p: float = 0.0,
     max_new_tokens: int = 64,
     seed: int = 0,
 ) -> dict[str, float]:
@@ -48,6 +49,7 @@ def heldout_pass_at_k(
         temperature=temperature,
         top_p=top_p,
         top_k=top_k,
+        min_p=min_p,
         seed=seed,
         prompts_per_call=None,  # one call: the backend splits it by its batch size, as for training
     )

@@ -421,6 +421,9 @@ def _train(
                 eval_examples,
                 samples=cfg.eval.samples,
                 temperature=cfg.eval.temperature,
+                top_p=cfg.rollout.top_p,
+                top_k=cfg.rollout.top_k,
+                min_p=cfg.rollout.min_p,
                 max_new_tokens=trainer.max_new_tokens,
                 seed=cfg.task.eval_seed,
             )
@@ -475,6 +478,9 @@ def _train(
         # Rank 0 decides (saving is a collective under FSDP: all ranks or none).
         if distributed.broadcast_object(ctx, last_save != trainer.step_count or not ckpt.step_dirs(run_dir)):
             save()
+        # Every rank is past its last collective before the backend closes: vLLM's engine shutdown
+        # destroys torch's default process group.
+        distributed.barrier(ctx)
     finally:
         metrics.close()
         backend.close()

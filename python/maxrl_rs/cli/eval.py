@@ -264,6 +264,7 @@ class _SamplingContext:
             temperature=temperature,
             top_p=self.cfg.rollout.top_p,
             top_k=self.cfg.rollout.top_k,
+            min_p=self.cfg.rollout.min_p,
             seed=self.cfg.task.eval_seed if seed is None else seed,
             prompts_per_call=self.per_call,
             progress=progress,

@@ -94,6 +94,7 @@ def sample_counts(
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
+    min_p: float = 0.0,
     seed: int = 0,
     prompts_per_call: int | None = 8,
     progress: bool = False,
@@ -113,7 +114,12 @@ def sample_counts(
     if not examples:
         raise ConfigError("no held-out prompts to evaluate")
     sampling = SamplingParams(
-        n=n, temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens
+        n=n,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        min_p=min_p,
+        max_new_tokens=max_new_tokens,
     )
     step = len(examples) if prompts_per_call is None else max(1, int(prompts_per_call))
     graded_n = np.zeros(len(examples), dtype=np.int64)
@@ -173,6 +179,7 @@ def evaluate_policy(
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
+    min_p: float = 0.0,
     seed: int = 0,
     prompts_per_call: int | None = 8,
     progress: bool = False,
@@ -193,6 +200,7 @@ def evaluate_policy(
         temperature=temperature,
         top_p=top_p,
         top_k=top_k,
+        min_p=min_p,
         seed=seed,
         prompts_per_call=prompts_per_call,
         progress=progress,
@@ -205,6 +213,7 @@ def evaluate_policy(
         "temperature": temperature,
         "top_p": top_p,
         "top_k": top_k,
+        "min_p": min_p,
         "max_new_tokens": max_new_tokens,
         "seed": seed,
         "unscored_responses": counts.unscored,
