@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use super::numbers::Decimal;
+use super::numbers::Number;
 use super::{choice, countdown, exact, gsm8k, math, maze, text};
 use super::{Budget, Limits, OptValue, Options, Status, Verdict};
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ pub enum Verifier {
 #[derive(Debug, Clone)]
 pub enum Reference {
     Math(math::MathReference),
-    Gsm8k(Decimal),
+    Gsm8k(Number),
     Exact(String),
     Choice(u8),
     Maze(maze::Grid),
@@ -96,7 +96,7 @@ impl Verifier {
         }
         Ok(match self {
             Verifier::Math(o) => Reference::Math(math::parse_reference(reference, o, budget)?),
-            Verifier::Gsm8k(_) => Reference::Gsm8k(gsm8k::parse_reference(reference, budget)?),
+            Verifier::Gsm8k(o) => Reference::Gsm8k(gsm8k::parse_reference(reference, o, budget)?),
             Verifier::Exact(o) => Reference::Exact(exact::parse_reference(reference, o, budget)?),
             Verifier::Choice(o) => Reference::Choice(choice::parse_reference(reference, o)?),
             Verifier::Maze(_) => Reference::Maze(maze::parse_reference(reference, budget)?),

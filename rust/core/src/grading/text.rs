@@ -63,6 +63,78 @@ pub fn rest_of_line(s: &str, from: usize) -> &str {
     rest.find('\n').map_or(rest, |i| &rest[..i])
 }
 
+/// Special tokens that end a model's turn; text after one is not part of the answer.
+const END_TOKENS: [&str; 7] = [
+    "<|im_end|>",
+    "<|im_start|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<|user|>",
+    "</s>",
+];
+
+/// Words that open a new, invented turn when they start a line: `Question:`, `Problem 2:`, `Q:`,
+/// `Human:`, `User:`, `### Instruction`.
+const TURN_WORDS: [&str; 7] = [
+    "question",
+    "problem",
+    "q",
+    "human",
+    "user",
+    "instruction",
+    "exercise",
+];
+
+/// Where a run-on continuation starts: an end-of-turn token, or a line that opens a new question
+/// (`Question: …`, `Problem 3:`, `Human:`), after some text. `None` when the response is one turn.
+pub fn run_on_start(text: &str) -> Option<usize> {
+    let token = END_TOKENS
+        .iter()
+        .filter_map(|t| text.find(t))
+        .filter(|&p| !text[..p].trim().is_empty())
+        .min();
+    let b = text.as_bytes();
+    let mut line = None;
+    let mut from = 0;
+    while let Some(k) = text[from..].find('\n') {
+        let start = from + k + 1;
+        from = start;
+        if token.is_some_and(|t| start > t) {
+            break;
+        }
+        let mut i = start;
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'#' | b'*' | b'>') {
+            i += 1;
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        if !TURN_WORDS.iter().any(|w| text[i..j].eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        // The word must be a heading: followed by ':' (after an optional number and `**`).
+        while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b' ' | b'*' | b'.')) {
+            j += 1;
+        }
+        let heading = b.get(j) == Some(&b':') || text[i..].to_ascii_lowercase().starts_with("instruction");
+        if heading && !text[..start].trim().is_empty() {
+            line = Some(start);
+            break;
+        }
+    }
+    match (token, line) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The first turn of a response: the text before [`run_on_start`], or all of it.
+pub fn first_turn(text: &str) -> &str {
+    run_on_start(text).map_or(text, |p| &text[..p])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +162,25 @@ mod tests {
         assert_eq!(tail("héllo", 4), "llo");
         assert_eq!(tail("abc", 10), "abc");
         assert_eq!(rest_of_line("a\nbc\nd", 2), "bc");
+    }
+
+    #[test]
+    fn run_ons() {
+        assert_eq!(
+            first_turn("#### 18\n\nQuestion: Tom has 3 apples.\n#### 42"),
+            "#### 18\n\n"
+        );
+        assert_eq!(first_turn("so 4.<|im_start|>user\nmore"), "so 4.");
+        assert_eq!(first_turn("x\n**Problem 2:** next"), "x\n");
+        assert_eq!(first_turn("x\nHuman: hi"), "x\n");
+        // A question restated at the start, or the word in running text, is not a run-on.
+        assert_eq!(
+            first_turn("Question: 2+2?\nAnswer: 4"),
+            "Question: 2+2?\nAnswer: 4"
+        );
+        assert_eq!(
+            first_turn("a\nquestion marks matter\n4"),
+            "a\nquestion marks matter\n4"
+        );
     }
 }
