@@ -503,7 +503,10 @@ mod tests {
         }
         // Within the bound an empty response is still no_answer.
         assert_eq!(
-            Grader::new("math", &o).unwrap().grade_one("no numbers", "7").status,
+            Grader::new("math", &o)
+                .unwrap()
+                .grade_one("no numbers", "7")
+                .status,
             Status::NoAnswer
         );
         assert_eq!(

@@ -88,46 +88,44 @@ const TURN_WORDS: [&str; 7] = [
 
 /// Where a run-on continuation starts: an end-of-turn token, or a line that opens a new question
 /// (`Question: …`, `Problem 3:`, `Human:`), after some text. `None` when the response is one turn.
+/// One pass over the bytes, looking only at `<` and line starts.
 pub fn run_on_start(text: &str) -> Option<usize> {
-    let token = END_TOKENS
-        .iter()
-        .filter_map(|t| text.find(t))
-        .filter(|&p| !text[..p].trim().is_empty())
-        .min();
     let b = text.as_bytes();
-    let mut line = None;
-    let mut from = 0;
-    while let Some(k) = text[from..].find('\n') {
-        let start = from + k + 1;
-        from = start;
-        if token.is_some_and(|t| start > t) {
-            break;
-        }
-        let mut i = start;
-        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'#' | b'*' | b'>') {
-            i += 1;
-        }
-        let mut j = i;
-        while j < b.len() && b[j].is_ascii_alphabetic() {
-            j += 1;
-        }
-        if !TURN_WORDS.iter().any(|w| text[i..j].eq_ignore_ascii_case(w)) {
-            continue;
-        }
-        // The word must be a heading: followed by ':' (after an optional number and `**`).
-        while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b' ' | b'*' | b'.')) {
-            j += 1;
-        }
-        let heading = b.get(j) == Some(&b':') || text[i..].to_ascii_lowercase().starts_with("instruction");
-        if heading && !text[..start].trim().is_empty() {
-            line = Some(start);
-            break;
+    let mut seen_text = false;
+    for (p, &c) in b.iter().enumerate() {
+        match c {
+            b'<' if seen_text && END_TOKENS.iter().any(|t| b[p..].starts_with(t.as_bytes())) => {
+                return Some(p)
+            }
+            b'\n' if seen_text && opens_turn(b, p + 1) => return Some(p + 1),
+            _ => seen_text |= !c.is_ascii_whitespace(),
         }
     }
-    match (token, line) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    None
+}
+
+/// Whether the line starting at `start` opens a new turn: a turn word used as a heading.
+fn opens_turn(b: &[u8], start: usize) -> bool {
+    let mut i = start;
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'#' | b'*' | b'>') {
+        i += 1;
     }
+    let mut j = i;
+    while j < b.len() && b[j].is_ascii_alphabetic() {
+        j += 1;
+    }
+    let word = &b[i..j];
+    if !TURN_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w.as_bytes())) {
+        return false;
+    }
+    if word.eq_ignore_ascii_case(b"instruction") {
+        return true;
+    }
+    // The word must be a heading: followed by ':' (after an optional number and `**`).
+    while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b' ' | b'*' | b'.')) {
+        j += 1;
+    }
+    b.get(j) == Some(&b':')
 }
 
 /// The first turn of a response: the text before [`run_on_start`], or all of it.

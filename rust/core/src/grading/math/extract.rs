@@ -249,7 +249,17 @@ fn group_start(s: &str, spans: &[Span], last: usize, opts: &MathOptions) -> usiz
 /// Words that take back what came before: `\boxed{3} Hmm, actually \boxed{4}` is a correction, not a
 /// hedge between 3 and 4.
 const CORRECTION_WORDS: [&str; 12] = [
-    "actually", "wait", "hmm", "no", "correction", "oops", "sorry", "mistake", "instead", "rather", "redo",
+    "actually",
+    "wait",
+    "hmm",
+    "no",
+    "correction",
+    "oops",
+    "sorry",
+    "mistake",
+    "instead",
+    "rather",
+    "redo",
     "recheck",
 ];
 
@@ -434,7 +444,10 @@ pub fn spans_if_only_connected(r: &str) -> Option<Vec<String>> {
     if words(&r[..first.start]) > 0 || words(&r[last.end..]) > 3 {
         return None;
     }
-    if spans.windows(2).any(|w| !is_connector(&r[w[0].end..w[1].start], true)) {
+    if spans
+        .windows(2)
+        .any(|w| !is_connector(&r[w[0].end..w[1].start], true))
+    {
         return None;
     }
     let mut parts: Vec<String> = spans
@@ -501,7 +514,9 @@ fn word_answer(t: &str, max_words: usize) -> Option<String> {
     let t = t.trim().trim_end_matches(['.', ',', ';', '!', '?']).trim();
     let t = t.trim_matches(['"', '\'', '\u{201c}', '\u{201d}']);
     let words = t.split_whitespace().count();
-    let letters = t.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\''));
+    let letters = t
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\''));
     ((1..=max_words).contains(&words) && letters && t.len() <= 40).then(|| t.to_string())
 }
 
@@ -557,9 +572,18 @@ fn strip_markup(t: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Whether text starts the way an answer does: a digit, a sign, a math delimiter or a bracket.
+/// Whether text starts the way an answer does: a digit, a sign, a math delimiter, a bracket, or a
+/// variable in an expression (`x = 5`, `a_1 + 1`, `f(2)`; not the word "a").
 fn starts_like_answer(t: &str) -> bool {
-    t.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '$' | '\\' | '-' | '(' | '[' | '.'))
+    let b = t.as_bytes();
+    let variable = b.first().is_some_and(u8::is_ascii_alphabetic)
+        && match b.get(1) {
+            None => false,
+            Some(b'_' | b'^' | b'=' | b'(' | b'+' | b'<' | b'>') => true,
+            Some(b' ') => t[2..].trim_start().starts_with(['=', '+', '<', '>', '\\']),
+            _ => false,
+        };
+    variable || t.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '$' | '\\' | '-' | '(' | '[' | '.'))
 }
 
 /// Last occurrence of `word` not inside a longer word ("answered" does not count).
@@ -585,8 +609,18 @@ fn skip_lead(t: &str) -> &str {
         let before = t.len();
         t = t.trim_start_matches(|c: char| c.is_whitespace() || c == ':' || c == '*');
         for w in [
-            "is", "was", "would be", "will be", "should be", "it is", "it's", "that is", "that's", "this is",
-            "simply", "equal to",
+            "is",
+            "was",
+            "would be",
+            "will be",
+            "should be",
+            "it is",
+            "it's",
+            "that is",
+            "that's",
+            "this is",
+            "simply",
+            "equal to",
         ] {
             if t.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w))
                 && t.as_bytes()
@@ -748,7 +782,10 @@ fn first_clause(seg: &str) -> &str {
                 || b[k..].starts_with(b" -- ")
                 || (c == b' ' || c == b',') && {
                     let rest = seg[k + 1..].trim_start();
-                    let w = rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+                    let w = rest
+                        .split(|c: char| !c.is_ascii_alphabetic())
+                        .next()
+                        .unwrap_or("");
                     REMARK_WORDS.iter().any(|r| w.eq_ignore_ascii_case(r))
                 };
             if boundary {
@@ -786,8 +823,22 @@ fn reads_as_math(t: &str) -> bool {
 
 /// Commands whose braced argument is a name or words, not math: `\text{ cm}`, `\begin{pmatrix}`.
 const WORD_ARG_COMMANDS: [&str; 16] = [
-    "text", "mbox", "textbf", "textrm", "textit", "texttt", "textsf", "mathrm", "mathbf", "mathit",
-    "mathsf", "operatorname", "begin", "end", "emph", "mathtt",
+    "text",
+    "mbox",
+    "textbf",
+    "textrm",
+    "textit",
+    "texttt",
+    "textsf",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathsf",
+    "operatorname",
+    "begin",
+    "end",
+    "emph",
+    "mathtt",
 ];
 
 /// Where the math at the start of `t` ends: the start of the first prose word (two or more letters
