@@ -265,6 +265,18 @@ fn math_x_between_numbers_is_times() {
             ),
             ("Answer: 3x4 = 12", "12", Correct, Some(r"3\times 4 = 12")),
             (r"\boxed{6 x 7}", "42", Correct, Some(r"6 \times 7")),
+            (
+                "Final answer: 4 X 5 = 20 tiles",
+                "20",
+                Correct,
+                Some(r"4 \times 5 = 20"),
+            ),
+            (
+                "The answer is 12 x 3 = 36, not 35.",
+                "35",
+                Incorrect,
+                Some(r"12 \times 3 = 36"),
+            ),
             // Next to a letter or an operator, x stays a variable.
             (r"\boxed{2x}", "2x", Correct, Some("2x")),
             (r"\boxed{3x+2}", "3x+2", Correct, Some("3x+2")),

@@ -261,6 +261,8 @@ mod tests {
                 ("#### 2 1/2", "2.5", Correct, Some("5/2")),
                 ("#### 2 1/2", "2", Incorrect, Some("5/2")),
                 ("#### 4/2", "2", Correct, Some("2")),
+                ("#### 3 / 4", "0.75", Correct, Some("3/4")),
+                ("#### 3 / 4", "3", Incorrect, Some("3/4")),
                 // A date is not a fraction; a zero denominator is not one either.
                 ("On 12/25/2020 she had 7", "7", Correct, Some("7")),
                 ("#### 5/0", "5", Correct, Some("5")),

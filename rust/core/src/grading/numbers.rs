@@ -211,14 +211,21 @@ fn digit_run(b: &[u8], mut j: usize) -> usize {
 }
 
 /// `/den` at `j` after a plain integer: the denominator's digits, unless zero or part of a date (`1/2/2020`).
+/// A single space may surround the slash (`3 / 4`).
 fn denominator(b: &[u8], j: usize) -> Option<(usize, usize)> {
+    let j = if b.get(j) == Some(&b' ') && b.get(j + 1) == Some(&b'/') {
+        j + 1
+    } else {
+        j
+    };
     if b.get(j) != Some(&b'/') {
         return None;
     }
-    let e = digit_run(b, j + 1);
-    let date = b.get(e) == Some(&b'/') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
-    let zero = b[j + 1..e].iter().all(|&c| c == b'0');
-    (e > j + 1 && !zero && !date && b.get(e) != Some(&b'.')).then_some((j + 1, e))
+    let s = if b.get(j + 1) == Some(&b' ') { j + 2 } else { j + 1 };
+    let e = digit_run(b, s);
+    let date = matches!(b.get(e), Some(b'/' | b' ')) && b[e..].iter().find(|&&c| c != b' ') == Some(&b'/');
+    let zero = b[s..e].iter().all(|&c| c == b'0');
+    (e > s && !zero && !date && b.get(e) != Some(&b'.')).then_some((s, e))
 }
 
 /// `\frac{a}{b}` (also `\dfrac`, `\tfrac`) with integer `a`, `b` at `i`: (numerator, denominator, end).

@@ -64,7 +64,7 @@ pub fn normalize(s: &str, budget: &mut Budget) -> Result<String, LimitHit> {
             i += 1;
             continue;
         }
-        if c == b'x' && times_between_numbers(s, &out, i) {
+        if (c == b'x' || c == b'X') && times_between_numbers(s, &out, i) {
             // `7 x 8 = 56`: a plain x between two numbers is a times sign, not a variable.
             out.push_str("\\times ");
             i += 1;
@@ -117,7 +117,7 @@ pub fn normalize(s: &str, budget: &mut Budget) -> Result<String, LimitHit> {
     })
 }
 
-/// Whether the `x` at `i` stands alone between two numbers (`7 x 8`, `2x3`).
+/// Whether the `x` (or `X`) at `i` stands alone between two numbers (`7 x 8`, `2x3`, `4 X 5`).
 fn times_between_numbers(s: &str, out: &str, i: usize) -> bool {
     let b = s.as_bytes();
     let alone = (i == 0 || !b[i - 1].is_ascii_alphabetic() && b[i - 1] != b'\\')
