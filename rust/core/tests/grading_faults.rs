@@ -134,6 +134,43 @@ fn remarks_after_the_answer_do_not_override_it() {
                 Some("4"),
             ),
             ("Final Answer: The largest $n$ is 34.", "34", Correct, Some("34")),
+            (
+                "Final answer: the sum is 45, and the product is 12",
+                "45",
+                Correct,
+                Some("45"),
+            ),
+            (
+                "Answer: The probability is 1/6, not 1/3.",
+                "1/6",
+                Correct,
+                Some("1/6"),
+            ),
+            (
+                "Final answer: 2 and 3 are the roots",
+                "2, 3",
+                Correct,
+                Some("2 and 3"),
+            ),
+            (
+                "The answer is 3.5 hours, i.e. 210 minutes.",
+                "3.5",
+                Correct,
+                Some("3.5"),
+            ),
+            (
+                "So, the answer is $\\boxed{12}$ (not 13).",
+                "12",
+                Correct,
+                Some("12"),
+            ),
+            ("The answer is 7, because 3 + 4 = 7", "7", Correct, Some("7")),
+            (
+                "The answer is: $-\\frac{1}{2}$ (negative one half)",
+                "-1/2",
+                Correct,
+                Some("-\\frac{1}{2}"),
+            ),
         ],
     );
 }
@@ -178,6 +215,15 @@ fn gsm8k_reads_whole_numbers() {
             ("Answer: 1 000 000", "1", Incorrect, Some("1000000")),
             ("The answer is -1 1/2 degrees.", "-1.5", Correct, Some("-3/2")),
             ("#### 2,500", "2500", Correct, Some("2500")),
+            ("The answer is 3,5", "3.5", Correct, Some("3.5")),
+            ("#### \\$1,234.50", "1234.5", Correct, Some("1234.5")),
+            (
+                "So the final answer is 12 apples, not 15.",
+                "15",
+                Incorrect,
+                Some("12"),
+            ),
+            ("Final answer: **7**", "7", Correct, Some("7")),
             ("#### 29,00", "29", Correct, Some("29")),
         ],
     );
@@ -199,6 +245,9 @@ fn choice_pronoun_i() {
             ("Answer: I believe (C) is right", "C", Correct, Some("C")),
             ("Answer: I'd go with D.", "D", Correct, Some("D")),
             ("Answer: I", "I", Correct, Some("I")),
+            ("Answer: I'm going with C", "C", Correct, Some("C")),
+            ("**Answer: (I)** because", "I", Correct, Some("I")),
+            ("I choose B.", "B", Correct, Some("B")),
             ("The answer is I because II fails.", "I", Correct, Some("I")),
         ],
     );
@@ -215,6 +264,8 @@ fn choice_label_with_option_text() {
             (r"\boxed{(B) I and II only}", "B", Correct, Some("B")),
             (r"\boxed{\textbf{C)} A larger sample}", "C", Correct, Some("C")),
             (r"\boxed{B, D}", "B", Incorrect, Some("B,D")),
+            (r"\boxed{A: 12 meters}", "A", Correct, Some("A")),
+            (r"\boxed{\text{C. Both I and II}}", "C", Correct, Some("C")),
         ],
     );
 }
@@ -232,6 +283,9 @@ fn math_word_answers() {
             ("Yes", r"\text{yes}", Correct, Some("Yes")),
             ("**Yes**", r"\text{Yes}", Correct, Some("Yes")),
             ("Answer: No", r"\text{yes}", Incorrect, Some("No")),
+            ("The answer is No, it is not.", r"\text{no}", Correct, Some("No")),
+            ("Final Answer: odd", r"\text{odd}", Correct, Some("odd")),
+            ("The answer is **Yes**.", r"\text{yes}", Correct, Some("Yes")),
             (
                 "The final answer is Monday. I hope it is correct.",
                 r"\text{Monday}",
@@ -295,6 +349,9 @@ fn math_option_letter_golds() {
             ("Answer: B", "B", Correct, Some("B")),
             ("B) 42", "B", Correct, Some("B")),
             ("The correct option is (B).", "B", Correct, Some("B")),
+            ("**(C)**", "C", Correct, Some("C")),
+            ("The answer is (C) 17.", "C", Correct, Some("C")),
+            ("I think the answer is D.", "D", Correct, Some("D")),
             (r"Thus \boxed{B}.", r"\text{(B)}", Correct, Some("B")),
             ("Answer: C", "B", Incorrect, Some("C")),
             ("The answer is B or C.", "B", Incorrect, Some("B,C")),

@@ -7,6 +7,10 @@
 //!    "option G" / "choice G" (whichever comes last);
 //! 4. the last standalone capital letter that does not start a phrase ("B." counts, "A cat" does not).
 //!
+//! Rules 2 to 4 look at the last 64 KiB of the response. The pronoun "I" ("I think", "I don't know")
+//! is never option I, and a box that starts with an option label and its text (`\boxed{E. A polygenic
+//! risk score}`) is that one letter.
+//!
 //! A letter joined to another by "or", "and", ",", "/" or "&" ("B or C", "(B) and (C)", `\boxed{B, C}`) is a
 //! hedge and grades `incorrect` even when one of the letters is right. Letters are ASCII capitals, except
 //! that boxes and answer phrases also accept a lower-case letter ("the answer is (b)").
@@ -388,11 +392,17 @@ fn from_standalone(text: &str, last: u8) -> Option<Choice> {
 /// The response's answer by the rules in the module docs.
 pub fn extract(response: &str, opts: &ChoiceOptions) -> Option<Choice> {
     let last = opts.last();
+    // Phrases, marks and lone letters are looked for near the end only, which keeps megabyte
+    // responses cheap; a box is found anywhere.
+    let near_end = super::text::tail(response, SEARCH_TAIL);
     from_box(response, last)
-        .or_else(|| from_phrase(response, last))
-        .or_else(|| from_marks(response, last))
-        .or_else(|| from_standalone(response, last))
+        .or_else(|| from_phrase(near_end, last))
+        .or_else(|| from_marks(near_end, last))
+        .or_else(|| from_standalone(near_end, last))
 }
+
+/// Bytes at the end of a response searched for an unboxed letter.
+pub const SEARCH_TAIL: usize = 64 * 1024;
 
 pub fn extract_answer(response: &str, opts: &ChoiceOptions) -> Option<String> {
     extract(response, opts).map(|c| c.display())

@@ -493,14 +493,30 @@ fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     }
     // The bare word "answer" is weaker ("To answer this, we compute …"): the answer must follow at once
     // ("The answer is 5", "Answer: $9$", "Answer \[ 9 \]").
-    let lead = strip_markup(skip_lead(&s[last_word(&lower, "answer")? + 6..]));
+    let after = &s[last_word(&lower, "answer")? + 6..];
+    let skipped = skip_lead(after);
+    // "Answer: The probability is 1/6": a colon makes the phrase an anchor even before prose.
+    let marker = after[..after.len() - skipped.len()].trim();
+    let colon = marker.contains(':');
+    let lead = strip_markup(skipped);
     let lead = skip_lead(&lead);
     if !starts_like_answer(lead) {
-        // "The answer is odd.", "Answer: Monday": a short word answer.
-        return word_answer(sentence(lead), 3).map(|w| Extracted {
-            parts: vec![w],
-            source: Source::Phrase,
-        });
+        // "The answer is odd.", "Answer: Monday", "The answer is No, it is not": a short word answer.
+        let sent = sentence(lead);
+        let clause = sent.split([',', ';', '(']).next().unwrap_or(sent);
+        // Only after "is" or ":" ("To answer this, …" is not an answer).
+        let word = (!marker.is_empty())
+            .then(|| word_answer(sent, 3).or_else(|| word_answer(clause, 3)))
+            .flatten();
+        if let Some(w) = word {
+            return Some(Extracted {
+                parts: vec![w],
+                source: Source::Phrase,
+            });
+        }
+        if !colon {
+            return None;
+        }
     }
     answer_in_segment(sentence(lead), opts, Source::Phrase)
 }
@@ -674,22 +690,27 @@ fn floor_char(t: &str, mut i: usize) -> usize {
 /// connected), else the segment itself when it reads as math, else its last number.
 fn answer_in_segment(seg: &str, opts: &MathOptions, source: Source) -> Option<Extracted> {
     let seg = strip_markup(seg);
-    let seg = first_clause(&seg);
+    let seg = drop_condition(first_clause(&seg));
     let spans = math_spans(seg);
-    // Cut after the last " is " / " are " / " was " / " equals " outside math.
-    let mut cut = 0;
+    // Cut after the first " is " / " are " / " was " / " equals " outside math that an answer follows
+    // at once ("the sum is 45, and the product is 12" is 45; "the $n$ that is largest is 34" is 34).
+    let mut cut = None;
     let lower = seg.to_ascii_lowercase();
     for verb in [" is ", " are ", " was ", " equals "] {
         let mut from = 0;
         while let Some(k) = lower[from..].find(verb) {
             let p = from + k;
-            if !spans.iter().any(|s| s.start <= p && p < s.end) {
-                cut = cut.max(p + verb.len());
+            let end = p + verb.len();
+            if !spans.iter().any(|s| s.start <= p && p < s.end)
+                && starts_like_answer(skip_lead(&seg[end..]))
+                && cut.is_none_or(|c| end < c)
+            {
+                cut = Some(end);
             }
             from = p + 1;
         }
     }
-    let seg = &seg[cut..];
+    let seg = &seg[cut.unwrap_or(0)..];
     let spans: Vec<Span> = math_spans(seg);
     if !spans.is_empty() {
         // The first span and those connected to it.
@@ -793,6 +814,30 @@ fn first_clause(seg: &str) -> &str {
             }
         }
         k += 1;
+    }
+    seg
+}
+
+/// Words that open a condition before the result: "If the area is 16, the side is 4".
+const CONDITION_WORDS: [&str; 8] = [
+    "if", "when", "since", "because", "given", "assuming", "after", "as",
+];
+
+/// The text after a leading condition clause ("If …, ", "Since …, "), or all of it.
+fn drop_condition(seg: &str) -> &str {
+    let t = seg.trim_start();
+    let w = t.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    if !CONDITION_WORDS.iter().any(|c| w.eq_ignore_ascii_case(c)) {
+        return seg;
+    }
+    let spans = math_spans(t);
+    let mut from = 0;
+    while let Some(k) = t[from..].find(", ") {
+        let p = from + k;
+        if !spans.iter().any(|s| s.start <= p && p < s.end) {
+            return &t[p + 2..];
+        }
+        from = p + 1;
     }
     seg
 }
