@@ -104,7 +104,13 @@ fn extract_from(
             }
         }
     }
-    last_number(response, style, max_digits)
+    // The last number lies in the last 64 KiB unless they hold none: scan the whole text only then.
+    let near_end = super::text::tail(response, 64 * 1024);
+    match last_number(near_end, style, max_digits)? {
+        Some(n) => Ok(Some(n)),
+        None if near_end.len() < response.len() => last_number(response, style, max_digits),
+        None => Ok(None),
+    }
 }
 
 /// The extracted answer as display text (`None` when nothing was found or a bound was hit).

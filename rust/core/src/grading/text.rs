@@ -88,20 +88,31 @@ const TURN_WORDS: [&str; 7] = [
 
 /// Where a run-on continuation starts: an end-of-turn token, or a line that opens a new question
 /// (`Question: …`, `Problem 3:`, `Human:`), after some text. `None` when the response is one turn.
-/// One pass over the bytes, looking only at `<` and line starts.
+/// Linear: a byte search from one `<` or line break to the next.
 pub fn run_on_start(text: &str) -> Option<usize> {
+    let first = text.len() - text.trim_start().len();
     let b = text.as_bytes();
-    let mut seen_text = false;
-    for (p, &c) in b.iter().enumerate() {
-        match c {
-            b'<' if seen_text && END_TOKENS.iter().any(|t| b[p..].starts_with(t.as_bytes())) => {
-                return Some(p)
-            }
-            b'\n' if seen_text && opens_turn(b, p + 1) => return Some(p + 1),
-            _ => seen_text |= !c.is_ascii_whitespace(),
+    // Every end-of-turn token starts with '<': jump from one '<' to the next.
+    let mut token = None;
+    let mut from = first + text[first..].chars().next().map_or(0, char::len_utf8);
+    while let Some(k) = text.get(from..).and_then(|t| t.find('<')) {
+        let p = from + k;
+        if END_TOKENS.iter().any(|t| b[p..].starts_with(t.as_bytes())) {
+            token = Some(p);
+            break;
         }
+        from = p + 1;
     }
-    None
+    let limit = token.unwrap_or(text.len());
+    let mut from = first;
+    while let Some(k) = text[from..limit].find('\n') {
+        let start = from + k + 1;
+        if opens_turn(b, start) {
+            return Some(start);
+        }
+        from = start;
+    }
+    token
 }
 
 /// Whether the line starting at `start` opens a new turn: a turn word used as a heading.
