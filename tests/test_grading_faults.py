@@ -1,7 +1,7 @@
-"""Fault kinds found by replaying public bug reports against answer graders, through ``maxrl_rs.grade``.
+"""Known failure modes of answer graders, checked end to end through ``maxrl_rs.grade``.
 
-Each case asserts the verdict and the extracted answer. The Rust tests in ``rust/core/tests/grading_faults.rs``
-hold more variants; these check the same rules end to end, and that the new options reach the verifiers.
+Each case asserts the verdict and the extracted answer. ``rust/core/tests/grading_faults.rs`` holds more
+variants; these check the same rules through Python, and that the options reach the verifiers.
 """
 
 from __future__ import annotations

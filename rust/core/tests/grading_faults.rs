@@ -1,5 +1,5 @@
-//! Fault kinds found by replaying public bug reports against answer graders, each fixed as a rule and
-//! checked here on the reported input plus variants: verdict and extracted answer together.
+//! Known failure modes of answer graders, each handled by a general rule and checked here on several
+//! variants: verdict and extracted answer together.
 
 use maxrl_core::grading::{Grader, OptValue, Options, Status};
 use Status::{Correct, Incorrect, InvalidReference, NoAnswer};

@@ -228,8 +228,11 @@ fn denominator(b: &[u8], j: usize) -> Option<(usize, usize)> {
     (e > s && !zero && !date && b.get(e) != Some(&b'.')).then_some((s, e))
 }
 
+/// A byte range `start..end`.
+type Range = (usize, usize);
+
 /// `\frac{a}{b}` (also `\dfrac`, `\tfrac`) with integer `a`, `b` at `i`: (numerator, denominator, end).
-fn latex_fraction(b: &[u8], i: usize) -> Option<((usize, usize), (usize, usize), usize)> {
+fn latex_fraction(b: &[u8], i: usize) -> Option<(Range, Range, usize)> {
     let name = [&b"\\frac{"[..], b"\\dfrac{", b"\\tfrac{"]
         .into_iter()
         .find(|p| b[i..].starts_with(p))?;
