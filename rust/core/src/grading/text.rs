@@ -86,8 +86,9 @@ const TURN_WORDS: [&str; 7] = [
     "exercise",
 ];
 
-/// Where a run-on continuation starts: an end-of-turn token, or a line that opens a new question
-/// (`Question: …`, `Problem 3:`, `Human:`), after some text. `None` when the response is one turn.
+/// Where a run-on continuation starts: an end-of-turn token after some text, or a line that opens a
+/// new question (`Question: …`, `Problem 3:`, `Human:`) after an answer was marked (`####`, `\\boxed`,
+/// "answer"). `None` when the response is one turn.
 /// Linear: a byte search from one `<` or line break to the next.
 pub fn run_on_start(text: &str) -> Option<usize> {
     let first = text.len() - text.trim_start().len();
@@ -103,11 +104,28 @@ pub fn run_on_start(text: &str) -> Option<usize> {
         }
         from = p + 1;
     }
+    // A new-question line ends the turn only after an answer was marked (`####`, a box, "answer"):
+    // "We have 3 cases.\nProblem: …" restates the problem, it is not a run-on.
     let limit = token.unwrap_or(text.len());
+    // Found once, and only when a new-question line turns up.
+    let mut first_mark: Option<Option<usize>> = None;
+    let mut marked = |end: usize| {
+        let m = *first_mark.get_or_insert_with(|| {
+            [
+                text.find("####"),
+                text.find("\\boxed"),
+                find_all_ci(text, "answer").next(),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+        });
+        m.is_some_and(|m| m < end)
+    };
     let mut from = first;
     while let Some(k) = text[from..limit].find('\n') {
         let start = from + k + 1;
-        if opens_turn(b, start) {
+        if opens_turn(b, start) && marked(start) {
             return Some(start);
         }
         from = start;
@@ -180,8 +198,11 @@ mod tests {
             "#### 18\n\n"
         );
         assert_eq!(first_turn("so 4.<|im_start|>user\nmore"), "so 4.");
-        assert_eq!(first_turn("x\n**Problem 2:** next"), "x\n");
-        assert_eq!(first_turn("x\nHuman: hi"), "x\n");
+        assert_eq!(first_turn("\\boxed{x}\n**Problem 2:** next"), "\\boxed{x}\n");
+        assert_eq!(first_turn("Answer: x\nHuman: hi"), "Answer: x\n");
+        // A problem restated after some text, before any answer, is not a run-on.
+        let restated = "We have 3 cases.\nProblem: find x.\nSo \\boxed{5}";
+        assert_eq!(first_turn(restated), restated);
         // A question restated at the start, or the word in running text, is not a run-on.
         assert_eq!(
             first_turn("Question: 2+2?\nAnswer: 4"),
