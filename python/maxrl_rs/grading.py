@@ -8,15 +8,23 @@ of the advantages.
 
 Verifiers and their reference formats:
 
-* ``math``: LaTeX / plain math answers (the last ``\\boxed{}`` or final-answer phrase), compared by value.
+* ``math``: LaTeX / plain math answers (the last ``\\boxed{}`` or final-answer phrase), compared by value;
+  a one-letter gold (``B``) is read as an option letter, a malformed one (``\\frac{``) is
+  ``invalid_reference``. Options include ``self_correction=True`` (``\\boxed{3} Hmm, actually \\boxed{4}``
+  answers 4) and ``ignore_run_on=True`` (text after an end-of-turn token or an invented next
+  ``Question:`` is not read); see ``docs/grading-math.md``.
 * ``gsm8k``: a number, or a GSM8K solution ending in ``#### N``. The response's answer is the number after
   ``#### `` (else, unless ``strict_format=True``, the last ``\\boxed{}``, "answer is", or the last number);
-  compared as exact decimals (``72.0 == 72``, ``1,000 == 1000``, ``$18 == 18``).
+  a whole token (``3/4``, ``1 000 000``, ``29,50``), compared by exact value (``72.0 == 72``,
+  ``1,000 == 1000``, ``$18 == 18``, ``3/4 == 0.75``). Options ``decimal_comma=True`` (``False`` drops
+  the comma: ``29,50`` = 2950) and ``ignore_run_on=True``.
 * ``exact``: any string; the whole response must equal it after normalisation. Options
   ``case_sensitive=False``, ``normalize_whitespace=True``, ``strip_punctuation=False``.
 * ``choice``: a letter (``"B"``, ``"(b)"``). The response's letter comes from ``\\boxed{}``, "The answer is
   (B)", "Answer: C", ``**D**``, ``(E)``, "option G", or the last standalone capital. Hedging between
-  letters ("B or C") is incorrect. Option ``num_choices=10`` (letters A–J).
+  letters ("B or C") is incorrect; the pronoun "I" ("I think it is B") is not option I, and a box with a
+  label and its option text (``\\boxed{E. A polygenic risk score}``) is that one letter. Option
+  ``num_choices=10`` (letters A–J).
 * ``maze``: the grid as text rows joined by ``"\\n"`` (``#`` wall, ``.`` open, ``S`` start, ``G`` goal); a
   list of row strings is joined for you. The response is ``UP``/``DOWN``/``LEFT``/``RIGHT`` tokens
   (whitespace or commas between) ended by ``DONE``. Option ``case_sensitive=True``.
