@@ -16,10 +16,13 @@ A verl-layout parquet file (``data_source``, ``prompt`` = messages, ``ability``,
 ``{style, ground_truth}``, ``extra_info``) trains with ``answer_field = "reward_model.ground_truth"``.
 ``reward_fn`` scores responses with a Python function instead of the verifiers (:mod:`maxrl_rs.rewards`).
 
-Every row is checked before training (:func:`validate_rows`): a missing field, a prompt that is neither a
-string nor messages, an empty answer, an unknown verifier and a reference the verifier cannot parse are
-errors naming the file and the row index (0-based). The held-out set is ``eval`` when given, else the first
-``task.eval_size`` rows of ``train`` (then left out of training).
+Every row is checked before training (:func:`validate_rows`): a row with a missing or null field, a prompt
+that is neither a string nor messages, an empty answer, an unknown verifier or a reference the verifier
+cannot read is left out with a warning naming the file and the row index (0-based); more than 10% of such
+rows, or none usable, stop the run with the list (the same rule as JSONL files).
+
+The held-out set is ``eval`` when given, else the first ``task.eval_size`` rows of ``train`` (then left out
+of training).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.tasks.base import Example, Graded, Task, register_task
+from maxrl_rs.tasks.jsonl import report_unusable
 
 #: File suffix -> ``datasets`` builder.
 BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
@@ -114,60 +118,73 @@ def _fields(row: dict[str, Any]) -> str:
 
 
 def validate_rows(rows: list[dict[str, Any]], options: DatasetOptions, path: str) -> list[Row]:
-    """Check every row of ``path`` up front and return them parsed.
+    """Check every row of ``path`` up front and return the usable ones, parsed.
 
-    Raises ConfigError naming ``path`` and the row index (0-based) for the first bad row.
+    Unusable rows are left out with a warning naming each as ``path: row i: why`` (0-based); as for JSONL
+    files (:func:`maxrl_rs.tasks.jsonl.report_unusable`), ConfigError listing them when no row or more than
+    10% of the rows are unusable.
     """
-    from maxrl_rs.grading import VERIFIERS
-
-    python_reward = bool(options.reward_fn)
     out: list[Row] = []
+    problems: list[tuple[int, str]] = []
     for i, row in enumerate(rows):
-        where = f"{path}: row {i}"
         try:
-            prompt = get_field(row, options.prompt_field)
-        except KeyError:
-            raise ConfigError(
-                f"{where}: no field {options.prompt_field!r} (task.dataset.prompt_field); "
-                f"its fields: {_fields(row)}"
-            ) from None
-        text, messages = _prompt(prompt, options.system_prompt, where, options.prompt_field)
-        try:
-            answer = get_field(row, options.answer_field)
-        except KeyError:
-            if not python_reward:
-                raise ConfigError(
-                    f"{where}: no field {options.answer_field!r} (task.dataset.answer_field), or it is "
-                    f"null; its fields: {_fields(row)}"
-                ) from None
-            answer = ""
-        verifier = row.get("verifier") or options.verifier
-        if python_reward:
-            verifier = PYTHON_REWARD
-        elif verifier not in VERIFIERS:
-            raise ConfigError(f"{where}: unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
-        if (isinstance(answer, float) and math.isnan(answer)) or answer == "":
-            if not python_reward:
-                raise ConfigError(f"{where}: field {options.answer_field!r} is empty ({answer!r})")
-            answer = ""
-        try:
-            reference = _reference(answer, verifier)
-        except TypeError as e:
-            raise ConfigError(f"{where}: field {options.answer_field!r} {e}") from None
-        out.append(Row(i, text, messages, reference, verifier))
+            out.append(_row(i, row, options))
+        except _Unusable as e:
+            problems.append((i, str(e)))
+    if not options.reward_fn:
+        unreadable = _unreadable_references(out, options.answer_field)
+        problems += unreadable
+        out = [r for r in out if r.index not in {i for i, _ in unreadable}]
+    report_unusable(path, [(f"{path}: row {i}", why) for i, why in sorted(problems)], len(rows), len(out))
     if not out:
         raise ConfigError(f"{path}: has no rows")
-    if not python_reward:
-        _check_references(out, path, options.answer_field)
     return out
 
 
-def _prompt(
-    value: Any, system: str, where: str, field: str
-) -> tuple[str, tuple[tuple[str, str], ...] | None]:
+class _Unusable(ValueError):
+    """Why one row cannot be trained on."""
+
+
+def _row(i: int, row: dict[str, Any], options: DatasetOptions) -> Row:
+    from maxrl_rs.grading import VERIFIERS
+
+    python_reward = bool(options.reward_fn)
+    try:
+        prompt = get_field(row, options.prompt_field)
+    except KeyError:
+        raise _Unusable(
+            f"no field {options.prompt_field!r} (task.dataset.prompt_field); its fields: {_fields(row)}"
+        ) from None
+    text, messages = _prompt(prompt, options.system_prompt, options.prompt_field)
+    try:
+        answer = get_field(row, options.answer_field)
+    except KeyError:
+        if not python_reward:
+            raise _Unusable(
+                f"no field {options.answer_field!r} (task.dataset.answer_field), or it is null; "
+                f"its fields: {_fields(row)}"
+            ) from None
+        answer = ""
+    verifier = row.get("verifier") or options.verifier
+    if python_reward:
+        verifier = PYTHON_REWARD
+    elif verifier not in VERIFIERS:
+        raise _Unusable(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
+    if (isinstance(answer, float) and math.isnan(answer)) or answer == "":
+        if not python_reward:
+            raise _Unusable(f"field {options.answer_field!r} is empty ({answer!r})")
+        answer = ""
+    try:
+        reference = _reference(answer, verifier)
+    except TypeError as e:
+        raise _Unusable(f"field {options.answer_field!r} {e}") from None
+    return Row(i, text, messages, reference, verifier)
+
+
+def _prompt(value: Any, system: str, field: str) -> tuple[str, tuple[tuple[str, str], ...] | None]:
     if isinstance(value, str):
         if not value.strip():
-            raise ConfigError(f"{where}: field {field!r} is an empty prompt")
+            raise _Unusable(f"field {field!r} is an empty prompt")
         if not system:
             return value, None
         return f"{system}\n\n{value}", (("system", system), ("user", value))
@@ -181,16 +198,15 @@ def _prompt(
                 or not isinstance(m.get("role"), str)
                 or not isinstance(m.get("content"), str)
             ):
-                raise ConfigError(
-                    f"{where}: field {field!r} message {j} must be {{'role': str, 'content': str}}, "
-                    f"got {m!r:.120}"
+                raise _Unusable(
+                    f"field {field!r} message {j} must be {{'role': str, 'content': str}}, got {m!r:.120}"
                 )
             messages.append((m["role"], m["content"]))
         if system and messages[0][0] != "system":
             messages.insert(0, ("system", system))
         return "\n\n".join(c for _, c in messages), tuple(messages)
-    raise ConfigError(
-        f"{where}: field {field!r} must be a string or a non-empty list of {{role, content}} messages, "
+    raise _Unusable(
+        f"field {field!r} must be a string or a non-empty list of {{role, content}} messages, "
         f"got {value!r:.120}"
     )
 
@@ -213,28 +229,29 @@ def _reference(answer: Any, verifier: str) -> str:
     return reference_text(answer, verifier)
 
 
-def _check_references(rows: list[Row], path: str, field: str) -> None:
-    """References the verifier cannot parse are errors now, not a masked rollout in every later step."""
+def _unreadable_references(rows: list[Row], field: str) -> list[tuple[int, str]]:
+    """Rows whose reference the verifier cannot read (graded against itself: ``invalid_reference``),
+    which would otherwise mask every rollout of their prompt."""
     import maxrl_rs
 
     invalid = maxrl_rs.STATUS_NAMES.index("invalid_reference")
     by_verifier: dict[str, list[Row]] = {}
     for r in rows:
         by_verifier.setdefault(r.verifier, []).append(r)
+    out = []
     for verifier, group in by_verifier.items():
-        # Two probe responses: an empty one and a boxed number (some verifiers read the reference only once
-        # they have extracted an answer).
         refs = [r.reference for r in group]
-        grades = maxrl_rs.grade(
-            [""] * len(group) + ["\\boxed{0}"] * len(group), refs + refs, verifier=verifier
-        )
-        status = np.asarray(grades.status).reshape(2, len(group))
-        for r, s in zip(group, (status == invalid).any(axis=0)):
-            if s:
-                raise ConfigError(
-                    f"{path}: row {r.index}: field {field!r} = {r.reference!r:.80} is not a reference the "
-                    f"{verifier!r} verifier can read"
+        status = maxrl_rs.grade(refs, refs, verifier=verifier).status
+        for r, code in zip(group, status.tolist()):
+            if code == invalid:
+                out.append(
+                    (
+                        r.index,
+                        f"field {field!r} = {r.reference!r:.80} is not a reference the "
+                        f"{verifier!r} verifier can read",
+                    )
                 )
+    return out
 
 
 @register_task

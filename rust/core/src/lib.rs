@@ -1,8 +1,8 @@
 //! maxrl-core: the numeric heart of maxrl-rs, with no Python in it.
 //!
-//! * [`estimators`]: per-rollout advantages (MaxRL of any order, GRPO, RLOO, Dr.GRPO, REINFORCE), docs/estimators.md.
+//! * [`estimators`]: per-rollout advantages (MaxRL of any order, GRPO, RLOO, Dr.GRPO, REINFORCE).
 //! * [`groups`]: rollouts grouped by prompt id in any order, per-group statistics.
-//! * [`passk`]: unbiased pass@k, fail@k and the order-T MaxRL objective from samples, docs/estimators.md.
+//! * [`passk`]: unbiased pass@k, fail@k and the order-T MaxRL objective from samples.
 //! * [`parallel`]: the rayon pool shared by every batch call (thread count, fork safety).
 //!
 //! Formulas cite `docs/estimators.md` (the numeric contract) and Tajwar et al. 2026, arXiv 2602.02710.
