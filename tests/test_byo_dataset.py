@@ -216,7 +216,7 @@ def test_separate_eval_file_and_numbers_and_lists_as_references(tmp_path):
         ({"prompt": 7, "answer": "3"}, [], r"row 1: field 'prompt' must be a string or a non-empty list"),
         ({"prompt": "add 1 2", "answer": ""}, [], r"row 1: field 'answer' is empty"),
         ({"prompt": "add 1 2", "answer": None}, [], r"row 1: no field 'answer' .*or it is null"),
-        ({"prompt": "add 1 2"}, [], r"row 1: no field 'answer' .*or it is null; its fields: prompt$"),
+        ({"prompt": "add 1 2"}, [], r"row 1: no field 'answer' .*or it is null; its fields: prompt\n"),
         ({"prompt": "add 1 2", "answer": "3", "verifier": "maths"}, [], r"row 1: unknown verifier 'maths'"),
         (
             {"prompt": "add 1 2", "answer": "abc"},
@@ -349,3 +349,17 @@ def test_example_configs_and_data_files_load(tmp_path):
     exs = task.eval_examples()
     g = task.grade(["so \\boxed{42}", "\\boxed{55}"], exs)
     np.testing.assert_array_equal(g.rewards, [1.0, 0.0])
+
+
+def test_a_few_bad_rows_are_left_out_with_a_warning(tmp_path, caplog):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    rows = [{"prompt": f"add {q}", "answer": a} for q, a in PROBLEMS * 2]  # 12 rows
+    rows[5] = {"prompt": "add 1 1", "answer": ""}
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = make_task(run_config(tmp_path, model, f"task.dataset.train={data}"))
+    with caplog.at_level("WARNING"):
+        ids = [task.train_example(i).id for i in range(task.num_train)] + [e.id for e in task.eval_examples()]
+    assert sorted(ids) == sorted(f"train:{i}" for i in range(12) if i != 5)
+    assert f"{data}: 1 of 12 rows are unusable" in caplog.text
+    assert f"{data}: row 5: field 'answer' is empty" in caplog.text

@@ -126,5 +126,5 @@ def test_unknown_target_module_and_resuming_an_adapter_without_lora(tmp_path):
 
     assert (out / "base" / "model.safetensors").is_file()
     load_pretrained(out / "checkpoints" / "step-1" / "model")
-    with pytest.raises(ConfigError, match="holds a LoRA adapter"):
+    with pytest.raises(ConfigError, match=r"model\.lora"):  # the saved run has an adapter
         train(load_config(None, [*TINY, "sft.steps=0", "train.steps=2", f"out={out}"]), resume=out)
