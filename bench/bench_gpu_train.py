@@ -3,7 +3,7 @@
     python bench/bench_gpu_train.py                 # ~113M-param random-init decoder, bf16 update, HF
     python bench/bench_gpu_train.py --backend vllm  # the same with the vLLM backend (needs maxrl-rs[vllm])
     python bench/bench_gpu_train.py --tiny          # tiny model on CPU: checks the script itself (seconds)
-    python bench/bench_gpu_train.py --lora 8 [--gradient-checkpointing]   # a LoRA adapter on every linear layer
+    python bench/bench_gpu_train.py --lora 8 [--gradient-checkpointing]  # LoRA on every linear layer
 
 The model is the built-in architecture (``model.arch``) at hidden 768, 12 layers, 12 heads (~113M
 parameters). Every step is a real :class:`maxrl_rs.trainer.Trainer` step on the maze task (prompts of a 9×9
