@@ -6,8 +6,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any, TextIO
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import click
 
@@ -85,7 +85,7 @@ def _count_lines(path: str) -> int | None:
     return n
 
 
-def _rows(stream: TextIO, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(stream: Iterable[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) for every non-blank line; a clear error naming the line otherwise."""
     for lineno, line in enumerate(stream, 1):
         if not line.strip():
