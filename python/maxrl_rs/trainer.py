@@ -371,6 +371,7 @@ class Trainer:
         want_entropy = self.config.algo.entropy_coef > 0
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             logp, ent = token_logprobs(self.model, mb, sampling=self.sampling, entropy=True)
+        assert ent is not None  # asked for with entropy=True
         return policy_loss(
             logp,
             adv[idx],
