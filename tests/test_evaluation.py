@@ -329,3 +329,98 @@ def test_maze_experiment_summary_from_saved_counts(tmp_path):
     assert "| maxrl | 2 |" in md and "pass@16" in md and "Reproduce" in md
     assert (tmp_path / "maze.png").stat().st_size > 0
     assert json.loads((tmp_path / "maze.json").read_text())["reports"] == reports
+
+
+class _NoVerdictTask:
+    """A task whose grading gives no verdict (``limit``) for the response ``"??"``, as a bound would."""
+
+    def __init__(self, task):
+        self._task = task
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
+
+    def grade(self, responses, examples):
+        from maxrl_rs.grading import LIMIT
+
+        graded = self._task.grade(responses, examples)
+        hit = np.array([r == "??" for r in responses], dtype=bool)
+        status = np.where(hit, LIMIT, graded.status).astype(np.uint8)
+        return type(graded)(rewards=np.where(hit, 0, graded.rewards), mask=graded.mask & ~hit, status=status)
+
+
+class _NoVerdictBackend(_ScriptedBackend):
+    """Prompt i: ``correct[i]`` correct responses, then ``unscored[i]`` without a verdict, then failures."""
+
+    def __init__(self, task, examples, correct, unscored):
+        super().__init__(task, examples, correct)
+        self.unscored = unscored
+
+    def generate(self, prompts, group_ids, sampling):
+        out = super().generate(prompts, group_ids, sampling)
+        texts = list(out.texts)
+        for j, g in enumerate(out.group_ids.tolist()):
+            if self.correct[g] <= j % sampling.n < self.correct[g] + self.unscored[g]:
+                texts[j] = "??"
+        out.texts = texts
+        return out
+
+
+@pytest.mark.parametrize("unscored", [[0, 0, 0, 0, 0], [0, 2, 0, 8, 1]])
+def test_training_and_eval_count_the_same_way(unscored):
+    """Held-out evaluation during training and ``maxrl eval`` share one path: a response without a verdict
+    is left out of its prompt's n (not a failure), a prompt without any is dropped, and both report the
+    same pass@k from the same counts."""
+    pytest.importorskip("torch")
+    from maxrl_rs.evaluation.sampling import evaluate_policy
+    from maxrl_rs.heldout import heldout_pass_at_k
+
+    task = _maze_task()
+    examples = task.eval_examples()
+    correct = [0, 1, 3, 0, 5]
+    graded = _NoVerdictTask(task)
+    tok = task.build_tokenizer()
+    report = evaluate_policy(
+        _NoVerdictBackend(task, examples, correct, unscored), graded, tok, examples, run="r", n=8, ks="1,2",
+        max_new_tokens=8,
+    )  # fmt: skip
+    backend = _NoVerdictBackend(task, examples, correct, unscored)
+    held = heldout_pass_at_k(backend, graded, tok, examples, samples=8, max_new_tokens=8)
+    kept = [i for i in range(5) if unscored[i] < 8]
+    n = np.array([8 - unscored[i] for i in kept])
+    c = np.array([correct[i] for i in kept])
+    assert report.prompt_n == n.tolist() and report.prompt_c == c.tolist()
+    assert report.meta["unscored_responses"] == sum(unscored) == held["eval/unscored"]
+    assert report.meta["dropped_prompts"] == 5 - len(kept)
+    want = float(np.mean(c / n))  # not counting unscored responses as failures
+    assert report.pass_at_k[0] == held["eval/pass@1"] == pytest.approx(want, abs=1e-15)
+    if sum(unscored) == 0:
+        assert held["eval/pass@8"] == float(np.mean(maxrl_rs.pass_at_k(8, c, 8)))
+    else:  # pass@8 of a prompt with fewer than 8 graded responses does not exist
+        assert np.isnan(held["eval/pass@8"])
+
+
+def test_maxrl_train_final_eval_and_maxrl_eval_report_the_same_numbers(tmp_path):
+    """The last held-out evaluation of ``maxrl train`` and ``maxrl eval`` of the run's final checkpoint, with
+    the run's eval seed and the same samples per prompt, report the same pass@1 and pass@n."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _runs import SMALL_RUN, train_cli
+    from maxrl_rs.metrics import read_metrics
+
+    run = tmp_path / "run"
+    samples = 4
+    train_cli(
+        1, *SMALL_RUN, "--set", "device=cpu", "--set", "sft.steps=20", "--set", "task.eval_size=3",
+        "--set", f"eval.samples={samples}", "--steps", "1", "--out", str(run),
+    )  # fmt: skip
+    final = [r for r in read_metrics(run) if "eval/pass@1" in r][-1]
+    assert final["step"] == 1
+    _eval_cli(run, "--n", samples, "--k", f"1,{samples}", "--no-progress", "--json", tmp_path / "eval.json")
+    d = json.loads((tmp_path / "eval.json").read_text())
+    assert d["num_prompts"] == 3 and d["meta"]["step"] == 1
+    assert d["pass_at_k"] == [final["eval/pass@1"], final[f"eval/pass@{samples}"]]

@@ -7,7 +7,7 @@ torch trainer, rollouts, tasks and CLI. See SPEC.md for the formulas and Tajwar 
 
 from maxrl_rs._core import __version__, get_num_threads, set_num_threads
 from maxrl_rs.advantages import ESTIMATORS, GroupStats, advantages, group_stats
-from maxrl_rs.errors import ConfigError, InvalidInputError
+from maxrl_rs.errors import ConfigError, FileError, InvalidInputError
 from maxrl_rs.grading import STATUS_NAMES, Grader, Grades, grade
 from maxrl_rs.passk import PassAtKCurve, maxrl_objective, pass_at_k, pass_at_k_curve, population_weight
 
@@ -15,6 +15,7 @@ __all__ = [
     "ESTIMATORS",
     "STATUS_NAMES",
     "ConfigError",
+    "FileError",
     "Grader",
     "Grades",
     "GroupStats",

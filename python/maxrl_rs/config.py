@@ -4,13 +4,19 @@ overridden with ``key=value`` strings (``--set algo.estimator=grpo``).
 Every error is a :class:`maxrl_rs.ConfigError` that names the dotted key and says what was wrong. Unset
 optional values (``None``) are written ``none`` on the command line and left out (TOML) or ``null``
 (JSON) in files.
+
+Paths (:data:`PATH_KEYS`) are made absolute as they are read: a config file's relative to that file's
+directory, a command-line override's relative to the current directory. A run's saved ``config.json`` thus
+holds absolute paths, and the run can be resumed or evaluated from any directory.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -159,6 +165,31 @@ class Config:
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
 
+#: Keys whose values are file or directory paths.
+PATH_KEYS = ("out", "model.path", "task.jsonl.train", "task.jsonl.eval")
+
+
+def absolute_path(value: Any, base: str | Path) -> Any:
+    """``value`` as an absolute path (``~`` expanded, relative to ``base``); unset or empty values as they
+    are."""
+    if not isinstance(value, str) or not value:
+        return value
+    return os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+
+
+def _resolve_paths(data: dict[str, Any], base: str | Path) -> dict[str, Any]:
+    """A copy of nested dict ``data`` with the values of :data:`PATH_KEYS` made absolute against ``base``."""
+    out = copy.deepcopy(data)
+    for dotted in PATH_KEYS:
+        *parents, leaf = dotted.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            node[leaf] = absolute_path(node[leaf], base)
+    return out
+
+
 # -- reading -------------------------------------------------------------------------------------------------
 
 
@@ -174,18 +205,22 @@ def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] 
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
+    """The nested dict of a ``.toml`` or ``.json`` config file, its paths made absolute against the file's
+    directory."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist")
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
-            return _toml_loads(p.read_text(encoding="utf-8"))
+            return _resolve_paths(_toml_loads(p.read_text(encoding="utf-8")), p.absolute().parent)
         if suffix == ".json":
             data = json.loads(p.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ConfigError(f"config file {str(p)!r}: the top level must be an object")
-            return data
+            return _resolve_paths(data, p.absolute().parent)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {str(p)!r} is not UTF-8 text (byte {e.start})") from None
     except (ValueError, TypeError) as e:  # tomllib.TOMLDecodeError and JSONDecodeError are ValueErrors
         if isinstance(e, ConfigError):
             raise
@@ -244,7 +279,24 @@ def apply_override(cfg: Config, item: str) -> Config:
     nested: dict[str, Any] = {parts[-1]: _ParsedString(raw)}
     for part in reversed(parts[:-1]):
         nested = {part: nested}
-    return merge(cfg, nested)
+    cfg = merge(cfg, nested)
+    if key in PATH_KEYS:  # relative to where the command runs
+        cfg = merge(cfg, _resolve_paths(_nested(key, _get(cfg, key)), os.getcwd()))
+    return cfg
+
+
+def _nested(dotted: str, value: Any) -> dict[str, Any]:
+    """``{"a": {"b": value}}`` for ``"a.b"``."""
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _get(cfg: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
 
 
 class _ParsedString(str):
@@ -445,3 +497,58 @@ def from_dict(data: dict[str, Any]) -> Config:
     cfg = merge(Config(), data)
     validate(cfg)
     return cfg
+
+
+# -- resuming ------------------------------------------------------------------------------------------------
+
+#: Keys a resumed run may change (a trailing dot: the whole section): how long it trains, how it logs,
+#: checkpoints and evaluates, and where it runs. Every other key shapes the model, the data or the update,
+#: and changing it would continue one run as another.
+RESUMABLE_KEYS = (
+    "out",
+    "device",
+    "threads",
+    "train.steps",
+    "train.micro_batch_size",
+    "rollout.backend",
+    "rollout.batch_size",
+    "rollout.vllm.",
+    "eval.",
+    "checkpoint.",
+    "log.",
+    "distributed.",
+)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def check_resume_changes(saved: Config, new: Config) -> dict[str, tuple[Any, Any]]:
+    """The keys ``new`` changes from a run's ``saved`` config, as ``{key: (old, new)}``.
+
+    Raises:
+        ConfigError: naming every changed key outside :data:`RESUMABLE_KEYS` with its old and new value.
+    """
+    old, now = flatten(to_dict(saved)), flatten(to_dict(new))
+    changed = {
+        k: (old.get(k), now.get(k)) for k in sorted(old.keys() | now.keys()) if old.get(k) != now.get(k)
+    }
+    refused = [
+        k for k in changed if not any(k == r or (r.endswith(".") and k.startswith(r)) for r in RESUMABLE_KEYS)
+    ]
+    if refused:
+        what = "; ".join(f"{k}: saved {changed[k][0]!r}, given {changed[k][1]!r}" for k in refused)
+        raise ConfigError(
+            f"resume: {what}; a resumed run may change only "
+            f"{', '.join(k + '*' if k.endswith('.') else k for k in RESUMABLE_KEYS)}; "
+            "start a new run with --out instead"
+        )
+    return changed

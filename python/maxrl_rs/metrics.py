@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
+
+from maxrl_rs.atomic import reporting_full_disk, write_text
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -38,9 +39,7 @@ def truncate_after(path: str | Path, step: int) -> None:
     if not p.is_file():
         return
     kept = [r for r in read_metrics(p) if r.get("step", 0) <= step]
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-    os.replace(tmp, p)
+    write_text(p, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 class MetricsLogger:
@@ -81,8 +80,9 @@ class MetricsLogger:
         if not self.enabled:
             return
         row = {"step": int(step), **{k: _plain(v) for k, v in metrics.items()}}
-        self._file.write(json.dumps(row) + "\n")
-        self._file.flush()
+        with reporting_full_disk(self.path):
+            self._file.write(json.dumps(row) + "\n")
+            self._file.flush()
         if self._tb is not None:
             for k, v in row.items():
                 if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):

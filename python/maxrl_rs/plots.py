@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from maxrl_rs.atomic import atomic_open
 from maxrl_rs.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, Any]:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    with atomic_open(path, "wb") as f:  # the format from the name, as savefig(path) would pick it
+        fig.savefig(f, dpi=130, format=path.suffix.lstrip(".").lower() or "png")
     return path
 
 

@@ -109,6 +109,7 @@ def eval_command(
 ) -> None:
     """Sample N responses per held-out prompt from each RUN (run, checkpoint or model directory, or a
     saved report .json) and report pass@k and J^(k); several runs are compared against the first."""
+    from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.errors import InvalidInputError
     from maxrl_rs.evaluation import format_table, load_reports, save_reports
 
@@ -150,7 +151,7 @@ def eval_command(
             from maxrl_rs.plots import plot_pass_at_k
 
             click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
-    except InvalidInputError as e:  # ConfigError included
+    except (InvalidInputError, NoSpaceError) as e:  # ConfigError and FileError included
         raise click.ClickException(str(e)) from None
     finally:
         if ctx is not None:
@@ -263,6 +264,7 @@ class _SamplingContext:
             temperature=temperature,
             top_p=self.cfg.rollout.top_p,
             top_k=self.cfg.rollout.top_k,
+            min_p=self.cfg.rollout.min_p,
             seed=self.cfg.task.eval_seed if seed is None else seed,
             prompts_per_call=self.per_call,
             progress=progress,

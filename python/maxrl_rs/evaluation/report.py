@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import InvalidInputError
 from maxrl_rs.passk import maxrl_objective, pass_at_k_curve
 
@@ -158,7 +159,7 @@ class PassAtKReport:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
         return path
 
     @classmethod
@@ -418,7 +419,7 @@ def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
         "reports": [r.to_dict() for r in reports],
         "efficiency": [scaling_efficiency(r, reports[0]).to_dict() for r in reports[1:]],
     }
-    path.write_text(json.dumps(payload, indent=1) + "\n")
+    write_text(path, json.dumps(payload, indent=1) + "\n")
     return path
 
 

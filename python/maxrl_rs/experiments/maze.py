@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import (
     PassAtKReport,
@@ -169,12 +170,9 @@ def _train_job(args: tuple[MazeExperimentConfig, str, str, int, str]) -> dict[st
         cfg = apply_override(cfg, item)
     cfg.out = str(run_dir)
     validate(cfg)
-    if (run_dir / "checkpoints").is_dir():  # a finished run from an earlier invocation with the same settings
-        import shutil
-
-        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
-    summary = train(cfg, progress=False)
+    # A run left by an earlier invocation (finished or not) is replaced.
+    summary = train(cfg, progress=False, overwrite=True)
     rows = [r for r in read_metrics(run_dir) if "reward" in r]
     return {
         "method": method,
@@ -337,10 +335,10 @@ def write_outputs(result: dict[str, Any], out: Path, command: str) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(result)
-    (out / "maze.json").write_text(json.dumps(result, indent=1) + "\n")
+    write_text(out / "maze.json", json.dumps(result, indent=1) + "\n")
     save_reports(summary["pooled"], out / "maze_passk.json")
     plot_maze(summary["pooled"], result["runs"], out / "maze.png")
-    (out / "maze.md").write_text(_markdown(result, summary, command))
+    write_text(out / "maze.md", _markdown(result, summary, command))
     print(markdown_table(summary, summary["ks"]))
     print(format_table(summary["pooled"]))
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 import maxrl_rs
+from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation import mean_std
 
@@ -378,9 +379,9 @@ def write_outputs(
             "machine": f"{platform.machine()}, {platform.python_version()}",
         }
     )
-    (out / f"{name}.json").write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n")
+    write_text(out / f"{name}.json", json.dumps(payload, indent=1, allow_nan=False) + "\n")
     plot(results, config, out / f"{name}.png")
-    (out / f"{name}.md").write_text(_markdown(rows, config, seconds, name, command))
+    write_text(out / f"{name}.md", _markdown(rows, config, seconds, name, command))
     return payload
 
 
