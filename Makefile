@@ -31,6 +31,7 @@ lint:
 	ruff check python tests bench examples
 	ruff format --check python tests bench examples
 	python -m mypy.stubtest maxrl_rs._core --allowlist python/stubtest-allowlist.txt
+	mypy python/maxrl_rs
 
 fmt:
 	cargo fmt --all

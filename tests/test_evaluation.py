@@ -275,6 +275,21 @@ def test_eval_of_several_runs_keeps_a_backend_that_can_switch_models(tmp_path, m
     assert reports[0]["prompts"] == reports[1]["prompts"] == reports[2]["prompts"]
 
 
+def test_maze_experiment_config_from_saved_json():
+    """The config saved in maze.json (tuples become lists) reads back equal, and still validates."""
+    from dataclasses import asdict
+
+    from maxrl_rs.errors import ConfigError
+    from maxrl_rs.experiments import maze
+
+    config = maze.MazeExperimentConfig(methods=("maxrl", "grpo"), seeds=(3, 1), eval_n=16)
+    saved = json.loads(json.dumps(asdict(config)))
+    assert isinstance(saved["seeds"], list)
+    assert maze.MazeExperimentConfig.from_dict(saved) == config
+    with pytest.raises(ConfigError, match="unknown method 'ppo'"):
+        maze.MazeExperimentConfig.from_dict({**saved, "methods": ["ppo"]})
+
+
 def test_maze_experiment_summary_from_saved_counts(tmp_path):
     """The maze write-up is computed from per-seed reports: mean ± std, pooled curves, efficiency."""
     pytest.importorskip("matplotlib")

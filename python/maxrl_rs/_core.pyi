@@ -1,7 +1,7 @@
 # Type stubs of the Rust extension (checked in CI by `python -m mypy.stubtest maxrl_rs._core`).
 # Users call the wrappers in maxrl_rs (advantages.py, passk.py, grading.py), which accept lists and tensors.
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import final
 
 import numpy as np
@@ -66,20 +66,19 @@ VERIFIERS: list[str]
 LIMIT_KEYS: list[str]
 
 _Graded = tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8], list[str | None]]
+# `options`: a dict (no other Mapping) of bool, int, float or str values; others raise InvalidInputError.
 
 def grade(
     responses: Iterable[str],
     references: Iterable[str],
     verifier: str,
-    options: Mapping[str, bool | int | float | str] | None = None,
+    options: dict[str, object] | None = None,
     threads: int | None = None,
 ) -> _Graded: ...
 
 @final
 class Grader:
-    def __new__(
-        cls, verifier: str, options: Mapping[str, bool | int | float | str] | None = None
-    ) -> Grader: ...
+    def __new__(cls, verifier: str, options: dict[str, object] | None = None) -> Grader: ...
     def grade(
         self, responses: Iterable[str], references: Iterable[str], threads: int | None = None
     ) -> _Graded: ...

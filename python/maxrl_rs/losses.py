@@ -31,7 +31,10 @@ micro-batch losses then sum to the full-batch loss exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 #: Bound of the k3 term's log-ratio ref − logp (verl's ``kl_penalty``): exp(20) still fits float32 easily.
 KL_LOG_RATIO_CLAMP = 20.0
@@ -70,14 +73,14 @@ class LossConfig:
 
 
 def aggregate(
-    values: Any,
-    mask: Any,
+    values: torch.Tensor,
+    mask: torch.Tensor,
     agg: str = "token-mean",
     *,
     max_len: int | None = None,
     num_tokens: float | None = None,
     num_seqs: float | None = None,
-) -> Any:
+) -> torch.Tensor:
     """Reduce ``[R, T]`` per-token ``values`` over ``mask`` to a scalar (see the module docstring).
 
     ``num_tokens`` / ``num_seqs`` override the denominators (defaults: the tokens in ``mask`` and the
@@ -105,18 +108,18 @@ def aggregate(
 
 
 def policy_loss(
-    logp: Any,
-    advantages: Any,
-    mask: Any,
+    logp: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
     config: LossConfig | None = None,
     *,
-    old_logp: Any = None,
-    ref_logp: Any = None,
-    entropy: Any = None,
-    sampler_logp: Any = None,
+    old_logp: torch.Tensor | None = None,
+    ref_logp: torch.Tensor | None = None,
+    entropy: torch.Tensor | None = None,
+    sampler_logp: torch.Tensor | None = None,
     num_tokens: float | None = None,
     num_seqs: float | None = None,
-) -> tuple[Any, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped policy-gradient loss and its statistics.
 
     Args:
@@ -186,7 +189,7 @@ def policy_loss(
         m = mask.to(logp.dtype)
         n = m.sum().clamp(min=1)
 
-        def mean(x: Any) -> float:
+        def mean(x: torch.Tensor) -> float:
             return float((x.to(logp.dtype) * m).sum() / n)
 
         stats = {

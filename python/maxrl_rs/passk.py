@@ -79,7 +79,7 @@ def population_weight(p: Any, estimator: str, order: int | None = None) -> Any:
             w = 1.0 / np.sqrt(arr * (1.0 - arr))
     elif name == "ml" or (name == "maxrl" and order is None):
         w = 1.0 / arr
-    elif name == "maxrl":
+    elif name == "maxrl" and order is not None:
         if int(order) < 1:
             raise InvalidInputError(f"order must be >= 1, got {order}")
         # Σ_{k=1}^{T} (1 − p)^{k−1}, written via expm1/log1p to stay accurate for small p.

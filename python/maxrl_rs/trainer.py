@@ -26,7 +26,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from maxrl_rs.losses import LossConfig, policy_loss
 from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
 from maxrl_rs.rollout.logprobs import response_logprobs, token_logprobs
 from maxrl_rs.tasks.base import Example, PromptSampler, Task
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -71,7 +74,7 @@ Hook = Callable[[StepBatch], None]
 NO_SIGNAL_STEPS = 3
 
 
-def disable_dropout(model: Any) -> None:
+def disable_dropout(model: torch.nn.Module) -> None:
     """Switch dropout off in ``model`` (and its wrappers): every ``nn.Dropout``'s ``p``, and every float
     attribute named ``*dropout*`` / ``*pdrop*`` of its modules and config (attention implementations read
     ``self.attention_dropout`` in train mode). RL needs π in the loss to be the π that sampled (in eval
@@ -80,7 +83,7 @@ def disable_dropout(model: Any) -> None:
     """
     import torch
 
-    def zero_fields(obj: Any) -> None:
+    def zero_fields(obj: object) -> None:
         for name, value in list(vars(obj).items()):
             low = name.lower()
             if ("dropout" in low or "pdrop" in low) and isinstance(value, float) and value != 0.0:
@@ -117,12 +120,12 @@ class Trainer:
     def __init__(
         self,
         config: Config,
-        model: Any,
+        model: torch.nn.Module,
         tokenizer: Any,
         task: Task,
         backend: RolloutBackend,
         *,
-        ref_model: Any = None,
+        ref_model: torch.nn.Module | None = None,
         rank: int = 0,
         world_size: int = 1,
         hooks: Sequence[Hook] = (),
@@ -293,7 +296,7 @@ class Trainer:
         batch = StepBatch(self.step_count, examples, rollouts, graded.rewards, graded.status, mask, adv)
         return batch, {"time_rollout": t1 - t0, "time_grade": t2 - t1}
 
-    def generation_context(self) -> Any:
+    def generation_context(self) -> contextlib.AbstractContextManager[None]:
         """Context for sampling from the training model: under FSDP2 its layers stay gathered meanwhile
         (:func:`distributed.gathered_for_generation`); nothing to do when the backend samples elsewhere."""
         if getattr(self.backend, "model", None) is not distributed.unwrap(self.model):
@@ -317,7 +320,7 @@ class Trainer:
             )
         if updates > 1:  # off-policy after the first update: ratios against the sampling policy
             old_logp = self._no_grad_logprobs(self.model, r)
-        if a.kl_coef > 0:
+        if a.kl_coef > 0 and self.ref_model is not None:  # __init__ checks it is given
             # The reference under the same temperature and truncation (its own kept set, plus the sampled
             # token so the log-ratio stays finite): equal weights give KL 0.
             ref_logp = self._no_grad_logprobs(self.ref_model, r)
@@ -385,6 +388,7 @@ class Trainer:
         want_entropy = self.config.algo.entropy_coef > 0
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             logp, ent = token_logprobs(self.model, mb, sampling=self.sampling, entropy=True)
+        assert ent is not None  # asked for with entropy=True
         return policy_loss(
             logp,
             adv[idx],
@@ -398,7 +402,7 @@ class Trainer:
             num_seqs=num_seqs,
         )
 
-    def _no_grad_logprobs(self, model: Any, rollouts: Rollouts) -> Any:
+    def _no_grad_logprobs(self, model: torch.nn.Module, rollouts: Rollouts) -> torch.Tensor:
         import torch
 
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):

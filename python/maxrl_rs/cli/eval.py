@@ -283,4 +283,4 @@ def _task_options(cfg: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
     options = getattr(cfg.task, cfg.task.name, None)
-    return asdict(options) if is_dataclass(options) else {}
+    return asdict(options) if is_dataclass(options) and not isinstance(options, type) else {}

@@ -309,10 +309,10 @@ class ScalingEfficiency:
 
 
 def efficiency_from_curves(
-    run_ks: Sequence[int],
-    run_values: Sequence[float],
-    baseline_ks: Sequence[int],
-    baseline_values: Sequence[float],
+    run_ks: Sequence[int] | np.ndarray,
+    run_values: Sequence[float] | np.ndarray,
+    baseline_ks: Sequence[int] | np.ndarray,
+    baseline_values: Sequence[float] | np.ndarray,
     *,
     run: str = "run",
     baseline: str = "baseline",

@@ -58,8 +58,8 @@ def resolve_policy(path: str | Path) -> PolicySource:
         dirs = ckpt.step_dirs(p)
         if not dirs:
             raise ConfigError(f"{str(path)!r} is a run directory without a complete checkpoint")
-        step, latest = dirs[-1]
-        return PolicySource(latest / ckpt.MODEL_DIR, p, step)
+        latest_step, latest = dirs[-1]
+        return PolicySource(latest / ckpt.MODEL_DIR, p, latest_step)
     if (p / ckpt.MODEL_DIR).is_dir() and (p / ckpt.STATE_FILE).is_file():
         step = int(p.name.split("-", 1)[1]) if p.name.startswith("step-") else None
         return PolicySource(p / ckpt.MODEL_DIR, p.parent.parent, step)

@@ -90,6 +90,12 @@ class MazeExperimentConfig:
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MazeExperimentConfig:
+        """Inverse of ``asdict``, also after a JSON round trip (which turns the tuples into lists)."""
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**fields)
+
     @property
     def rollouts(self) -> int:
         """Training rollouts of one run: the budget every method gets."""
@@ -270,9 +276,7 @@ def pooled(reports: Sequence[PassAtKReport], label: str) -> PassAtKReport:
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     reports = [PassAtKReport.from_dict(d) for d in result["reports"]]
-    config = MazeExperimentConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in result["config"].items()}
-    )
+    config = MazeExperimentConfig.from_dict(result["config"])
     sft = next(r for r in reports if r.run == "sft")
     ks = sft.ks
     rows = []
@@ -300,9 +304,9 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     if "maxrl" in groups and "grpo" in groups:
         for a in groups["maxrl"]:
             seed = a.run.rsplit("seed", 1)[1]
-            b = next((r for r in groups["grpo"] if r.run.endswith(f"seed{seed}")), None)
-            if b is not None:
-                per_seed_eff[seed] = scaling_efficiency(a, b).short()
+            grpo = next((r for r in groups["grpo"] if r.run.endswith(f"seed{seed}")), None)
+            if grpo is not None:
+                per_seed_eff[seed] = scaling_efficiency(a, grpo).short()
     return {
         "ks": ks,
         "rows": [sft_row, *rows],
@@ -340,9 +344,7 @@ def write_outputs(result: dict[str, Any], out: Path, command: str) -> None:
 
 
 def _markdown(result: dict[str, Any], summary: dict[str, Any], command: str) -> str:
-    c = MazeExperimentConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in result["config"].items()}
-    )
+    c = MazeExperimentConfig.from_dict(result["config"])
     secs = result["seconds"]
     ks = summary["ks"]
     eff_lines = [

@@ -239,7 +239,8 @@ def train_one(
     batches = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed + 1)
     size = data.x_train.shape[0]
-    steps, accs, nlls, rewards = [], [], [], []
+    curve_steps: list[int] = []
+    accs, nlls, rewards = [], [], []
     for step in range(1, steps_total + 1):
         idx = torch.from_numpy(batches.choice(size, config.batch_size, replace=False))
         logits = model(data.x_train[idx])
@@ -252,7 +253,7 @@ def train_one(
         loss.backward()
         opt.step()
         if step % config.eval_every == 0 or step == steps_total:
-            steps.append(step)
+            curve_steps.append(step)
             metrics = _evaluate(model, data)
             accs.append(metrics["test_accuracy"])
             nlls.append(metrics["train_nll"])
@@ -267,7 +268,7 @@ def train_one(
         train_accuracy=final["train_accuracy"],
         mean_reward=float(np.mean(rewards)) if rewards else float("nan"),
         grad_cosine=float("nan"),
-        curve_steps=steps,
+        curve_steps=curve_steps,
         curve_test_accuracy=accs,
         curve_train_nll=nlls,
         seconds=time.perf_counter() - t0,

@@ -126,6 +126,9 @@ class MaxRLGRPOTrainer(GRPOTrainer):
     it overrides are missing or changed.
     """
 
+    # TRL annotates this ``int | None``, but GRPOConfig rejects None, so the trainer always holds an int.
+    num_generations: int
+
     def __init__(
         self,
         *args: Any,

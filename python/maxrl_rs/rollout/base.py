@@ -14,11 +14,14 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,14 @@ class Rollouts:
             ``SamplingParams.logprobs`` was asked for.
     """
 
-    prompt_ids: Any
-    prompt_mask: Any
-    response_ids: Any
-    response_mask: Any
+    prompt_ids: torch.Tensor
+    prompt_mask: torch.Tensor
+    response_ids: torch.Tensor
+    response_mask: torch.Tensor
     texts: list[str]
     group_ids: np.ndarray
     finished: np.ndarray
-    sampler_logp: Any = None
+    sampler_logp: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -16,7 +16,7 @@ not applied is reported once (:func:`~maxrl_rs.rollout.base.ignored_generation_s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,8 +30,13 @@ from maxrl_rs.rollout.base import (
     warn_ignored_generation_settings,
 )
 
+if TYPE_CHECKING:
+    import torch
 
-def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[Any, Any]:
+
+def left_pad(
+    prompts: Sequence[Sequence[int]], pad_id: int, device: torch.device | str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``[B, P]`` ids and attention mask for prompts of different lengths, padded on the left."""
     import torch
 
@@ -45,7 +50,7 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, device: Any) -> tupl
     return ids.to(device), mask.to(device)
 
 
-def eos_mask(response_ids: Any, eos_ids: Sequence[int]) -> tuple[Any, Any]:
+def eos_mask(response_ids: torch.Tensor, eos_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Mask of tokens up to and including the first EOS, and whether each row has an EOS at all.
 
     Works when pad == EOS (common for chat models): only the first EOS counts.
@@ -143,7 +148,7 @@ class HFBackend(RolloutBackend):
         return GenerationConfig(**kwargs)
 
     def _generate_chunk(
-        self, prompts: Sequence[Sequence[int]], sampling: SamplingParams, device: Any
+        self, prompts: Sequence[Sequence[int]], sampling: SamplingParams, device: torch.device | str
     ) -> tuple:
         import torch
 
@@ -179,7 +184,7 @@ class HFBackend(RolloutBackend):
             logp,
         )
 
-    def _decode(self, response_ids: Any, response_mask: Any) -> list[str]:
+    def _decode(self, response_ids: torch.Tensor, response_mask: torch.Tensor) -> list[str]:
         rows = [
             ids[m.bool()].tolist() for ids, m in zip(response_ids.cpu(), response_mask.cpu(), strict=True)
         ]

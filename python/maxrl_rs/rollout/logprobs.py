@@ -12,12 +12,18 @@ full-vocabulary log-probs of samples drawn from a truncated distribution.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from maxrl_rs.rollout.base import Rollouts, SamplingParams
 
+if TYPE_CHECKING:
+    import torch
+    from transformers.generation.logits_process import LogitsProcessor
 
-def shape_logits(logits: Any, sampling: SamplingParams | None, targets: Any = None) -> Any:
+
+def shape_logits(
+    logits: torch.Tensor, sampling: SamplingParams | None, targets: torch.Tensor | None = None
+) -> torch.Tensor:
     """The sampler's processed scores of ``[..., V]`` float ``logits``: what ``generate`` samples from.
 
     Temperature first, then ``TopKLogitsWarper``, ``TopPLogitsWarper`` and ``MinPLogitsWarper`` from
@@ -48,10 +54,10 @@ def shape_logits(logits: Any, sampling: SamplingParams | None, targets: Any = No
     return shaped.reshape(logits.shape)
 
 
-def _warpers(sampling: SamplingParams) -> list[Any]:
+def _warpers(sampling: SamplingParams) -> list[LogitsProcessor]:
     from transformers.generation.logits_process import MinPLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-    out: list[Any] = []
+    out: list[LogitsProcessor] = []
     if sampling.top_k > 0:
         out.append(TopKLogitsWarper(top_k=sampling.top_k))
     if sampling.top_p < 1:
@@ -62,12 +68,12 @@ def _warpers(sampling: SamplingParams) -> list[Any]:
 
 
 def token_logprobs(
-    model: Any,
+    model: torch.nn.Module,
     batch: Rollouts,
     *,
     sampling: SamplingParams | None = None,
     entropy: bool = False,
-) -> tuple:
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(logp, ent)``: ``[R, T]`` log π(y_t | x, y_<t) of each response token and, if asked, the entropy of
     π(· | x, y_<t) in nats (else None). Differentiable; positions outside ``response_mask`` hold garbage.
 
@@ -95,8 +101,12 @@ def token_logprobs(
 
 
 def response_logprobs(
-    model: Any, rollouts: Rollouts, *, micro_batch_size: int = 64, sampling: SamplingParams | None = None
-) -> Any:
+    model: torch.nn.Module,
+    rollouts: Rollouts,
+    *,
+    micro_batch_size: int = 64,
+    sampling: SamplingParams | None = None,
+) -> torch.Tensor:
     """``[R, T]`` log-probs of all responses without gradients, ``micro_batch_size`` rollouts at a time
     (the old-policy and reference-model passes), under the ``sampling`` processing of
     :func:`token_logprobs`."""
