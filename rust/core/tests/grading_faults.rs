@@ -168,11 +168,21 @@ fn remarks_after_the_answer_do_not_override_it() {
             ),
             ("The answer is 7, because 3 + 4 = 7", "7", Correct, Some("7")),
             // ", and" before a word opens a new clause; before a number it joins a list.
-            ("**Answer:** 5, and the remainder is 2.", "2", Incorrect, Some("5")),
+            (
+                "**Answer:** 5, and the remainder is 2.",
+                "2",
+                Incorrect,
+                Some("5"),
+            ),
             ("Answer: 5 and the remainder is 2.", "5", Correct, Some("5")),
             ("Final answer: 7, and we are done.", "7", Correct, Some("7")),
             ("The answer is 2 and 3.", "2", Incorrect, Some("2 and 3")),
-            ("The answer is x = 2 and y = 3.", "2", Incorrect, Some("x = 2 and y = 3")),
+            (
+                "The answer is x = 2 and y = 3.",
+                "2",
+                Incorrect,
+                Some("x = 2 and y = 3"),
+            ),
             ("Answer: 1/2, i.e. 0.5", "1/2", Correct, Some("1/2")),
             // A restatement's result follows its conclusion word; a leading condition is dropped.
             (

@@ -77,8 +77,13 @@ fn extract_turn(text: &str, opts: &MathOptions) -> Option<Extracted> {
     // SEARCH_TAIL bytes only, which keeps megabyte inputs cheap.
     let near_end = super::tail(text, SEARCH_TAIL);
     if let Some(e) = phrase(near_end, opts) {
-        // "The answer is $\boxed{}$.": the answer was marked and left empty.
-        return (!e.parts.iter().all(|p| blank(p))).then_some(e);
+        if !e.parts.iter().all(|p| blank(p)) {
+            return Some(e);
+        }
+        // "The answer is $\boxed{}$.": the answer was marked and left empty. A stray `$` is not.
+        if e.parts.iter().any(|p| p.contains('{')) {
+            return None;
+        }
     }
     if opts.boxed == BoxedMode::AfterPhrase {
         match boxed(text, opts) {
@@ -829,7 +834,9 @@ fn first_clause(seg: &str) -> &str {
                         .unwrap_or("");
                     REMARK_WORDS.iter().any(|r| w.eq_ignore_ascii_case(r))
                         || new_clause(rest)
-                        || ["i.e", "e.g"].iter().any(|a| rest.get(..3).is_some_and(|r| r.eq_ignore_ascii_case(a)))
+                        || ["i.e", "e.g"]
+                            .iter()
+                            .any(|a| rest.get(..3).is_some_and(|r| r.eq_ignore_ascii_case(a)))
                 };
             if boundary {
                 return &seg[..k];
@@ -878,7 +885,10 @@ fn new_clause(rest: &str) -> bool {
     else {
         return false;
     };
-    let w = after.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    let w = after
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
     w.len() >= 2 && !after[w.len()..].starts_with(['(', '_', '^', '{']) && !w.eq_ignore_ascii_case("or")
 }
 
