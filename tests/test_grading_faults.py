@@ -470,3 +470,78 @@ def test_more_references_and_empty_answers():
             ("gsm8k", "\\boxed{}", "3", "no_answer", None),
         ]
     )
+
+
+def test_more_restatements_hedges_and_options():
+    check_each(
+        [
+            ("math", "The answer is 60 eggs. Each box holds 12.", "12", "incorrect", "60"),
+            (
+                "math",
+                "Final Answer: The store had 120 apples and sold 45, so 75 remain.",
+                "75",
+                "correct",
+                "75",
+            ),
+            (
+                "math",
+                "Final Answer: The store had 120 apples and sold 45, so 75 remain.",
+                "120",
+                "incorrect",
+                "75",
+            ),
+            (
+                "math",
+                "Final Answer: The store had 120 apples and sold 45, so 75 remain.",
+                "45",
+                "incorrect",
+                "75",
+            ),
+            ("math", "Final answer: 32 - 7 = 25 marbles", "25", "correct", "32 - 7 = 25"),
+            ("math", "Final answer: 32 - 7 = 25 marbles", "32", "incorrect", "32 - 7 = 25"),
+            ("math", "The answer is 42, also known as the answer to everything.", "42", "correct", "42"),
+            ("math", "Thus the answer is 9, so we're done.", "9", "correct", "9"),
+            (
+                "math",
+                "The final answer is $\\boxed{7}$. I hope it is correct.\n\nNote: 8 would be wrong.",
+                "8",
+                "incorrect",
+                "7",
+            ),
+            ("math", "**Final Answer**\n\\[ \\boxed{-4} \\]", "-4", "correct", "-4"),
+            (
+                "gsm8k",
+                "Final Answer: The store had 120 apples and sold 45, so 75 remain.",
+                "75",
+                "correct",
+                "75",
+            ),
+            ("gsm8k", "So she has 5 + 3 = 8 apples.\n#### 8", "8", "correct", "8"),
+            ("math", "The answer is 5 or 6.", "5", "incorrect", "5 or 6"),
+            ("math", "The answer is either 5 or 6.", "6", "incorrect", "5 or 6"),
+            ("math", "The answer is 2, 3, or 4.", "3", "incorrect", "2, 3, or 4"),
+            ("choice", "Answer: I'd say the answer is (B), though C is close.", "B", "correct", "B"),
+            ("choice", "The answer is B, not C.", "B", "correct", "B"),
+            ("choice", "The answer is B, not C.", "C", "incorrect", "B"),
+            ("choice", "Either A or B.", "A", "incorrect", "A,B"),
+            ("choice", "Answer: (A), (B)", "A", "incorrect", "A,B"),
+            ("math", "The answer is $\\text{No}$.", "\\text{no}", "correct", "\\text{No}"),
+            ("math", "Answer: It is odd.", "\\text{odd}", "correct", "odd"),
+            ("math", "The answer is yes and no.", "\\text{yes}", "incorrect", "yes and no"),
+            ("math", "The answer is Thursday, 3 days later.", "\\text{Thursday}", "correct", "Thursday"),
+            (
+                "math",
+                "The answer is 3 x 4 x 5 = 60 cubic units.",
+                "60",
+                "correct",
+                "3 \\times 4 \\times 5 = 60",
+            ),
+            ("math", "The dimensions are 3 x 4. The answer is 12.", "12", "correct", "12"),
+            ("math", "\\boxed{2 \\times 10^3}", "2000", "correct", "2 \\times 10^3"),
+            ("math", "Answer: 5x5", "25", "correct", "5\\times 5"),
+            ("math", "The answer is \\boxed{C}", "C", "correct", "C"),
+            ("math", "The answer is (B) $\\frac{1}{2}$.", "B", "correct", "B"),
+            ("math", "I think A is wrong. The answer is B.", "A", "incorrect", "B"),
+            ("math", "Option (C) is correct.", "C", "correct", "C"),
+        ]
+    )

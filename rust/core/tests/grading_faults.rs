@@ -177,6 +177,7 @@ fn remarks_after_the_answer_do_not_override_it() {
             ("Answer: 5 and the remainder is 2.", "5", Correct, Some("5")),
             ("Final answer: 7, and we are done.", "7", Correct, Some("7")),
             ("The answer is 2 and 3.", "2", Incorrect, Some("2 and 3")),
+            ("The answer is either 5 or 6.", "6", Incorrect, Some("5 or 6")),
             (
                 "The answer is x = 2 and y = 3.",
                 "2",
@@ -261,6 +262,19 @@ fn gsm8k_reads_whole_numbers() {
             ("The answer is 1/4.", "1", Incorrect, Some("1/4")),
             ("So the answer is 2/5.", "0.4", Correct, Some("2/5")),
             ("#### 3/8.", "0.375", Correct, Some("3/8")),
+            // A restatement after the phrase: its result, not the first number it restates.
+            (
+                "Final Answer: After 3 days, Tom has 15 apples.",
+                "15",
+                Correct,
+                Some("15"),
+            ),
+            (
+                "Final Answer: The store had 120 apples and sold 45, so 75 remain.",
+                "120",
+                Incorrect,
+                Some("75"),
+            ),
         ],
     );
     check_with(

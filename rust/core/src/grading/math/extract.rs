@@ -542,6 +542,18 @@ fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     answer_in_segment(sentence(lead), opts, Source::Phrase)
 }
 
+/// The answer in the sentence after an answer phrase when that sentence is prose (a restatement such as
+/// "After 3 days, Tom has 15 apples" or "The store had 120 and sold 45, so 75 remain"), by the clause
+/// rules of `answer_in_segment`; `None` when the sentence starts with its answer.
+pub fn restated_answer(after_phrase: &str) -> Option<String> {
+    let lead = strip_markup(after_phrase);
+    let lead = skip_lead(&lead);
+    if !lead.starts_with(|c: char| c.is_ascii_alphabetic()) || starts_like_answer(lead) {
+        return None;
+    }
+    answer_in_segment(sentence(lead), &MathOptions::default(), Source::Phrase).map(|e| e.joined())
+}
+
 /// A short answer in words (`odd`, `Monday`, `Yes`, `no solution`): one to `max_words` words of
 /// letters, no digits, no math. Compared by spelling, case-insensitively.
 fn word_answer(t: &str, max_words: usize) -> Option<String> {
@@ -658,6 +670,7 @@ fn skip_lead(t: &str) -> &str {
             "that's",
             "this is",
             "simply",
+            "either",
             "equal to",
         ] {
             if t.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w))
