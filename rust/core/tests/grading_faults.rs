@@ -51,6 +51,8 @@ fn emphasis_and_code_marks_around_an_answer() {
             ("The answer is $x = 5$, not $x = 6$.", "5", Correct, Some("x = 5")),
             ("So the answer is _odd_.", r"\text{odd}", Correct, Some("odd")),
             ("**Answer:** `1,250` dollars", "1250", Correct, Some("1,250")),
+            ("Final Answer: __**3.5**__", "7/2", Correct, Some("3.5")),
+            ("**Final answer: _12_**", "12", Correct, Some("12")),
             // `*` and `_` inside math stay math.
             ("Answer: 2*3", "6", Correct, Some("2*3")),
             ("The answer is a_1 + 1", "a_1+1", Correct, Some("a_1 + 1")),
@@ -165,6 +167,37 @@ fn remarks_after_the_answer_do_not_override_it() {
                 Some("12"),
             ),
             ("The answer is 7, because 3 + 4 = 7", "7", Correct, Some("7")),
+            // ", and" before a word opens a new clause; before a number it joins a list.
+            (
+                "**Answer:** 5, and the remainder is 2.",
+                "2",
+                Incorrect,
+                Some("5"),
+            ),
+            ("Answer: 5 and the remainder is 2.", "5", Correct, Some("5")),
+            ("Final answer: 7, and we are done.", "7", Correct, Some("7")),
+            ("The answer is 2 and 3.", "2", Incorrect, Some("2 and 3")),
+            ("The answer is either 5 or 6.", "6", Incorrect, Some("5 or 6")),
+            (
+                "The answer is x = 2 and y = 3.",
+                "2",
+                Incorrect,
+                Some("x = 2 and y = 3"),
+            ),
+            ("Answer: 1/2, i.e. 0.5", "1/2", Correct, Some("1/2")),
+            // A restatement's result follows its conclusion word; a leading condition is dropped.
+            (
+                "Final Answer: Sarah has 3 times as many as Tom, who has 4, so she has 12.",
+                "12",
+                Correct,
+                Some("12"),
+            ),
+            (
+                "Final Answer: If each box holds 12 eggs and there are 5 boxes, the total is 60 eggs.",
+                "12",
+                Incorrect,
+                Some("60"),
+            ),
             (
                 "The answer is: $-\\frac{1}{2}$ (negative one half)",
                 "-1/2",
@@ -225,6 +258,23 @@ fn gsm8k_reads_whole_numbers() {
             ),
             ("Final answer: **7**", "7", Correct, Some("7")),
             ("#### 29,00", "29", Correct, Some("29")),
+            // A full stop after a fraction ends the sentence; `1/2.5` is not a fraction of integers.
+            ("The answer is 1/4.", "1", Incorrect, Some("1/4")),
+            ("So the answer is 2/5.", "0.4", Correct, Some("2/5")),
+            ("#### 3/8.", "0.375", Correct, Some("3/8")),
+            // A restatement after the phrase: its result, not the first number it restates.
+            (
+                "Final Answer: After 3 days, Tom has 15 apples.",
+                "15",
+                Correct,
+                Some("15"),
+            ),
+            (
+                "Final Answer: The store had 120 apples and sold 45, so 75 remain.",
+                "120",
+                Incorrect,
+                Some("75"),
+            ),
         ],
     );
     check_with(
@@ -373,6 +423,8 @@ fn malformed_references_are_invalid() {
             ("The answer is 5", r"\boxed{", InvalidReference, None),
             ("The answer is 5", r"\boxed{}", InvalidReference, None),
             ("The answer is 5", "(1, 2))", InvalidReference, None),
+            ("The answer is 5", r"\begin{pmatrix}1", InvalidReference, None),
+            ("The answer is 5", r"1\end{pmatrix}", InvalidReference, None),
             // Mixed interval brackets and escaped braces are well formed.
             ("$[0, 1)$", "[0,1)", Correct, Some("[0, 1)")),
             (r"$\{1, 2\}$", r"\{2,1\}", Correct, Some(r"\{1, 2\}")),
@@ -395,6 +447,11 @@ fn empty_boxes_are_no_answer() {
             (r"The result: \boxed{ }", "5", NoAnswer, None),
             (r"The answer is 5. \boxed{}", "5", Correct, Some("5")),
             (r"\boxed{5} and later \boxed{}", "5", Correct, Some("5")),
+            // An empty box after an answer phrase, or one holding only braces.
+            (r"The answer is \boxed{}.", "5", NoAnswer, None),
+            (r"The final answer is $\boxed{ }$.", "5", NoAnswer, None),
+            (r"\boxed{{}}", "5", NoAnswer, None),
+            (r"Final answer: \boxed{\,}", "5", NoAnswer, None),
         ],
     );
 }

@@ -99,7 +99,11 @@ fn extract_from(
     }
     for phrase in ["answer is", "answer:"] {
         if let Some(i) = rfind_ci(response, phrase) {
-            if let Some(d) = first_number(rest_of_line(response, i + phrase.len()), style, max_digits)? {
+            let rest = rest_of_line(response, i + phrase.len());
+            // "Answer: After 3 days, Tom has 15 apples": a restatement's result, not its first number.
+            let restated = super::math::extract::restated_answer(rest);
+            let rest = restated.as_deref().unwrap_or(rest);
+            if let Some(d) = first_number(rest, style, max_digits)? {
                 return Ok(Some(d));
             }
         }

@@ -225,7 +225,9 @@ fn denominator(b: &[u8], j: usize) -> Option<(usize, usize)> {
     let e = digit_run(b, s);
     let date = matches!(b.get(e), Some(b'/' | b' ')) && b[e..].iter().find(|&&c| c != b' ') == Some(&b'/');
     let zero = b[s..e].iter().all(|&c| c == b'0');
-    (e > s && !zero && !date && b.get(e) != Some(&b'.')).then_some((s, e))
+    // `1/2.5` is not a fraction of integers; `1/4.` ends a sentence.
+    let decimal = b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
+    (e > s && !zero && !date && !decimal).then_some((s, e))
 }
 
 /// A byte range `start..end`.

@@ -77,7 +77,13 @@ fn extract_turn(text: &str, opts: &MathOptions) -> Option<Extracted> {
     // SEARCH_TAIL bytes only, which keeps megabyte inputs cheap.
     let near_end = super::tail(text, SEARCH_TAIL);
     if let Some(e) = phrase(near_end, opts) {
-        return Some(e);
+        if !e.parts.iter().all(|p| blank(p)) {
+            return Some(e);
+        }
+        // "The answer is $\boxed{}$.": the answer was marked and left empty. A stray `$` is not.
+        if e.parts.iter().any(|p| p.contains('{')) {
+            return None;
+        }
     }
     if opts.boxed == BoxedMode::AfterPhrase {
         match boxed(text, opts) {
@@ -90,6 +96,21 @@ fn extract_turn(text: &str, opts: &MathOptions) -> Option<Extracted> {
         return None;
     }
     fallback(near_end, opts)
+}
+
+/// Whether an answer holds nothing but braces, boxes, math delimiters and spaces: `{}`, `{ }`, `\boxed{}`.
+fn blank(t: &str) -> bool {
+    let mut rest = t;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "{}$.".contains(c));
+        match ["\\boxed", "\\fbox", "\\(", "\\)", "\\[", "\\]", "\\,", "\\ "]
+            .iter()
+            .find(|m| rest.starts_with(**m))
+        {
+            Some(m) => rest = &rest[m.len()..],
+            None => return rest.is_empty(),
+        }
+    }
 }
 
 /// Bytes at the end of a response searched for an unboxed answer.
@@ -182,7 +203,7 @@ pub(crate) fn match_brace(b: &[u8], open: usize) -> (usize, bool) {
 fn boxed(s: &str, opts: &MathOptions) -> Result<(Extracted, usize), bool> {
     let mut boxes = find_boxes(s);
     let any = !boxes.is_empty();
-    boxes.retain(|b| !s[b.inner.0..b.inner.1].trim().is_empty());
+    boxes.retain(|b| !blank(&s[b.inner.0..b.inner.1]));
     let Some(last) = boxes.len().checked_sub(1) else {
         return Err(any);
     };
@@ -521,6 +542,18 @@ fn phrase(s: &str, opts: &MathOptions) -> Option<Extracted> {
     answer_in_segment(sentence(lead), opts, Source::Phrase)
 }
 
+/// The answer in the sentence after an answer phrase when that sentence is prose (a restatement such as
+/// "After 3 days, Tom has 15 apples" or "The store had 120 and sold 45, so 75 remain"), by the clause
+/// rules of `answer_in_segment`; `None` when the sentence starts with its answer.
+pub fn restated_answer(after_phrase: &str) -> Option<String> {
+    let lead = strip_markup(after_phrase);
+    let lead = skip_lead(&lead);
+    if !lead.starts_with(|c: char| c.is_ascii_alphabetic()) || starts_like_answer(lead) {
+        return None;
+    }
+    answer_in_segment(sentence(lead), &MathOptions::default(), Source::Phrase).map(|e| e.joined())
+}
+
 /// A short answer in words (`odd`, `Monday`, `Yes`, `no solution`): one to `max_words` words of
 /// letters, no digits, no math. Compared by spelling, case-insensitively.
 fn word_answer(t: &str, max_words: usize) -> Option<String> {
@@ -562,8 +595,9 @@ fn strip_markup(t: &str) -> std::borrow::Cow<'_, str> {
             continue;
         }
         if c == b'*' || c == b'_' {
+            // A run of marks, mixed ones too (`__**3.5**__`), opens or closes as one.
             let mut j = i;
-            while j < b.len() && b[j] == c {
+            while j < b.len() && matches!(b[j], b'*' | b'_') {
                 j += 1;
             }
             let before = (i > 0).then(|| b[i - 1]);
@@ -636,6 +670,7 @@ fn skip_lead(t: &str) -> &str {
             "that's",
             "this is",
             "simply",
+            "either",
             "equal to",
         ] {
             if t.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w))
@@ -668,7 +703,9 @@ fn sentence(t: &str) -> &str {
             continue;
         }
         let c = b[k];
-        if c == b'\n' || c == b'.' && (k + 1 == b.len() || b[k + 1].is_ascii_whitespace()) {
+        // "i.e." and "e.g." do not end a sentence.
+        let abbreviation = k >= 3 && matches!(&b[k - 3..k], b"i.e" | b"e.g" | b"I.e" | b"E.g");
+        if c == b'\n' || c == b'.' && !abbreviation && (k + 1 == b.len() || b[k + 1].is_ascii_whitespace()) {
             return &t[..k];
         }
         k += 1;
@@ -690,7 +727,7 @@ fn floor_char(t: &str, mut i: usize) -> usize {
 /// connected), else the segment itself when it reads as math, else its last number.
 fn answer_in_segment(seg: &str, opts: &MathOptions, source: Source) -> Option<Extracted> {
     let seg = strip_markup(seg);
-    let seg = drop_condition(first_clause(&seg));
+    let seg = first_clause(after_conclusion(drop_condition(&seg)));
     let spans = math_spans(seg);
     // Cut after the first " is " / " are " / " was " / " equals " outside math that an answer follows
     // at once ("the sum is 45, and the product is 12" is 45; "the $n$ that is largest is 34" is 34).
@@ -771,7 +808,8 @@ fn answer_in_segment(seg: &str, opts: &MathOptions, source: Source) -> Option<Ex
     })
 }
 
-/// Words that open a remark after the answer: "12 apples, not 15", "5 (we used 234 pairs)".
+/// Words that open a remark after the answer: "12 apples, not 15", "5 (we used 234 pairs)"; "i.e." and
+/// "e.g." do too ("1/2, i.e. 0.5" is 1/2).
 const REMARK_WORDS: [&str; 16] = [
     "not", "because", "since", "which", "rather", "instead", "but", "although", "though", "whereas",
     "compared", "as", "so", "while", "where", "hence",
@@ -808,6 +846,10 @@ fn first_clause(seg: &str) -> &str {
                         .next()
                         .unwrap_or("");
                     REMARK_WORDS.iter().any(|r| w.eq_ignore_ascii_case(r))
+                        || new_clause(rest)
+                        || ["i.e", "e.g"]
+                            .iter()
+                            .any(|a| rest.get(..3).is_some_and(|r| r.eq_ignore_ascii_case(a)))
                 };
             if boundary {
                 return &seg[..k];
@@ -816,6 +858,51 @@ fn first_clause(seg: &str) -> &str {
         k += 1;
     }
     seg
+}
+
+/// Words that conclude a restatement: "Sarah has 3 times as many as Tom, who has 4, so she has 12".
+const CONCLUSION_WORDS: [&str; 4] = ["so", "hence", "thus", "therefore"];
+
+/// In a restatement (text that does not start with its answer), the text after the last conclusion
+/// word that a number follows; else all of it.
+fn after_conclusion(seg: &str) -> &str {
+    if starts_like_answer(skip_lead(seg.trim_start())) {
+        return seg;
+    }
+    let spans = math_spans(seg);
+    let mut best = None;
+    let mut k = 0;
+    for w in seg.split_inclusive(|c: char| !c.is_ascii_alphabetic()) {
+        let word = w.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
+        let end = k + word.len();
+        let boundary = k == 0 || !seg.as_bytes()[k - 1].is_ascii_alphabetic();
+        if boundary
+            && CONCLUSION_WORDS.iter().any(|c| word.eq_ignore_ascii_case(c))
+            && !spans.iter().any(|s| s.start <= k && k < s.end)
+            && seg[end..].bytes().any(|c| c.is_ascii_digit())
+        {
+            best = Some(end);
+        }
+        k += w.len();
+    }
+    best.map_or(seg, |e| &seg[e..])
+}
+
+/// Whether `rest` opens a new clause with "and" and a word ("5, and the remainder is 2"), not a list
+/// ("2 and 3", "x = 2 and y = 3", "odd and even" has no number before it).
+fn new_clause(rest: &str) -> bool {
+    let Some(after) = rest
+        .get(..4)
+        .filter(|w| w.eq_ignore_ascii_case("and "))
+        .map(|_| rest[4..].trim_start())
+    else {
+        return false;
+    };
+    let w = after
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    w.len() >= 2 && !after[w.len()..].starts_with(['(', '_', '^', '{']) && !w.eq_ignore_ascii_case("or")
 }
 
 /// Words that open a condition before the result: "If the area is 16, the side is 4".

@@ -208,8 +208,8 @@ pub fn parse_reference(
 }
 
 /// A reference that cannot be a written answer: unbalanced braces (`\frac{`), more opening than
-/// closing brackets or the reverse (`((`; intervals such as `[0, 1)` mix kinds and still balance), or
-/// nothing but an empty box (`\boxed{}`).
+/// closing brackets or the reverse (`((`; intervals such as `[0, 1)` mix kinds and still balance), a
+/// `\begin{…}` without its `\end{…}`, or nothing but an empty box (`\boxed{}`).
 fn malformed(p: &str) -> bool {
     let b = p.as_bytes();
     let (mut braces, mut brackets) = (0i64, 0i64);
@@ -245,7 +245,9 @@ fn malformed(p: &str) -> bool {
         .replace("\\fbox", "")
         .trim_matches(|c: char| c.is_whitespace() || "{}$".contains(c))
         .is_empty();
-    braces != 0 || brackets != 0 || empty_box
+    // `\begin{pmatrix}1` without its `\end`.
+    let environments = p.matches("\\begin{").count() != p.matches("\\end{").count();
+    braces != 0 || brackets != 0 || empty_box || environments
 }
 
 /// The option letter of a multiple-choice gold: one capital, possibly in parentheses, `\text{}` or `$`.
