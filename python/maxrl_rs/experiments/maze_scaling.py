@@ -40,6 +40,20 @@ from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
 from maxrl_rs.experiments.maze import METHODS, MazeExperimentConfig, warm_start
 
+# Settings every run depends on: a saved result is reused only when all of them match.
+SHARED = (
+    "size",
+    "sft_steps",
+    "sft_batch_size",
+    "sft_lr",
+    "lr",
+    "warmup_steps",
+    "eval_prompts",
+    "eval_n",
+    "eval_seed",
+    "hidden_size",
+    "num_layers",
+)
 HARD = 0.25  # batch pass rate below which a prompt counts as hard (the paper's "hard prompts")
 
 
@@ -308,11 +322,16 @@ def run_experiment(config: ScalingConfig, work: Path, out: Path, *, progress: bo
     out.mkdir(parents=True, exist_ok=True)
     path = out / "maze_scaling.json"
     result: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-    if result and result.get("config") != json.loads(json.dumps(asdict(config))):
-        raise ConfigError(
-            f"{path} holds results of other settings; pass another --out (or delete it) to start afresh"
-        )
-    result.setdefault("config", asdict(config))
+    if result:
+        saved = result.get("config", {})
+        differ = [k for k in SHARED if saved.get(k) != json.loads(json.dumps(asdict(config)[k]))]
+        if differ:
+            raise ConfigError(
+                f"{path} holds runs with other {', '.join(differ)}; pass another --out (or delete it) "
+                "to start afresh"
+            )
+    # The run list may change between invocations (fewer seeds, another N): runs are kept by label.
+    result["config"] = asdict(config)
     result.setdefault("runs", {})
     result["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     say(
