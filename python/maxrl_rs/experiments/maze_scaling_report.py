@@ -14,6 +14,7 @@ import numpy as np
 
 from maxrl_rs.evaluation.report import PassAtKReport, mean_std, scaling_efficiency
 from maxrl_rs.experiments.maze import METHODS, pooled
+from maxrl_rs.experiments.maze_scaling import HARD
 
 TABLE_KS = (1, 4, 16, 64, 256)
 # Interpretation written after reading the results; the computed bullets above it cannot drift.
@@ -193,7 +194,9 @@ def plot(result: dict[str, Any], path: Path) -> Path:
         ax.set_title(f"pass@{k} vs N")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    for ax, n in zip(axes[1][:2], (min(ns), max(ns)), strict=True):
+    # At N <= 4 a prompt with any success has batch pass rate >= 0.25: only all-fail prompts (A = 0) are
+    # "hard", so the share is 0 by construction; show the two largest N.
+    for ax, n in zip(axes[1][:2], sorted(ns)[-2:] if len(ns) > 1 else [ns[0]] * 2, strict=True):
         for m in c["methods"]:
             for run in select(result, "sweep", method=m, n=n)[:1]:
                 share = _smooth([s["hard_weight_share"] for s in run["steps_log"]])
@@ -245,17 +248,15 @@ def findings(result: dict[str, Any]) -> dict[str, Any]:
         runs = select(result, group, method=m, n=n)
         return float(np.mean([final_report(r).value_at(k) for r in runs])) if runs else float("nan")
 
-    out: dict[str, Any] = {"lo": lo, "hi": hi, "k_max": sft.n, "k_mid": mid_k(sft)}
+    out: dict[str, Any] = {"lo": lo, "hi": hi, "k_max": sft.n, "k_mid": mid_k(sft), "ns": list(ns)}
+    out["methods"] = list(c["methods"])
     for m in c["methods"]:
         for k in (1, mid_k(sft), sft.n):
             out[f"{m}@{k}:gain"] = at(m, hi, k) - at(m, lo, k)
             out[f"{m}@{k}:hi"] = at(m, hi, k)
-        out[f"{m}:share_hi"] = float(
-            np.mean([hard_share(r) for r in select(result, "sweep", method=m, n=hi)] or [np.nan])
-        )
-        out[f"{m}:share_lo"] = float(
-            np.mean([hard_share(r) for r in select(result, "sweep", method=m, n=lo)] or [np.nan])
-        )
+        for n in ns:
+            runs = select(result, "sweep", method=m, n=n)
+            out[f"{m}:share@{n}"] = float(np.mean([hard_share(r) for r in runs])) if runs else float("nan")
     out["sft"] = {k: sft.value_at(k) for k in (1, mid_k(sft), sft.n)}
     return out
 
@@ -273,13 +274,22 @@ def _reading(result: dict[str, Any]) -> str:
             f"- At N = {hi}, MaxRL minus GRPO at pass@{kmid}: {d:+.1f} points "
             f"({'meets' if d >= 10 else 'short of'} the +10 hoped for)."
         )
+    ns = f["ns"]
     shares = [
-        f"{m} {f[f'{m}:share_lo']:.2f} → {f[f'{m}:share_hi']:.2f}" for m in METHODS if f"{m}:share_hi" in f
+        f"{m} " + " / ".join(f"{f[f'{m}:share@{n}']:.2f}" for n in ns) for m in METHODS if m in f["methods"]
     ]
+    note = "."
+    if min(ns) * HARD <= 1:
+        note = (
+            f" (at N = {min(ns)} a prompt with any success has pass rate ≥ 1/{min(ns)} ≥ {HARD}: only "
+            "all-fail prompts, whose advantages are 0, count as hard, so the share is 0 by construction)."
+        )
     out.append(
-        f"- Mean share of the update weight Σ|A| on hard prompts (batch pass rate < 0.25), N = {lo} → {hi}: "
+        "- Mean share of the update weight Σ|A| on hard prompts (batch pass rate < 0.25) at N = "
+        + " / ".join(map(str, ns))
+        + ": "
         + ", ".join(shares)
-        + "."
+        + note
     )
     return "\n".join(out)
 
