@@ -276,7 +276,7 @@ def train_run(config: ScalingConfig, spec: RunSpec, work: Path, sft_dir: Path) -
         cfg = apply_override(cfg, item)
     cfg.out = str(run_dir)
     validate(cfg)
-    steps: list[dict[str, float]] = []
+    steps: list[dict[str, float | None]] = []
 
     def record(batch: StepBatch) -> None:
         rewards = np.asarray(batch.rewards)
