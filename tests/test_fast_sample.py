@@ -9,8 +9,12 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from maxrl_rs.models import TinyModelSpec, tiny_model  # noqa: E402
-from maxrl_rs.rollout import Rollouts, SamplingParams, token_logprobs  # noqa: E402
-from maxrl_rs.rollout import fast_sample  # noqa: E402
+from maxrl_rs.rollout import (  # noqa: E402
+    Rollouts,
+    SamplingParams,
+    fast_sample,
+    token_logprobs,
+)
 from maxrl_rs.rollout.hf import HFBackend, eos_mask, left_pad  # noqa: E402
 from maxrl_rs.tasks import MazeOptions, MazeTask  # noqa: E402
 

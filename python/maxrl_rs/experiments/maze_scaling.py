@@ -67,9 +67,8 @@ class ScalingConfig:
     seeds: tuple[int, ...] = (0,)
     extra_seeds: tuple[int, ...] = (1, 2)  # run at extra_seeds_n only
     extra_seeds_n: int = 16
-    budget_n: int = (
-        16  # equal-budget runs: budget_n × prompts_per_step rollouts per step at every N (0: none)
-    )
+    # Equal-budget runs: budget_n × prompts_per_step rollouts per step at every N (0: none).
+    budget_n: int = 16
     sft_steps: int = 150
     sft_batch_size: int = 32
     sft_lr: float = 3e-3
@@ -91,6 +90,8 @@ class ScalingConfig:
         for m in (*self.methods, *self.long_methods):
             if m not in METHODS:
                 raise ConfigError(f"methods: unknown method {m!r}; known: {', '.join(METHODS)}")
+        if not self.seeds:
+            raise ConfigError("seeds must not be empty")
         for key in (
             "rl_steps",
             "prompts_per_step",

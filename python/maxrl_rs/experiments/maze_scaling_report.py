@@ -268,7 +268,7 @@ def plot(result: dict[str, Any], path: Path) -> Path:
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("RL step")
         ax.set_ylabel("share of Σ|A| on prompts with pass rate < 0.25")
-        ax.set_title(f"hard-prompt share of the update, N = {n} (5-step mean)")
+        ax.set_title(f"hard-prompt share of the update, N = {n}, first seed (5-step mean)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     ax = axes[1][2]
