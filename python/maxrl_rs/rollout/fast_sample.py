@@ -25,7 +25,7 @@ ARCHITECTURES = ("llama", "qwen2")
 
 def supports(model: Any) -> bool:
     """Whether :func:`sample` reproduces ``model``'s forward pass: a plain Llama or Qwen2 causal LM (full
-    attention, the standard pre-norm block), unwrapped."""
+    attention, the standard pre-norm block), unwrapped (FSDP2-sharded is fine: :func:`sample` gathers it)."""
     cfg = getattr(model, "config", None)
     inner = getattr(model, "model", None)
     if cfg is None or inner is None or getattr(cfg, "model_type", None) not in ARCHITECTURES:
@@ -133,6 +133,41 @@ def sample(
         ``[P·n, T]`` float32 log-probabilities of each sampled token under the model at temperature 1
         (padding positions hold 0), for checking against the training pass.
     """
+    # FSDP2 gathers parameters in hooks around each sharded module's own forward, which this loop does not
+    # call: gather every sharded module for the whole loop, then reshard those a forward pass would have
+    # resharded (not the root, nor layers kept gathered for generation: distributed.gathered_for_generation).
+    sharded = [m for m in model.modules() if callable(getattr(m, "unshard", None)) and hasattr(m, "reshard")]
+    for m in sharded:
+        m.unshard()
+    try:
+        return _sample(
+            model, prompt_ids, prompt_mask, n, temperature, top_p, top_k, max_new_tokens, eos_ids, pad_id
+        )
+    finally:
+        for m in sharded:
+            if _reshards_after_forward(m):
+                m.reshard()
+
+
+def _reshards_after_forward(module: Any) -> bool:
+    """Whether an FSDP2 module frees its gathered parameters after a forward pass (its param group's
+    post-forward mesh is None when it keeps them, as for the root module)."""
+    group = getattr(module._get_fsdp_state(), "_fsdp_param_group", None)
+    return group is not None and getattr(group, "post_forward_mesh_info", None) is not None
+
+
+def _sample(
+    model: Any,
+    prompt_ids: Any,
+    prompt_mask: Any,
+    n: int,
+    temperature: float,
+    top_p: float,
+    top_k: int,
+    max_new_tokens: int,
+    eos_ids: Sequence[int],
+    pad_id: int,
+) -> tuple[Any, Any]:
     import torch
 
     if prompt_ids.ndim != 2 or prompt_ids.shape != prompt_mask.shape:
