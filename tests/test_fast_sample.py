@@ -40,16 +40,9 @@ def _setup(arch: str = "llama", seed: int = 0, kv_heads: int | None = None):
 
 def _sample(model, tok, prompts, n=4, max_new_tokens=8, **kw):
     ids, mask = left_pad(prompts, tok.pad_token_id, "cpu")
-    args = {"temperature": 1.0, "top_p": 1.0, "top_k": 0, **kw}
+    sampling = SamplingParams(n=n, max_new_tokens=max_new_tokens, **kw)
     resp, logp = fast_sample.sample(
-        model,
-        ids,
-        mask,
-        n=n,
-        max_new_tokens=max_new_tokens,
-        eos_ids=[tok.eos_token_id],
-        pad_id=tok.pad_token_id,
-        **args,
+        model, ids, mask, sampling, eos_ids=[tok.eos_token_id], pad_id=tok.pad_token_id
     )
     return ids, mask, resp, logp
 
@@ -188,18 +181,47 @@ def test_bad_shapes_and_empty_requests():
     ids, mask = left_pad(prompts, tok.pad_token_id, "cpu")
     with pytest.raises(ValueError, match=r"\[P, W\]"):
         fast_sample.sample(
-            model,
-            ids[0],
-            mask[0],
-            n=2,
-            temperature=1.0,
-            top_p=1.0,
-            top_k=0,
-            max_new_tokens=3,
-            eos_ids=[2],
-            pad_id=0,
+            model, ids[0], mask[0], SamplingParams(n=2, max_new_tokens=3), eos_ids=[2], pad_id=0
         )
     resp, logp = fast_sample.sample(
-        model, ids, mask, n=2, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=0, eos_ids=[2], pad_id=0
+        model, ids, mask, SamplingParams(n=2, max_new_tokens=0), eos_ids=[2], pad_id=0
     )
     assert resp.shape == (6, 0) and logp.shape == (6, 0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("temperature", "top_k", "top_p", "min_p"), [(0.7, 4, 1.0, 0.0), (1.2, 0, 0.7, 0.0), (1.0, 0, 1.0, 0.2)]
+)
+def test_sampler_logprobs_are_the_shaped_scores(temperature, top_k, top_p, min_p, fast):
+    """With ``logprobs``, from either path: each token's log-prob under the shaped scores (``shape_logits``
+    of the training pass's logits), and only tokens inside the kept support are drawn."""
+    from maxrl_rs.rollout.logprobs import shape_logits
+
+    model, tok, prompts = _setup(seed=8)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(6)
+    sampling = SamplingParams(
+        n=6, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, max_new_tokens=6, logprobs=True
+    )
+    torch.manual_seed(9)
+    r = HFBackend(model, tok, batch_size=2, fast=fast).generate(prompts, [0, 1, 2], sampling)
+    assert r.sampler_logp is not None
+    ids = torch.cat([r.prompt_ids, r.response_ids], 1)
+    mask = torch.cat([r.prompt_mask, r.response_mask], 1)
+    with torch.no_grad():
+        logits = (
+            model(input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(1) - 1).clamp(min=0))
+            .logits[:, r.prompt_ids.shape[1] - 1 : -1]
+            .float()
+        )
+    shaped = shape_logits(logits, sampling)
+    want = shaped.log_softmax(-1).gather(-1, r.response_ids.unsqueeze(-1)).squeeze(-1)
+    m = r.response_mask.bool()
+    assert torch.isfinite(want[m]).all(), "every sampled token lies in the shaped support"
+    torch.testing.assert_close(r.sampler_logp[m], want[m], rtol=0, atol=1e-4)
+    assert (r.sampler_logp[m] <= 0).all() and torch.isnan(r.sampler_logp[~m]).all()
+    plain = HFBackend(model, tok, fast=fast).generate(
+        prompts, [0, 1, 2], SamplingParams(n=2, max_new_tokens=4)
+    )
+    assert plain.sampler_logp is None, "sampler log-probs only when asked for"

@@ -9,16 +9,20 @@ norms, projections, MLP, rotary embedding, LM head) with
 - a preallocated KV cache written in place;
 - finished rows dropped from the batch (the cache is compacted when at most half the rows are still going).
 
-Sampling applies transformers' own temperature, top-k and top-p warpers, in ``generate``'s order, and draws
-with ``torch.multinomial`` from torch's global RNG, so the distribution is exactly ``generate``'s (not the
-same random stream). Positions are counted over real tokens as in :mod:`maxrl_rs.rollout.logprobs`, so the
-training pass recomputes the same log-probabilities (tested to float32 rounding).
+Scores are shaped by :func:`maxrl_rs.rollout.logprobs.shape_logits` (temperature, then transformers' own
+top-k, top-p and min-p warpers in ``generate``'s order) and sampled with ``torch.multinomial`` from torch's
+global RNG, so the distribution is exactly ``generate``'s (not the same random stream). Positions are
+counted over real tokens as in :mod:`maxrl_rs.rollout.logprobs`, so the training pass recomputes the same
+log-probabilities (tested to float32 rounding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from maxrl_rs.rollout.base import SamplingParams
+from maxrl_rs.rollout.logprobs import shape_logits
 
 ARCHITECTURES = ("llama", "qwen2")
 
@@ -38,24 +42,6 @@ def supports(model: Any) -> bool:
     return all(hasattr(inner, a) for a in ("embed_tokens", "layers", "norm", "rotary_emb")) and hasattr(
         model, "lm_head"
     )
-
-
-def _warpers(temperature: float, top_k: int, top_p: float) -> list[Any]:
-    """``generate``'s sampling warpers for these settings, in its order (temperature, top-k, top-p)."""
-    from transformers.generation.logits_process import (
-        TemperatureLogitsWarper,
-        TopKLogitsWarper,
-        TopPLogitsWarper,
-    )
-
-    out: list[Any] = []
-    if temperature != 1.0:
-        out.append(TemperatureLogitsWarper(temperature))
-    if top_k > 0:
-        out.append(TopKLogitsWarper(top_k=top_k, min_tokens_to_keep=1))
-    if top_p < 1.0:
-        out.append(TopPLogitsWarper(top_p=top_p, min_tokens_to_keep=1))
-    return out
 
 
 class _Cache:
@@ -110,28 +96,23 @@ def sample(
     model: Any,
     prompt_ids: Any,
     prompt_mask: Any,
+    sampling: SamplingParams,
     *,
-    n: int,
-    temperature: float,
-    top_p: float,
-    top_k: int,
-    max_new_tokens: int,
     eos_ids: Sequence[int],
     pad_id: int,
 ) -> tuple[Any, Any]:
-    """Sample ``n`` responses to each left-padded prompt.
+    """Sample ``sampling.n`` responses to each left-padded prompt.
 
     Args:
         prompt_ids, prompt_mask: ``[P, W]`` left-padded prompts and their attention mask.
-        n: responses per prompt; rows come out prompt-major (a prompt's n responses contiguous).
-        temperature: 0 for greedy decoding; top_p (1 = off), top_k (0 = off) as in ``generate``.
-        max_new_tokens: at most this many tokens per response (EOS included).
+        sampling: n per prompt (rows come out prompt-major), temperature (0: greedy), top-k, top-p, min-p
+            and ``max_new_tokens`` (EOS included), as ``generate`` applies them.
         eos_ids: tokens that end a response; pad_id fills the rest of the row.
 
     Returns:
         ``(response_ids, logprobs)``: ``[P·n, T]`` long, T the longest response (≤ max_new_tokens), and
-        ``[P·n, T]`` float32 log-probabilities of each sampled token under the model at temperature 1
-        (padding positions hold 0), for checking against the training pass.
+        ``[P·n, T]`` float32 log-probabilities of each sampled token under the sampler's shaped scores
+        (``Rollouts.sampler_logp``; at temperature 1 without truncation, the model's own), 0 at padding.
     """
     # FSDP2 gathers parameters in hooks around each sharded module's own forward, which this loop does not
     # call: gather every sharded module for the whole loop, then reshard those a forward pass would have
@@ -140,9 +121,7 @@ def sample(
     for m in sharded:
         m.unshard()
     try:
-        return _sample(
-            model, prompt_ids, prompt_mask, n, temperature, top_p, top_k, max_new_tokens, eos_ids, pad_id
-        )
+        return _sample(model, prompt_ids, prompt_mask, sampling, eos_ids, pad_id)
     finally:
         for m in sharded:
             if _reshards_after_forward(m):
@@ -160,11 +139,7 @@ def _sample(
     model: Any,
     prompt_ids: Any,
     prompt_mask: Any,
-    n: int,
-    temperature: float,
-    top_p: float,
-    top_k: int,
-    max_new_tokens: int,
+    sampling: SamplingParams,
     eos_ids: Sequence[int],
     pad_id: int,
 ) -> tuple[Any, Any]:
@@ -174,6 +149,7 @@ def _sample(
         raise ValueError(
             f"prompt_ids and prompt_mask must be [P, W] alike, got {prompt_ids.shape}, {prompt_mask.shape}"
         )
+    n, max_new_tokens = sampling.n, sampling.max_new_tokens
     cfg = model.config
     device = prompt_ids.device
     num_prompts, width = prompt_ids.shape
@@ -209,19 +185,16 @@ def _sample(
     key_mask[:, :width] = keep.repeat_interleave(n, dim=0)
     next_pos = (positions[:, -1] + 1).repeat_interleave(n, dim=0)
     eos = torch.as_tensor(list(eos_ids), dtype=torch.long, device=device)
-    warpers = _warpers(temperature, top_k, top_p) if temperature else []
     alive = torch.arange(rows, device=device)  # original row of each row of the batch
     running = torch.ones(rows, dtype=torch.bool, device=device)  # rows of the batch not yet ended
     steps = 0
     for t in range(max_new_tokens):
-        if temperature == 0:
-            tok = logits.argmax(dim=-1)
+        scores = shape_logits(logits, sampling)
+        if sampling.temperature == 0:
+            tok = scores.argmax(dim=-1)
         else:
-            scores = logits
-            for w in warpers:
-                scores = w(None, scores)
             tok = torch.multinomial(torch.softmax(scores, dim=-1), 1).squeeze(1)
-        logp = torch.log_softmax(logits, dim=-1).gather(1, tok[:, None]).squeeze(1)
+        logp = torch.log_softmax(scores, dim=-1).gather(1, tok[:, None]).squeeze(1)
         out[alive[running], t] = tok[running]
         logps[alive[running], t] = logp[running]
         steps = t + 1
@@ -250,20 +223,15 @@ def _sample(
 
 
 def generate_chunk(
-    model: Any, ids: Any, mask: Any, sampling: Any, eos_ids: Sequence[int], pad_id: int
-) -> tuple[Any, Any, Any]:
+    model: Any, ids: Any, mask: Any, sampling: SamplingParams, eos_ids: Sequence[int], pad_id: int
+) -> tuple[Any, Any, Any, Any]:
     """What ``HFBackend`` gets from one ``generate`` call: ``[P·n, W]`` prompt ids and mask (each prompt
-    repeated n times) and ``[P·n, T]`` response ids, for ``sampling`` (a ``SamplingParams``)."""
-    response, _ = sample(
-        model,
-        ids,
-        mask,
-        n=sampling.n,
-        temperature=sampling.temperature,
-        top_p=sampling.top_p,
-        top_k=sampling.top_k,
-        max_new_tokens=sampling.max_new_tokens,
-        eos_ids=eos_ids,
-        pad_id=pad_id,
+    repeated n times), ``[P·n, T]`` response ids and, if ``sampling.logprobs``, their sampler log-probs."""
+    response, logp = sample(model, ids, mask, sampling, eos_ids=eos_ids, pad_id=pad_id)
+    n = sampling.n
+    return (
+        ids.repeat_interleave(n, dim=0),
+        mask.repeat_interleave(n, dim=0),
+        response,
+        logp if sampling.logprobs else None,
     )
-    return ids.repeat_interleave(sampling.n, dim=0), mask.repeat_interleave(sampling.n, dim=0), response
