@@ -18,7 +18,8 @@ log-probabilities (tested to float32 rounding).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from maxrl_rs.rollout.base import SamplingParams
@@ -114,14 +115,98 @@ def sample(
         ``[P·n, T]`` float32 log-probabilities of each sampled token under the sampler's shaped scores
         (``Rollouts.sampler_logp``; at temperature 1 without truncation, the model's own), 0 at padding.
     """
-    # FSDP2 gathers parameters in hooks around each sharded module's own forward, which this loop does not
-    # call: gather every sharded module for the whole loop, then reshard those a forward pass would have
-    # resharded (not the root, nor layers kept gathered for generation: distributed.gathered_for_generation).
+    import torch
+
+    if prompt_ids.ndim != 2 or prompt_ids.shape != prompt_mask.shape:
+        raise ValueError(
+            f"prompt_ids and prompt_mask must be [P, W] alike, got {prompt_ids.shape}, {prompt_mask.shape}"
+        )
+    with _gathered(model):
+        n, max_new_tokens = sampling.n, sampling.max_new_tokens
+        cfg = model.config
+        device = prompt_ids.device
+        num_prompts, width = prompt_ids.shape
+        rows = num_prompts * n
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        like = model.lm_head.weight
+        cache = _Cache(len(model.model.layers), num_prompts, cfg.num_key_value_heads, width, head_dim, like)
+        out = torch.full((rows, max(max_new_tokens, 0)), pad_id, dtype=torch.long, device=device)
+        logps = torch.zeros((rows, max(max_new_tokens, 0)), dtype=torch.float32, device=device)
+        if max_new_tokens <= 0 or rows == 0:
+            return out[:, :0], logps[:, :0]
+        keep = prompt_mask.bool()
+        positions = (prompt_mask.long().cumsum(1) - 1).clamp(min=0)
+        causal = torch.ones((width, width), dtype=torch.bool, device=device).tril()
+        # Padding queries attend to themselves only, so no row of the mask is empty (SDPA would give NaN).
+        eye = torch.eye(width, dtype=torch.bool, device=device)
+        mask = (causal & keep[:, None, None, :]) | eye
+        logits = _forward(model, prompt_ids, positions, cache, 0, mask)
+        # Every row of a prompt shares its prefill: copy its keys/values into a cache wide enough for the
+        # response.
+        full = _Cache(0, 0, 0, 0, 0, like)
+        for src_k, src_v in zip(cache.k, cache.v, strict=True):
+            k = torch.empty(
+                (rows, src_k.shape[1], width + max_new_tokens, head_dim), dtype=like.dtype, device=device
+            )
+            v = torch.empty_like(k)
+            k[:, :, :width] = src_k.repeat_interleave(n, dim=0)
+            v[:, :, :width] = src_v.repeat_interleave(n, dim=0)
+            full.k.append(k)
+            full.v.append(v)
+        cache = full
+        logits = logits.repeat_interleave(n, dim=0)
+        key_mask = torch.ones((rows, width + max_new_tokens), dtype=torch.bool, device=device)
+        key_mask[:, :width] = keep.repeat_interleave(n, dim=0)
+        next_pos = (positions[:, -1] + 1).repeat_interleave(n, dim=0)
+        eos = torch.as_tensor(list(eos_ids), dtype=torch.long, device=device)
+        alive = torch.arange(rows, device=device)  # original row of each row of the batch
+        running = torch.ones(rows, dtype=torch.bool, device=device)  # rows of the batch not yet ended
+        steps = 0
+        for t in range(max_new_tokens):
+            scores = shape_logits(logits, sampling)
+            if sampling.temperature == 0:
+                tok = scores.argmax(dim=-1)
+            else:
+                tok = torch.multinomial(torch.softmax(scores, dim=-1), 1).squeeze(1)
+            logp = torch.log_softmax(scores, dim=-1).gather(1, tok[:, None]).squeeze(1)
+            out[alive[running], t] = tok[running]
+            logps[alive[running], t] = logp[running]
+            steps = t + 1
+            running &= ~torch.isin(tok, eos)
+            live = int(running.sum())
+            if t == max_new_tokens - 1 or live == 0:
+                break
+            # Ended rows run on (their tokens are not written) until at most half the batch is still going;
+            # then they leave it for good. Compacting every time a row ends would copy the cache too often.
+            if live * 2 <= len(alive):
+                idx = running.nonzero().squeeze(1)
+                alive, tok, next_pos, key_mask, running = (
+                    alive[idx],
+                    tok[idx],
+                    next_pos[idx],
+                    key_mask[idx],
+                    running[idx],
+                )
+                cache.keep(idx)
+            at = width + t
+            logits = _forward(
+                model, tok[:, None], next_pos[:, None], cache, at, key_mask[:, None, None, : at + 1]
+            )
+            next_pos = next_pos + 1
+        return out[:, :steps], logps[:, :steps]
+
+
+@contextlib.contextmanager
+def _gathered(model: Any) -> Iterator[None]:
+    """FSDP2 gathers parameters in hooks around each sharded module's own forward, which this loop does not
+    call: gather every sharded module for the whole loop, then reshard those a forward pass would have
+    resharded (not the root, nor layers kept gathered for generation: distributed.gathered_for_generation).
+    A no-op for unsharded models."""
     sharded = [m for m in model.modules() if callable(getattr(m, "unshard", None)) and hasattr(m, "reshard")]
     for m in sharded:
         m.unshard()
     try:
-        return _sample(model, prompt_ids, prompt_mask, sampling, eos_ids, pad_id)
+        yield
     finally:
         for m in sharded:
             if _reshards_after_forward(m):
@@ -133,93 +218,6 @@ def _reshards_after_forward(module: Any) -> bool:
     post-forward mesh is None when it keeps them, as for the root module)."""
     group = getattr(module._get_fsdp_state(), "_fsdp_param_group", None)
     return group is not None and getattr(group, "post_forward_mesh_info", None) is not None
-
-
-def _sample(
-    model: Any,
-    prompt_ids: Any,
-    prompt_mask: Any,
-    sampling: SamplingParams,
-    eos_ids: Sequence[int],
-    pad_id: int,
-) -> tuple[Any, Any]:
-    import torch
-
-    if prompt_ids.ndim != 2 or prompt_ids.shape != prompt_mask.shape:
-        raise ValueError(
-            f"prompt_ids and prompt_mask must be [P, W] alike, got {prompt_ids.shape}, {prompt_mask.shape}"
-        )
-    n, max_new_tokens = sampling.n, sampling.max_new_tokens
-    cfg = model.config
-    device = prompt_ids.device
-    num_prompts, width = prompt_ids.shape
-    rows = num_prompts * n
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    like = model.lm_head.weight
-    cache = _Cache(len(model.model.layers), num_prompts, cfg.num_key_value_heads, width, head_dim, like)
-    out = torch.full((rows, max(max_new_tokens, 0)), pad_id, dtype=torch.long, device=device)
-    logps = torch.zeros((rows, max(max_new_tokens, 0)), dtype=torch.float32, device=device)
-    if max_new_tokens <= 0 or rows == 0:
-        return out[:, :0], logps[:, :0]
-    keep = prompt_mask.bool()
-    positions = (prompt_mask.long().cumsum(1) - 1).clamp(min=0)
-    causal = torch.ones((width, width), dtype=torch.bool, device=device).tril()
-    # Padding queries attend to themselves only, so no row of the mask is empty (SDPA would give NaN).
-    eye = torch.eye(width, dtype=torch.bool, device=device)
-    mask = (causal & keep[:, None, None, :]) | eye
-    logits = _forward(model, prompt_ids, positions, cache, 0, mask)
-    # Every row of a prompt shares its prefill: copy keys/values into a cache wide enough for the response.
-    full = _Cache(0, 0, 0, 0, 0, like)
-    for src_k, src_v in zip(cache.k, cache.v, strict=True):
-        k = torch.empty(
-            (rows, src_k.shape[1], width + max_new_tokens, head_dim), dtype=like.dtype, device=device
-        )
-        v = torch.empty_like(k)
-        k[:, :, :width] = src_k.repeat_interleave(n, dim=0)
-        v[:, :, :width] = src_v.repeat_interleave(n, dim=0)
-        full.k.append(k)
-        full.v.append(v)
-    cache = full
-    logits = logits.repeat_interleave(n, dim=0)
-    key_mask = torch.ones((rows, width + max_new_tokens), dtype=torch.bool, device=device)
-    key_mask[:, :width] = keep.repeat_interleave(n, dim=0)
-    next_pos = (positions[:, -1] + 1).repeat_interleave(n, dim=0)
-    eos = torch.as_tensor(list(eos_ids), dtype=torch.long, device=device)
-    alive = torch.arange(rows, device=device)  # original row of each row of the batch
-    running = torch.ones(rows, dtype=torch.bool, device=device)  # rows of the batch not yet ended
-    steps = 0
-    for t in range(max_new_tokens):
-        scores = shape_logits(logits, sampling)
-        if sampling.temperature == 0:
-            tok = scores.argmax(dim=-1)
-        else:
-            tok = torch.multinomial(torch.softmax(scores, dim=-1), 1).squeeze(1)
-        logp = torch.log_softmax(scores, dim=-1).gather(1, tok[:, None]).squeeze(1)
-        out[alive[running], t] = tok[running]
-        logps[alive[running], t] = logp[running]
-        steps = t + 1
-        running &= ~torch.isin(tok, eos)
-        live = int(running.sum())
-        if t == max_new_tokens - 1 or live == 0:
-            break
-        # Ended rows run on (their tokens are not written) until at most half the batch is still going;
-        # then they leave it for good. Compacting every time a row ends would copy the cache too often.
-        if live * 2 <= len(alive):
-            idx = running.nonzero().squeeze(1)
-            alive, tok, next_pos, key_mask, running = (
-                alive[idx],
-                tok[idx],
-                next_pos[idx],
-                key_mask[idx],
-                running[idx],
-            )
-            cache.keep(idx)
-        at = width + t
-        logits = _forward(
-            model, tok[:, None], next_pos[:, None], cache, at, key_mask[:, None, None, : at + 1]
-        )
-        next_pos = next_pos + 1
-    return out[:, :steps], logps[:, :steps]
 
 
 def generate_chunk(
