@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.rollout import fast_sample
 from maxrl_rs.rollout.base import (
     RolloutBackend,
     Rollouts,
@@ -72,14 +73,17 @@ class HFBackend(RolloutBackend):
         model: a transformers causal LM.
         tokenizer: its tokenizer (pad and EOS ids, decoding).
         batch_size: prompts per ``generate`` call (each expanded to N sequences); bounds memory.
+        fast: sample Llama/Qwen2 models with :mod:`maxrl_rs.rollout.fast_sample` (the same distribution,
+            several times faster on small models) instead of ``generate``.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 64) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 64, fast: bool = True) -> None:
         if tokenizer.eos_token_id is None:
             raise ConfigError("model.path: the tokenizer has no EOS token; rollouts could never stop")
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = max(1, int(batch_size))
+        self.fast = fast
         self.eos_ids = stop_token_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         warn_ignored_generation_settings(model, "hf")
@@ -153,6 +157,8 @@ class HFBackend(RolloutBackend):
         import torch
 
         ids, mask = left_pad(prompts, self.pad_id, device)
+        if self.fast and fast_sample.supports(self.model):
+            return fast_sample.generate_chunk(self.model, ids, mask, sampling, self.eos_ids, self.pad_id)
         config = self.generation_config(sampling)
         # generate() fills unset fields from model.generation_config: for this call, that is `config` itself.
         saved = self.model.generation_config
