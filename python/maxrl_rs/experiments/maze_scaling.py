@@ -318,7 +318,6 @@ def run_experiment(config: ScalingConfig, work: Path, out: Path, *, progress: bo
         if progress:
             print(f"[{time.perf_counter() - t0:6.0f}s] {msg}", flush=True)
 
-    _single_thread()
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "maze_scaling.json"
@@ -428,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             eval_prompts=a.eval_prompts,
             eval_n=a.eval_n,
         )
+        _single_thread()  # process-wide, so set by the command, not by the library function
         result = run_experiment(config, Path(a.work), out)
         result.setdefault("command", command.strip())
         _save(out / "maze_scaling.json", result)
