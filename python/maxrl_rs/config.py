@@ -21,7 +21,7 @@ from maxrl_rs.distributed import DistributedConfig, check_config
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.losses import AGGREGATIONS
 from maxrl_rs.rollout.vllm import VLLMOptions, check_options
-from maxrl_rs.tasks import ArithmeticOptions, JsonlOptions, MazeOptions
+from maxrl_rs.tasks import ArithmeticOptions, Gsm8kOptions, JsonlOptions, MazeOptions, WordProblemsOptions
 
 
 @dataclass
@@ -34,6 +34,8 @@ class TaskConfig:
     maze: MazeOptions = field(default_factory=MazeOptions)
     arithmetic: ArithmeticOptions = field(default_factory=ArithmeticOptions)
     jsonl: JsonlOptions = field(default_factory=JsonlOptions)
+    word_problems: WordProblemsOptions = field(default_factory=WordProblemsOptions)
+    gsm8k: Gsm8kOptions = field(default_factory=Gsm8kOptions)
 
 
 @dataclass

@@ -105,6 +105,27 @@ def tiny_model(spec: TinyModelSpec, tokenizer: Any) -> Any:
     return model
 
 
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
+
+
+def check_model_dir(path: str | Path, *, key: str = "model.path") -> Path:
+    """``path`` as a directory holding a transformers model and its tokenizer, else a ConfigError naming
+    what is missing (rather than transformers' hints about sentencepiece or remote code)."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ConfigError(f"{key}: {str(path)!r} does not exist")
+    if not p.is_dir():
+        raise ConfigError(f"{key}: {str(path)!r} is a file, not a model directory or a .gguf file")
+    missing = []
+    if not (p / "config.json").is_file():
+        missing.append("config.json (the model's configuration)")
+    if not any((p / name).is_file() for name in _TOKENIZER_FILES):
+        missing.append(f"a tokenizer (one of {', '.join(_TOKENIZER_FILES)})")
+    if missing:
+        raise ConfigError(f"{key}: {str(path)!r} is not a model directory: no {' and no '.join(missing)}")
+    return p
+
+
 def load_tokenizer(path: str | Path) -> Any:
     """A saved tokenizer, read back as saved: a generic fast tokenizer (the built-in tasks' word-level ones)
     is loaded as such rather than as the model type's own tokenizer class."""

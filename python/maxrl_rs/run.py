@@ -31,7 +31,8 @@ from maxrl_rs.config import Config, from_dict, to_dict
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
-from maxrl_rs.models import TinyModelSpec, load_tokenizer, num_parameters, tiny_model
+from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
+from maxrl_rs.models import TinyModelSpec, check_model_dir, load_tokenizer, num_parameters, tiny_model
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
@@ -82,13 +83,12 @@ def seed_everything(seed: int) -> None:
 
 
 def load_pretrained(path: str | Path) -> tuple[Any, Any]:
-    """A model directory's causal LM (float32 master weights) and tokenizer."""
+    """A model directory's (or ``.gguf`` file's, converted once: :mod:`maxrl_rs.gguf_models`) causal LM
+    (float32 master weights) and tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    p = Path(path)
-    if not p.is_dir():
-        raise ConfigError(f"model.path: {str(path)!r} is not a directory")
+    p = gguf_model_dir(path) if is_gguf(path) else check_model_dir(path)
     tokenizer = load_tokenizer(p)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
