@@ -25,7 +25,8 @@ from typing import Any
 from maxrl_rs.errors import ConfigError
 
 #: Sampling settings a GGUF's metadata (or transformers' defaults) may carry into generation_config.json
-#: that would change what ``generate`` samples from; the trainer's log-probs assume plain temperature sampling.
+#: that would change what ``generate`` samples from; the trainer's log-probs assume plain temperature
+#: sampling.
 _SAMPLING_KEYS = ("repetition_penalty", "top_p", "top_k", "temperature", "do_sample", "typical_p", "min_p")
 _CHUNK = 1 << 20
 

@@ -29,9 +29,9 @@ from maxrl_rs import checkpoint as ckpt
 from maxrl_rs import distributed
 from maxrl_rs.config import Config, from_dict, to_dict
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
-from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.models import TinyModelSpec, check_model_dir, load_tokenizer, num_parameters, tiny_model
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start

@@ -436,6 +436,7 @@ def markdown(result: dict[str, Any]) -> str:
                     f"_{prompt}_\n\n  > {' '.join(s['response'].split())}\n"
                 )
     total = sum(v for k, v in secs.items() if k != "this_invocation")
+    phases = ", ".join(f"{k} {v:.0f} s" for k, v in secs.items() if k != "this_invocation")
     return f"""# SmolLM2-135M-Instruct: MaxRL vs GRPO on word problems, evaluated on GSM8K
 
 A real pretrained instruct model through `maxrl train` and the evaluation of `maxrl eval`: its own
@@ -456,7 +457,7 @@ tokenizer and chat template, free-text answers in `\\boxed{{}}`, the `math` veri
   the first {c.gsm8k_prompts} GSM8K test problems × {c.gsm8k_n} samples ({c.gsm8k_max_new_tokens} tokens),
   temperature 1, unbiased pass@k (docs/estimators.md); "solved ≥ once" is the fraction of prompts with at
   least one correct sample.
-- Time: {total / 60:.1f} min in all ({", ".join(f"{k} {v:.0f} s" for k, v in secs.items() if k != "this_invocation")}),
+- Time: {total / 60:.1f} min in all ({phases}),
   on {result["machine"]}, shared with other work.
 
 Reproduce: `{result["command"]}`
@@ -503,7 +504,8 @@ def reading(word: list[PassAtKReport], gsm: list[PassAtKReport], c: SmolLM2Exper
             continue
         out.append(
             f"- {method} vs the start on word problems: pass@{k1} {100 * start.value_at(k1):.1f} → "
-            f"{100 * r.value_at(k1):.1f}, pass@{kn} {100 * start.value_at(kn):.1f} → {100 * r.value_at(kn):.1f}, "
+            f"{100 * r.value_at(k1):.1f}, pass@{kn} {100 * start.value_at(kn):.1f} → "
+            f"{100 * r.value_at(kn):.1f}, "
             f"solved at least once {_solved(start):.2f} → {_solved(r):.2f}."
         )
     if "maxrl" in by and "grpo" in by:
