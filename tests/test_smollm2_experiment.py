@@ -1,4 +1,4 @@
-"""The SmolLM2 experiment's bookkeeping: which saved phases a rerun reuses, and the write-up from saved results."""
+"""The SmolLM2 experiment: which saved phases a rerun reuses, and the write-up from saved results."""
 
 from __future__ import annotations
 
