@@ -514,6 +514,24 @@ Training batches (mean reward and fraction of prompts solved at least once, per 
 ## Sampled responses (temperature 1, first held-out prompts)
 
 {chr(10).join(samples)}
+## How the sizes were chosen
+
+Measured on this machine before the run (2 shared cores, load average 2–12 from other work):
+
+- Generation with `HFBackend`, one torch thread: 66 / 73 / 129 tokens/s at 16 / 32 / 64 sequences per
+  `generate` call (64 new tokens), but 73 and 42 tokens/s at 128 and 256 sequences; so every call here
+  samples about 64 sequences (docs/benchmarks.md has the 1- vs 2-thread table).
+- One forward and backward pass of 16 sequences × 134 tokens: 64–72 s under load, so a training step of
+  {c.prompts_per_step} × {c.rollouts_per_prompt} rollouts costs minutes, dominated by the update, not the
+  sampling.
+- Starting pass@1 (16 held-out problems × 4 samples): ops `+-`, one step, numbers ≤ 20, 64 tokens: 0.08
+  (a quarter of the problems solved at least once), inside the 0.05–0.3 band this experiment wants; all
+  four ops one-step, numbers ≤ 30, 128 tokens: 0.03; half two-step: 0.02. The model's answers ramble
+  (mean length near the budget), so a larger token budget buys little pass@1 for its cost.
+
+With about 75 minutes of wall time and these speeds, the held-out sets are small ({c.eval_prompts} word
+problems, {c.gsm8k_prompts} GSM8K problems) and training is {c.rl_steps} steps: the comparison shows what a
+handful of updates do, and differences of a few points are within prompt-sampling noise.
 """
 
 
