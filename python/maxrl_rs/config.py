@@ -140,8 +140,8 @@ class LogConfig:
 @dataclass
 class Config:
     """Everything ``maxrl train`` needs. ``out`` unset: ``runs/<task>-<date-time>``; ``device`` ``auto``:
-    CUDA when available, else CPU; ``threads``: torch CPU threads during the run (unset: 1 for a built-in
-    tiny model on CPU, which a second thread barely speeds up, else torch's default)."""
+    CUDA when available, else CPU; ``threads``: torch CPU threads during the run (unset: 1 on CPU, the faster
+    choice measured on a shared 2-core machine (docs/benchmarks.md), else torch's default)."""
 
     seed: int = 0
     out: str | None = None

@@ -182,14 +182,15 @@ def train(
 
 
 def cpu_threads(cfg: Config) -> int | None:
-    """``threads``, or when unset: 1 for a built-in tiny model on CPU, else torch's default (None).
+    """``threads``, or when unset: 1 on CPU (any model), else torch's default (None).
 
-    A model of ~0.3M parameters gains little from a second thread, and on a busy machine torch's
-    intra-op threads can slow it down by an order of magnitude.
+    Measured on a shared 2-core machine (docs/benchmarks.md, "CPU rollouts"): one thread generated 6×
+    faster than two with SmolLM2-135M under load, and a tiny built-in model gains little from a second
+    thread even when the machine is idle. On a dedicated many-core CPU set ``threads`` higher.
     """
     if cfg.threads is not None:
         return cfg.threads
-    return 1 if resolve_device(cfg.device).type == "cpu" and not cfg.model.path else None
+    return 1 if resolve_device(cfg.device).type == "cpu" else None
 
 
 @contextlib.contextmanager
