@@ -9,6 +9,7 @@ left out of training).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,12 +28,12 @@ class JsonlOptions:
     max_new_tokens: int = 512
 
 
-def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example]:
-    """Parse a JSONL file; errors name the file, the line and the field."""
+def read_rows(path: str | Path, what: str) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file; ``what`` names the file's config
+    key in the errors, which also name the file and the line."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"task.jsonl: file {path!r} does not exist")
-    out = []
+        raise ConfigError(f"{what}: file {str(path)!r} does not exist")
     with p.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -43,17 +44,24 @@ def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example
                 raise ConfigError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
             if not isinstance(row, dict):
                 raise ConfigError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            for key in ("prompt", "answer"):
-                if key not in row:
-                    raise ConfigError(f"{path}:{lineno}: missing field {key!r}")
-            if not isinstance(row["prompt"], str):
-                raise ConfigError(f"{path}:{lineno}: field 'prompt' must be a string")
-            answer = row["answer"]
-            reference = answer if isinstance(answer, str) else json.dumps(answer)
-            verifier = row.get("verifier", default_verifier)
-            if not isinstance(verifier, str):
-                raise ConfigError(f"{path}:{lineno}: field 'verifier' must be a string, got {verifier!r}")
-            out.append(Example(f"{prefix}{lineno}", row["prompt"], reference, verifier))
+            yield lineno, row
+
+
+def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example]:
+    """Parse a JSONL file; errors name the file, the line and the field."""
+    out = []
+    for lineno, row in read_rows(path, "task.jsonl"):
+        for key in ("prompt", "answer"):
+            if key not in row:
+                raise ConfigError(f"{path}:{lineno}: missing field {key!r}")
+        if not isinstance(row["prompt"], str):
+            raise ConfigError(f"{path}:{lineno}: field 'prompt' must be a string")
+        answer = row["answer"]
+        reference = answer if isinstance(answer, str) else json.dumps(answer)
+        verifier = row.get("verifier", default_verifier)
+        if not isinstance(verifier, str):
+            raise ConfigError(f"{path}:{lineno}: field 'verifier' must be a string, got {verifier!r}")
+        out.append(Example(f"{prefix}{lineno}", row["prompt"], reference, verifier))
     if not out:
         raise ConfigError(f"task.jsonl: file {path!r} has no examples")
     return out
