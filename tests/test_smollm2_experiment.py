@@ -34,7 +34,17 @@ def _eval(label: str, word_c: list[int], gsm_c: list[int], c: SmolLM2ExperimentC
 
 
 def _train(method: str) -> dict:
-    steps = [{"step": s, "reward": 0.1 * s, "solved_frac": 0.25, "time_step": 60.0} for s in (1, 2)]
+    steps = [
+        {
+            "step": s,
+            "reward": 0.1 * s,
+            "solved_frac": 0.25 * (s - 1),
+            "time_step": 60.0,
+            "response_len": 60 - 10 * s,
+            "truncated_frac": 0.5 / s,
+        }
+        for s in (1, 2)
+    ]
     return {"method": method, "steps": steps, "seconds": 150.0, "model_dir": "x"}
 
 
@@ -74,7 +84,9 @@ def test_write_up_from_saved_results(tmp_path) -> None:
     assert "| start | 9.4 |" in md and "| 0.50 |" in md
     assert "maxrl minus grpo: pass@1 -3.1, pass@8 " in md
     assert "MaxRL did not double the start's pass@1." in md
-    assert "| maxrl | 0.10 0.20 | 0.25 0.25 | 60 | 2.5 |" in md
+    assert "| maxrl | 0.10 0.20 | 0.00 0.25 | 50 40 | 60 | 2.5 |" in md
+    assert "- maxrl training: 1 of 2 steps had a prompt solved at least once" in md
+    assert "response length 50 → 40 tokens, truncated share 0.50 → 0.25" in md
     assert md.count("\\boxed{3}") == 6  # two samples (word, gsm8k) for each of three policies
 
 

@@ -514,8 +514,10 @@ def markdown(result: dict[str, Any]) -> str:
             times = [s["time_step"] for s in run["steps"] if s.get("time_step") is not None]
             rewards = " ".join(f"{s['reward']:.2f}" for s in run["steps"])
             solved = " ".join(f"{s['solved_frac']:.2f}" for s in run["steps"])
+            lengths = " ".join(f"{st['response_len']:.0f}" for st in run["steps"])
             step_rows.append(
-                f"| {method} | {rewards} | {solved} | {np.mean(times):.0f} | {run['seconds'] / 60:.1f} |"
+                f"| {method} | {rewards} | {solved} | {lengths} | {np.mean(times):.0f} | "
+                f"{run['seconds'] / 60:.1f} |"
             )
     samples = []
     for label in ("start", *c.methods):
@@ -569,15 +571,16 @@ GSM8K test problems, pass@k in percent:
 
 ![pass@k and training reward](smollm2.png)
 
-Training batches (mean reward and fraction of prompts solved at least once, per step):
+Training batches (mean reward, fraction of prompts solved at least once and mean response tokens, per
+step):
 
-| method | reward per step | solved per step | s / step | minutes |
-|---|---|---|---|---|
+| method | reward per step | solved per step | tokens per step | s / step | minutes |
+|---|---|---|---|---|---|
 {chr(10).join(step_rows)}
 
 ## Reading
 
-{reading(word, gsm, c)}
+{reading(word, gsm, c, {m: result[f"train:{m}"] for m in c.methods if f"train:{m}" in result})}
 
 ## Sampled responses (temperature 1, first held-out prompts)
 
@@ -603,7 +606,12 @@ handful of updates do, and differences of a few points are within prompt-samplin
 """
 
 
-def reading(word: list[PassAtKReport], gsm: list[PassAtKReport], c: SmolLM2ExperimentConfig) -> str:
+def reading(
+    word: list[PassAtKReport],
+    gsm: list[PassAtKReport],
+    c: SmolLM2ExperimentConfig,
+    runs: dict[str, dict[str, Any]] | None = None,
+) -> str:
     """Statements computed from the numbers, so the text cannot drift from the tables."""
     if not word:
         return "(no results yet)"
@@ -639,6 +647,16 @@ def reading(word: list[PassAtKReport], gsm: list[PassAtKReport], c: SmolLM2Exper
         f"{100 * max(2 * se, 2 * spread / np.sqrt(start.num_prompts)):.0f} points is not distinguishable "
         f"from the choice of prompts. One seed per method."
     )
+    for method, run in (runs or {}).items():
+        steps = run["steps"]
+        updates = sum(1 for st in steps if (st.get("solved_frac") or 0) > 0)
+        first, last = steps[0], steps[-1]
+        out.append(
+            f"- {method} training: {updates} of {len(steps)} steps had a prompt solved at least once; in the "
+            "others every group failed, every estimator's advantage is 0 and nothing was updated. Mean "
+            f"response length {first['response_len']:.0f} → {last['response_len']:.0f} tokens, truncated "
+            f"share {first['truncated_frac']:.2f} → {last['truncated_frac']:.2f} (first → last step)."
+        )
     if gsm:
         g = {r.run: r for r in gsm}
         out.append(
