@@ -79,6 +79,9 @@ def test_templates_and_step_counts_are_varied() -> None:
     questions = {p.text.rsplit(". ", 1)[-1] for p in problems}
     assert len(openings) >= 25 and len(questions) >= 20
     assert len({p.text for p in problems}) == len(problems)
+    text = " ".join(p.text for p in problems)
+    assert "gives him" in text and "gives her" in text and not re.search(r"gives (he|she) ", text)
+    assert not re.search(r"\b(boxs|bunchs|shelfs)\b", text) and "shelves" in text
 
 
 def test_held_out_set_is_fixed_by_its_own_seed_and_disjoint_from_training() -> None:

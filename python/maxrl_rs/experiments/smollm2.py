@@ -635,8 +635,9 @@ def reading(
             f"- maxrl minus grpo: pass@{k1} {100 * (a.value_at(k1) - b.value_at(k1)):+.1f}, "
             f"pass@{kn} {100 * (a.value_at(kn) - b.value_at(kn)):+.1f} points."
         )
-        doubled = a.value_at(k1) >= 2 * start.value_at(k1)
-        out.append(f"- MaxRL {'did' if doubled else 'did not'} double the start's pass@{k1}.")
+        if start.value_at(k1) > 0:
+            doubled = a.value_at(k1) >= 2 * start.value_at(k1)
+            out.append(f"- MaxRL {'did' if doubled else 'did not'} double the start's pass@{k1}.")
     # The sampling noise of pass@1 over P prompts × n samples, for judging the differences above.
     p = start.value_at(k1)
     se = float(np.sqrt(max(p * (1 - p), 1e-12) / (start.num_prompts * start.n)))

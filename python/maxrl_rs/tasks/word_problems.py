@@ -71,8 +71,10 @@ class Problem:
 
 
 # -- sentence templates ------------------------------------------------------------------------------------
-# Each template takes (name, pronoun, item, container, numbers) and returns (setup sentence, clause), where
-# the clause continues a running quantity for the two-step problems. One list per operation; picked at random.
+# Each template takes (name, subject pronoun, item[, container], numbers) and returns the setup sentence;
+# the question (or, for two-step problems, a sentence about the running total and then the question)
+# follows. One tuple per operation; picked at random.
+OBJECT = {"he": "him", "she": "her"}
 
 
 def _pl(noun: str) -> str:
@@ -88,7 +90,7 @@ ADD_TEMPLATES: tuple[Callable[..., str], ...] = (
     lambda n, p, it, a, b: f"{n} had {a} {it} and then found {b} more.",
     lambda n, p, it, a, b: f"There are {a} {it} in a basket. {n} puts in {b} more.",
     lambda n, p, it, a, b: f"{n} collected {a} {it} on Monday and {b} {it} on Tuesday.",
-    lambda n, p, it, a, b: f"{n} starts with {a} {it}, and a friend gives {p} {b} more.",
+    lambda n, p, it, a, b: f"{n} starts with {a} {it}, and a friend gives {OBJECT[p]} {b} more.",
     lambda n, p, it, a, b: f"A shop had {a} {it}. A delivery brought {b} more {it}.",
 )
 SUB_TEMPLATES: tuple[Callable[..., str], ...] = (
