@@ -81,6 +81,10 @@ def test_templates_and_step_counts_are_varied() -> None:
     assert len({p.text for p in problems}) == len(problems)
     text = " ".join(p.text for p in problems)
     assert "gives him" in text and "gives her" in text and not re.search(r"gives (he|she) ", text)
+    # A question names only the person the setup is about (not "A shop had ... How many does Ava have?").
+    for p in problems:
+        asked = re.search(r"does (\w+) have", p.text)
+        assert asked is None or p.text.count(asked.group(1)) >= 2, p.text
     assert not re.search(r"\b(boxs|bunchs|shelfs)\b", text) and "shelves" in text
 
 

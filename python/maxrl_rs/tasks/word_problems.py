@@ -119,7 +119,7 @@ DIV_TEMPLATES: tuple[Callable[..., str], ...] = (
     lambda n, p, it, c, a, b: f"A teacher hands out {a} {it} equally to {b} groups.",
 )
 QUESTIONS = {
-    "+": ("How many {it} are there now?", "How many {it} does {n} have in total?", "How many {it} in all?"),
+    "+": ("How many {it} are there now?", "How many {it} are there in total?", "How many {it} in all?"),
     "-": ("How many {it} are left?", "How many {it} remain?", "How many {it} are there now?"),
     "*": ("How many {it} are there in total?", "How many {it} is that altogether?", "How many {it} in all?"),
     "/": ("How many {it} does each get?", "How many {it} are in each one?", "How many {it} is each share?"),
