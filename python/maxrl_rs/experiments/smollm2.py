@@ -532,6 +532,8 @@ def markdown(result: dict[str, Any]) -> str:
                     f"_{prompt}_\n\n  > {' '.join(s['response'].split())}\n"
                 )
     total = wall_seconds(secs, c.methods)
+    # Free-text notes stored with the results (``"notes": [...]`` in the JSON), e.g. about the code version.
+    notes = "".join(f"Note: {n}\n\n" for n in result.get("notes", []))
     phases = ", ".join(f"{k} {v:.0f} s" for k, v in secs.items() if k != "this_invocation")
     return f"""# SmolLM2-135M-Instruct: MaxRL vs GRPO on word problems, evaluated on GSM8K
 
@@ -578,7 +580,7 @@ step):
 |---|---|---|---|---|---|
 {chr(10).join(step_rows)}
 
-## Reading
+{notes}## Reading
 
 {reading(word, gsm, c, {m: result[f"train:{m}"] for m in c.methods if f"train:{m}" in result})}
 
