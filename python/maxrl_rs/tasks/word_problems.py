@@ -51,7 +51,8 @@ class WordProblemsOptions:
     ``two_step`` the fraction of problems with two operations (0: all one-step, 1: all two-step).
     """
 
-    # Defaults: where SmolLM2-135M-Instruct starts at pass@1 ≈ 0.08 (docs/results/smollm2.md).
+    # Defaults: where SmolLM2-135M-Instruct starts at pass@1 0.06–0.08 with 64 new tokens
+    # (docs/results/smollm2.md).
     min_value: int = 2
     max_value: int = 20
     max_factor: int = 10
