@@ -4,7 +4,7 @@ Each problem is one or two steps of addition, subtraction, multiplication or exa
 without remainder), told in one of many sentence templates with varied names, objects and verbs::
 
     Mia has 23 marbles. She buys 14 more. How many marbles are there now?
-    A baker packs 6 trays with 7 cookies on each tray, then sells 9 cookies. How many cookies are left?
+    A shop had 44 marbles and sold 31 of them. Later 2 marbles get lost. How many marbles are left?
 
 Quantities added or subtracted are drawn from ``[min_value, max_value]``, factors and group counts from
 ``[2, max_factor]``; every intermediate and final answer is a positive whole number. The prompt asks for
