@@ -305,6 +305,12 @@ def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, comma
         result["seconds"]["eval:start"] = time.perf_counter() - t
         save()
         _progress(result, "eval:start")
+
+    def merge(phases: dict[str, Any]) -> None:
+        result.update({k: v for k, v in phases.items() if k != "seconds"})
+        result["seconds"].update(phases["seconds"])
+        save()
+
     todo = [m for m in config.methods if f"eval:{m}" not in result]
     if config.workers > 1 and len(todo) > 1:
         # One process per method, each with its own torch thread(s); spawned, since this process has
@@ -315,12 +321,7 @@ def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, comma
         with ProcessPoolExecutor(min(config.workers, len(todo)), mp_context=get_context("spawn")) as pool:
             jobs = [pool.submit(method_phases, config, model_dir, m, work, result) for m in todo]
             for job in as_completed(jobs):
-                for phase, value in job.result().items():
-                    if phase == "seconds":
-                        result["seconds"].update(value)
-                    else:
-                        result[phase] = value
-                save()
+                merge(job.result())
                 for phase in (k for k in job.result() if k != "seconds"):
                     _progress(result, phase)
     else:
@@ -331,11 +332,7 @@ def run_experiment(config: SmolLM2ExperimentConfig, work: Path, out: Path, comma
                 m,
                 work,
                 result,
-                on_phase=lambda phases: (
-                    result.update({k: v for k, v in phases.items() if k != "seconds"}),
-                    result["seconds"].update(phases["seconds"]),
-                    save(),
-                ),
+                on_phase=merge,
             )
             for phase in (k for k in done if k != "seconds"):
                 _progress(result, phase)
@@ -497,14 +494,13 @@ def wall_seconds(secs: dict[str, float], methods: Sequence[str]) -> float:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    c = SmolLM2ExperimentConfig(
-        **{
-            f.name: tuple(result["config"][f.name])
-            if isinstance(result["config"][f.name], list)
-            else result["config"][f.name]
-            for f in fields(SmolLM2ExperimentConfig)
-        }
-    )
+    saved = result["config"]
+    values: dict[str, Any] = {
+        f.name: tuple(saved[f.name]) if isinstance(saved[f.name], list) else saved[f.name]
+        for f in fields(SmolLM2ExperimentConfig)
+        if f.name in saved
+    }
+    c = SmolLM2ExperimentConfig(**values)
     secs = result["seconds"]
     word, gsm = reports(result, "word_problems"), reports(result, "gsm8k")
     step_rows = []
@@ -534,6 +530,8 @@ def markdown(result: dict[str, Any]) -> str:
     total = wall_seconds(secs, c.methods)
     # Free-text notes stored with the results (``"notes": [...]`` in the JSON), e.g. about the code version.
     notes = "".join(f"Note: {n}\n\n" for n in result.get("notes", []))
+    # The interpretation written after looking at the numbers (``"discussion": [...]`` in the JSON).
+    discussion = "".join(f"\n{paragraph}\n" for paragraph in result.get("discussion", []))
     phases = ", ".join(f"{k} {v:.0f} s" for k, v in secs.items() if k != "this_invocation")
     return f"""# SmolLM2-135M-Instruct: MaxRL vs GRPO on word problems, evaluated on GSM8K
 
@@ -583,7 +581,7 @@ step):
 {notes}## Reading
 
 {reading(word, gsm, c, {m: result[f"train:{m}"] for m in c.methods if f"train:{m}" in result})}
-
+{discussion}
 ## Sampled responses (temperature 1, first held-out prompts)
 
 {chr(10).join(samples)}
