@@ -1,8 +1,16 @@
 # The few targets people expect. `make install` for an editable dev install in the active environment.
-.PHONY: install test test-rust test-python bench lint fmt wheel gpu-bundle ci
+.PHONY: install test-peers test test-rust test-python bench lint fmt wheel gpu-bundle ci
 
 install:
 	pip install -e ".[dev]"
+
+PIP ?= pip
+
+# verl's advantage-estimator registry, for tests/test_integrations_verl.py. verl 0.9.1 pins transformers<5.11 and
+# a server stack its registry does not need, so it goes in without dependencies, plus what `core_algos` imports.
+test-peers:
+	$(PIP) install --no-deps verl==0.9.1 tensordict==0.10.0
+	$(PIP) install ray omegaconf codetiming cloudpickle orjson "pyvers<0.2"
 
 test: test-rust test-python
 
@@ -23,6 +31,7 @@ lint:
 	ruff check python tests bench examples
 	ruff format --check python tests bench examples
 	python -m mypy.stubtest maxrl_rs._core --allowlist python/stubtest-allowlist.txt
+	mypy python/maxrl_rs
 
 fmt:
 	cargo fmt --all

@@ -3,6 +3,7 @@
     python bench/bench_gpu_train.py                 # ~113M-param random-init decoder, bf16 update, HF
     python bench/bench_gpu_train.py --backend vllm  # the same with the vLLM backend (needs maxrl-rs[vllm])
     python bench/bench_gpu_train.py --tiny          # tiny model on CPU: checks the script itself (seconds)
+    python bench/bench_gpu_train.py --lora 8 [--gradient-checkpointing]  # LoRA on every linear layer
 
 The model is the built-in architecture (``model.arch``) at hidden 768, 12 layers, 12 heads (~113M
 parameters). Every step is a real :class:`maxrl_rs.trainer.Trainer` step on the maze task (prompts of a 9×9
@@ -50,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=None, help="decoder layers (default 12; 2 with --tiny)")
     p.add_argument("--heads", type=int, default=None, help="attention heads (default 12; 2 with --tiny)")
     p.add_argument("--no-bf16", action="store_true", help="float32 update instead of bf16 autocast")
+    p.add_argument("--lora", type=int, default=0, help="train a LoRA adapter of this rank (0: all weights)")
+    p.add_argument("--gradient-checkpointing", action="store_true", help="train.gradient_checkpointing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="also write the JSON result here")
     args = p.parse_args(argv)
@@ -67,6 +70,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
     """(trainer, config) for the benchmark run."""
     import torch
 
+    from maxrl_rs import lora
     from maxrl_rs.config import load_config
     from maxrl_rs.models import TinyModelSpec, tiny_model
     from maxrl_rs.rollout.base import backend_class
@@ -92,6 +96,9 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
             f"model.num_layers={args.layers}",
             f"model.num_heads={args.heads}",
             f"model.intermediate_size={4 * args.hidden}",
+            f"model.lora.r={args.lora}",
+            "model.lora.target_modules=all-linear",
+            f"train.gradient_checkpointing={'true' if args.gradient_checkpointing else 'false'}",
         ]
     )
     seed_everything(cfg.seed)
@@ -101,7 +108,12 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
     spec = TinyModelSpec(
         m.arch, m.hidden_size, m.num_layers, m.num_heads, m.intermediate_size, max_positions=1024
     )
-    model = tiny_model(spec, tokenizer).to(device)
+    model = tiny_model(spec, tokenizer)
+    if args.lora:
+        model = lora.apply_lora(model, cfg.model.lora)
+    if args.gradient_checkpointing:
+        lora.enable_gradient_checkpointing(model)
+    model.to(device)
     backend = backend_class(cfg.rollout.backend).from_config(model, tokenizer, cfg.rollout)
 
     def every_rollout_trains(batch: Any) -> None:
@@ -167,6 +179,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else platform.processor() or "cpu",
         "backend": args.backend,
         "parameters": num_parameters(trainer.model),
+        "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+        "lora": args.lora,
+        "gradient_checkpointing": args.gradient_checkpointing,
         "bf16": bool(cfg.train.bf16 and device.type == "cuda"),
         "prompts": args.prompts,
         "n": args.n,
@@ -188,7 +203,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = run(args)
     result["wall_seconds"] = time.perf_counter() - t0
     print(
-        f"{result['device']} | {result['backend']} | {result['parameters']:,} parameters | "
+        f"{result['device']} | {result['backend']} | {result['parameters']:,} parameters "
+        f"({result['trainable_parameters']:,} trained) | "
         f"{args.prompts}x{args.n} rollouts, <= {args.max_new_tokens} new tokens\n"
         f"  rollout  {result['rollout_tokens_per_s']:>12,.0f} tokens/s\n"
         f"  update   {result['update_tokens_per_s']:>12,.0f} tokens/s\n"

@@ -1,6 +1,6 @@
 """TRL reward-function throughput: maxrl_rs ``math_reward`` (Rust) vs TRL's ``accuracy_reward`` (math-verify).
 
-Both grade the same 800 real Qwen2.5-Math responses (shared/data/grading/qwen25_math_responses.jsonl) as
+Both grade the same 800 real Qwen2.5-Math responses (tests/data/qwen25_math_responses.jsonl) as
 conversational completions, in this process, called the way GRPOTrainer calls them (one batch per call, on
 the main thread, where math-verify keeps its signal-based timeouts). Each round of ours starts from a fresh
 grader, so the reference cache is cold as it is for a new batch of prompts.
@@ -24,9 +24,7 @@ import maxrl_rs
 from maxrl_rs.integrations import _grading
 from maxrl_rs.integrations.trl import math_reward
 
-DATA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "grading" / "qwen25_math_responses.jsonl"
-)
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "qwen25_math_responses.jsonl"
 
 
 def load() -> tuple[list, list[str], list[bool]]:
@@ -73,9 +71,7 @@ def agreement(rewards: list[float | None], labels: list[bool]) -> float:
     return sum(((r or 0.0) >= 0.5) == y for r, y in zip(rewards, labels, strict=True)) / len(labels)
 
 
-def _skip_if_missing() -> None:
-    if not DATA.exists():
-        pytest.skip(f"grading data not found at {DATA}")
+def _skip_without_math_verify() -> None:
     if not _has_math_verify():
         pytest.skip("math-verify is not installed (pip install 'maxrl-rs[bench]')")
 
@@ -91,7 +87,7 @@ def _has_math_verify() -> bool:
 
 @pytest.fixture(scope="module")
 def batch():
-    _skip_if_missing()
+    _skip_without_math_verify()
     return load()
 
 
@@ -107,8 +103,6 @@ def test_reward_throughput(benchmark, batch, impl):
 
 
 def main() -> None:
-    if not DATA.exists():
-        raise SystemExit(f"grading data not found at {DATA}")
     if not _has_math_verify():
         raise SystemExit("math-verify and trl are needed: pip install 'maxrl-rs[bench,trl]'")
     completions, solution, labels = load()

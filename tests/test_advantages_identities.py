@@ -1,4 +1,4 @@
-"""The exact-expectation identities of SPEC §3, through the public API.
+"""The exact-expectation identities of docs/estimators.md, through the public API.
 
 A one-parameter Bernoulli-logit policy has score r_i − p, and every estimator's A_i depends only on r_i and
 K, so E[ĝ] is a finite sum over K ~ Binomial(N, p). Each estimator must hit its closed form to 1e-12.

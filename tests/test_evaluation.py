@@ -1,4 +1,4 @@
-"""pass@k reports, their JSON form, scaling efficiency and the pass@k plot (SPEC §5)."""
+"""pass@k reports, their JSON form, scaling efficiency and the pass@k plot (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_json_values_match_pass_at_k_on_saved_counts(tmp_path):
     for k, v, j in zip(d["ks"], d["pass_at_k"], d["maxrl_objective"], strict=True):
         assert v == pytest.approx(float(np.mean(maxrl_rs.pass_at_k(n, c_saved, k))), abs=1e-12)
         assert j == pytest.approx(float(np.mean(maxrl_rs.maxrl_objective(n, c_saved, k))), abs=1e-12)
-    # J^(1) = pass@1 − 1 (SPEC §5)
+    # J^(1) = pass@1 − 1 (docs/estimators.md)
     assert d["maxrl_objective"][0] == pytest.approx(d["pass_at_k"][0] - 1.0, abs=1e-12)
     h = d["histogram"]
     assert sum(h["counts"]) == 40 and len(h["edges"]) == len(h["counts"]) + 1
@@ -275,6 +275,21 @@ def test_eval_of_several_runs_keeps_a_backend_that_can_switch_models(tmp_path, m
     assert reports[0]["prompts"] == reports[1]["prompts"] == reports[2]["prompts"]
 
 
+def test_maze_experiment_config_from_saved_json():
+    """The config saved in maze.json (tuples become lists) reads back equal, and still validates."""
+    from dataclasses import asdict
+
+    from maxrl_rs.errors import ConfigError
+    from maxrl_rs.experiments import maze
+
+    config = maze.MazeExperimentConfig(methods=("maxrl", "grpo"), seeds=(3, 1), eval_n=16)
+    saved = json.loads(json.dumps(asdict(config)))
+    assert isinstance(saved["seeds"], list)
+    assert maze.MazeExperimentConfig.from_dict(saved) == config
+    with pytest.raises(ConfigError, match="unknown method 'ppo'"):
+        maze.MazeExperimentConfig.from_dict({**saved, "methods": ["ppo"]})
+
+
 def test_maze_experiment_summary_from_saved_counts(tmp_path):
     """The maze write-up is computed from per-seed reports: mean ± std, pooled curves, efficiency."""
     pytest.importorskip("matplotlib")
@@ -314,3 +329,98 @@ def test_maze_experiment_summary_from_saved_counts(tmp_path):
     assert "| maxrl | 2 |" in md and "pass@16" in md and "Reproduce" in md
     assert (tmp_path / "maze.png").stat().st_size > 0
     assert json.loads((tmp_path / "maze.json").read_text())["reports"] == reports
+
+
+class _NoVerdictTask:
+    """A task whose grading gives no verdict (``limit``) for the response ``"??"``, as a bound would."""
+
+    def __init__(self, task):
+        self._task = task
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
+
+    def grade(self, responses, examples):
+        from maxrl_rs.grading import LIMIT
+
+        graded = self._task.grade(responses, examples)
+        hit = np.array([r == "??" for r in responses], dtype=bool)
+        status = np.where(hit, LIMIT, graded.status).astype(np.uint8)
+        return type(graded)(rewards=np.where(hit, 0, graded.rewards), mask=graded.mask & ~hit, status=status)
+
+
+class _NoVerdictBackend(_ScriptedBackend):
+    """Prompt i: ``correct[i]`` correct responses, then ``unscored[i]`` without a verdict, then failures."""
+
+    def __init__(self, task, examples, correct, unscored):
+        super().__init__(task, examples, correct)
+        self.unscored = unscored
+
+    def generate(self, prompts, group_ids, sampling):
+        out = super().generate(prompts, group_ids, sampling)
+        texts = list(out.texts)
+        for j, g in enumerate(out.group_ids.tolist()):
+            if self.correct[g] <= j % sampling.n < self.correct[g] + self.unscored[g]:
+                texts[j] = "??"
+        out.texts = texts
+        return out
+
+
+@pytest.mark.parametrize("unscored", [[0, 0, 0, 0, 0], [0, 2, 0, 8, 1]])
+def test_training_and_eval_count_the_same_way(unscored):
+    """Held-out evaluation during training and ``maxrl eval`` share one path: a response without a verdict
+    is left out of its prompt's n (not a failure), a prompt without any is dropped, and both report the
+    same pass@k from the same counts."""
+    pytest.importorskip("torch")
+    from maxrl_rs.evaluation.sampling import evaluate_policy
+    from maxrl_rs.heldout import heldout_pass_at_k
+
+    task = _maze_task()
+    examples = task.eval_examples()
+    correct = [0, 1, 3, 0, 5]
+    graded = _NoVerdictTask(task)
+    tok = task.build_tokenizer()
+    report = evaluate_policy(
+        _NoVerdictBackend(task, examples, correct, unscored), graded, tok, examples, run="r", n=8, ks="1,2",
+        max_new_tokens=8,
+    )  # fmt: skip
+    backend = _NoVerdictBackend(task, examples, correct, unscored)
+    held = heldout_pass_at_k(backend, graded, tok, examples, samples=8, max_new_tokens=8)
+    kept = [i for i in range(5) if unscored[i] < 8]
+    n = np.array([8 - unscored[i] for i in kept])
+    c = np.array([correct[i] for i in kept])
+    assert report.prompt_n == n.tolist() and report.prompt_c == c.tolist()
+    assert report.meta["unscored_responses"] == sum(unscored) == held["eval/unscored"]
+    assert report.meta["dropped_prompts"] == 5 - len(kept)
+    want = float(np.mean(c / n))  # not counting unscored responses as failures
+    assert report.pass_at_k[0] == held["eval/pass@1"] == pytest.approx(want, abs=1e-15)
+    if sum(unscored) == 0:
+        assert held["eval/pass@8"] == float(np.mean(maxrl_rs.pass_at_k(8, c, 8)))
+    else:  # pass@8 of a prompt with fewer than 8 graded responses does not exist
+        assert np.isnan(held["eval/pass@8"])
+
+
+def test_maxrl_train_final_eval_and_maxrl_eval_report_the_same_numbers(tmp_path):
+    """The last held-out evaluation of ``maxrl train`` and ``maxrl eval`` of the run's final checkpoint, with
+    the run's eval seed and the same samples per prompt, report the same pass@1 and pass@n."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _runs import SMALL_RUN, train_cli
+    from maxrl_rs.metrics import read_metrics
+
+    run = tmp_path / "run"
+    samples = 4
+    train_cli(
+        1, *SMALL_RUN, "--set", "device=cpu", "--set", "sft.steps=20", "--set", "task.eval_size=3",
+        "--set", f"eval.samples={samples}", "--steps", "1", "--out", str(run),
+    )  # fmt: skip
+    final = [r for r in read_metrics(run) if "eval/pass@1" in r][-1]
+    assert final["step"] == 1
+    _eval_cli(run, "--n", samples, "--k", f"1,{samples}", "--no-progress", "--json", tmp_path / "eval.json")
+    d = json.loads((tmp_path / "eval.json").read_text())
+    assert d["num_prompts"] == 3 and d["meta"]["step"] == 1
+    assert d["pass_at_k"] == [final["eval/pass@1"], final[f"eval/pass@{samples}"]]

@@ -149,3 +149,111 @@ def test_errors_name_the_line(tmp_path):
 
     r = run("grade", str(missing), "-v", "gsm8k", "-O", "strictformat=true")
     assert r.exit_code != 0 and "strictformat" in r.output
+
+
+# -- outputs survive every failure -----------------------------------------------------------------------
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+def test_output_equal_to_input_is_refused_untouched(tmp_path):
+    src = write_jsonl(tmp_path / "same.jsonl", ROWS)
+    before = src.read_bytes()
+    r = run("grade", str(src), "-o", str(src), "--no-progress")
+    assert r.exit_code == 2 and "is the input file" in r.output
+    assert src.read_bytes() == before
+    # The same file under another name: a symlink, a hard link, a relative path.
+    (tmp_path / "link.jsonl").symlink_to(src)
+    (tmp_path / "hard.jsonl").hardlink_to(src)
+    for other in (tmp_path / "link.jsonl", tmp_path / "hard.jsonl", tmp_path / "." / "same.jsonl"):
+        r = run("grade", str(src), "-o", str(other), "--no-progress")
+        assert r.exit_code == 2 and "is the input file" in r.output, other
+        assert src.read_bytes() == before
+    assert sorted(_files(tmp_path)) == ["hard.jsonl", "link.jsonl", "same.jsonl"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"response": "1", "gold": "1"}\n{not json}\n',
+        b'{"response": "1", "gold": "1", "verifier": "nope"}\n',
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+    ],
+)
+def test_existing_output_survives_a_rejected_input(tmp_path, bad):
+    src = tmp_path / "bad.jsonl"
+    src.write_bytes(bad)
+    out = tmp_path / "graded.jsonl"
+    out.write_text('{"kept": true}\n')
+    r = run("grade", str(src), "-o", str(out), "--no-progress")
+    assert r.exit_code == 1 and "bad.jsonl:" in r.output
+    assert out.read_text() == '{"kept": true}\n'
+    assert sorted(_files(tmp_path)) == ["bad.jsonl", "graded.jsonl"]  # no temporary left behind
+
+
+def test_bad_row_late_in_a_large_file_leaves_no_partial_output(tmp_path):
+    rows = [{"response": f"#### {i}", "gold": str(i)} for i in range(20_000)]
+    src = write_jsonl(tmp_path / "big.jsonl", rows)
+    lines = src.read_text().splitlines()
+    lines[15_000] = '{"response": "1"}'  # line 15,001: no gold
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "graded.jsonl"
+    r = run("grade", str(src), "-v", "gsm8k", "-o", str(out), "--no-progress")
+    assert r.exit_code == 1 and "big.jsonl:15001: missing field 'gold'" in r.output
+    assert not out.exists()
+    assert sorted(_files(tmp_path)) == ["big.jsonl"]
+    # Fixed, the same command writes all 20,000 rows.
+    lines[15_000] = json.dumps(rows[15_000])
+    src.write_text("\n".join(lines) + "\n")
+    r = run("grade", str(src), "-v", "gsm8k", "-o", str(out), "--no-progress")
+    assert r.exit_code == 0 and len(out.read_text().splitlines()) == 20_000
+
+
+def test_binary_input_names_file_and_line(tmp_path):
+    src = tmp_path / "model.bin"
+    src.write_bytes(b'{"response": "1", "gold": "1"}\n' + b"ok " + bytes(range(128, 256)) + b"\n")
+    r = run("grade", str(src), "--no-progress")
+    assert r.exit_code == 1
+    assert "model.bin:2: not UTF-8 text (byte 0x80 at column 4)" in r.output
+    assert "UnicodeDecodeError" not in r.output and "Traceback" not in r.output
+
+
+def test_full_disk_says_so_and_keeps_the_old_output(tmp_path, monkeypatch):
+    import errno
+
+    src = write_jsonl(tmp_path / "in.jsonl", ROWS)
+    out = tmp_path / "graded.jsonl"
+    out.write_text("old\n")
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    real_open = open
+
+    def full_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        if "w" in mode and str(file).startswith(str(tmp_path / ".graded.jsonl.")):
+            return FullDisk(f)
+        return f
+
+    monkeypatch.setattr("builtins.open", full_open)
+    r = run("grade", str(src), "-v", "gsm8k", "-o", str(out), "--no-progress")
+    assert r.exit_code == 1
+    assert "no space left on device" in r.output and str(out) in r.output
+    assert out.read_text() == "old\n"
+    assert sorted(_files(tmp_path)) == ["graded.jsonl", "in.jsonl"]

@@ -131,7 +131,7 @@ def raises(match: str):
 
 
 def test_bad_inputs_name_what_and_where():
-    with raises("unknown verifier 'maths'.*gsm8k"):
+    with raises('unknown verifier "maths".*gsm8k'):
         grade(["a"], ["a"], "maths")
     with raises("unknown verifier"):
         Grader("nope")

@@ -2,8 +2,8 @@
 
 The reward functions and the estimator are plain functions and are tested without verl. The registry tests
 import verl's real ``verl.trainer.ppo.core_algos`` and are skipped, with the reason, where verl is not
-importable (it needs ``pip install --no-deps verl==0.9.1 tensordict==0.10.0`` plus ray, omegaconf, codetiming,
-cloudpickle, orjson and ``pyvers<0.2``; see docs/integrations.md).
+importable. ``make test-peers`` installs it: ``pip install --no-deps verl==0.9.1 tensordict==0.10.0`` plus
+ray, omegaconf, codetiming, cloudpickle, orjson and ``pyvers<0.2`` (see docs/integrations.md).
 """
 
 from __future__ import annotations
@@ -138,7 +138,10 @@ def _import_verl_core_algos():
     try:
         return importlib.import_module("verl.trainer.ppo.core_algos")
     except Exception as e:  # not installed, or installed without what core_algos imports
-        pytest.skip(f"verl.trainer.ppo.core_algos is not importable here ({type(e).__name__}: {e})")
+        pytest.skip(
+            f"verl.trainer.ppo.core_algos is not importable here ({type(e).__name__}: {e}); "
+            "`make test-peers` installs verl as CI does"
+        )
 
 
 def test_registered_in_verls_registry_and_called_like_verls_compute_advantage():

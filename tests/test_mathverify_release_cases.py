@@ -8,21 +8,12 @@ xfails: if one starts passing, the list must shrink.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 import maxrl_rs
+from _data import read_jsonl
 
-DATA = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "grading"
-    / "mathverify_release_cases.jsonl"
-)
-CASES = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()] if DATA.exists() else []
+CASES = read_jsonl("mathverify_release_cases.jsonl")
 
 KNOWN_MISSES = {
     "mv-0226": "`W(x)=1orW(x)=-1` is one unspaced run of text, and assigns W(x) where the gold has W(n)",
@@ -63,9 +54,6 @@ def _param(case: dict):
     reason = KNOWN_MISSES.get(case["id"])
     marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
     return pytest.param(case, id=case["id"], marks=marks)
-
-
-pytestmark = pytest.mark.skipif(not CASES, reason=f"grading data not found at {DATA}")
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])

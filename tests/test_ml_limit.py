@@ -34,7 +34,7 @@ def test_weights_equal_the_per_sample_sum():
 
 @pytest.mark.parametrize(("estimator", "n"), [("reinforce", 4), ("maxrl", 4), ("maxrl", 16)])
 def test_sampled_gradient_matches_exact_expectation(estimator, n):
-    """Mean of ĝ over many draws = c(p) ∇_z p (SPEC §3), ∇_z p = p (e_y − π), for a 5-class softmax."""
+    """Mean of ĝ over many draws = c(p) ∇_z p (docs/estimators.md), ∇_z p = p (e_y − π), 5 classes."""
     z0 = torch.tensor([0.3, -1.0, 0.5, 0.0, -0.4], dtype=torch.float64)
     label, draws = 1, 40_000
     logits = z0.repeat(draws, 1).requires_grad_(True)
@@ -58,7 +58,7 @@ def test_maxrl_weight_tends_to_maximum_likelihood():
     assert torch.all(ml_limit.expected_weight(p, "maxrl", 1) == 0)  # N = 1: no signal at all
     assert torch.allclose(ml_limit.expected_weight(p, "maxrl", 4000), ml, rtol=1e-12)
     assert torch.allclose(ml_limit.expected_weight(p, "reinforce", 4000), torch.ones_like(p))
-    # The closed form agrees with SPEC §3's w_N(p) − (1 − p)^{N−1}.
+    # The closed form agrees with docs/estimators.md's w_N(p) − (1 − p)^{N−1}.
     n = 7
     w = torch.from_numpy(np.asarray(maxrl_rs.population_weight(p.numpy(), "maxrl", order=n)))
     assert torch.allclose(ml_limit.expected_weight(p, "maxrl", n), w - (1 - p) ** (n - 1), rtol=1e-12)

@@ -1,4 +1,4 @@
-"""pass@k, fail@k, the J^(T) estimate and population weights (SPEC §4–5)."""
+"""pass@k, fail@k, the J^(T) estimate and population weights (docs/estimators.md)."""
 
 from __future__ import annotations
 

@@ -80,11 +80,8 @@ def test_sft_warm_start_is_cached_in_the_run_dir(tmp_path):
     cfg = tiny_config(tmp_path / "run", "train.steps=0")
     first = train(cfg)
     assert first.sft is not None and not first.sft.cached
-    # A new run in the same directory (after removing its checkpoint) reuses the warm start.
-    import shutil
-
-    shutil.rmtree(tmp_path / "run" / "checkpoints")
-    again = train(cfg)
+    # A new run replacing the old one (checkpoints and all) in its directory reuses the warm start.
+    again = train(cfg, overwrite=True)
     assert again.sft is not None and again.sft.cached
     assert again.start_pass_at_1 == first.start_pass_at_1
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 import maxrl_rs
+from _data import read_jsonl
 from maxrl_rs import STATUS_NAMES, grade
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "grading"
 
 
 def verdicts(
@@ -65,11 +63,7 @@ def test_gsm8k_extracted_is_canonical():
 
 
 def gsm8k_golds() -> list[dict]:
-    path = DATA / "gold_answers.jsonl"
-    if not path.exists():
-        pytest.skip(f"grading data not found at {path}")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["kind"] == "gsm8k"]
+    return [r for r in read_jsonl("gold_answers.jsonl") if r["kind"] == "gsm8k"]
 
 
 def test_every_gsm8k_gold_solution_extracts_to_its_answer():

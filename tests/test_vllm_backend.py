@@ -4,7 +4,11 @@ vLLM or CUDA is missing, and, where both exist, a real engine (marked ``vllm``).
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
+import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,56 +200,171 @@ def test_engine_config_names_the_model_class(tmp_path):
     assert not model.config.architectures  # the training model's own config is left alone
 
 
-class FakeEngine:
-    """Records the calls the backend makes on ``vllm.LLM`` (the engine itself needs vLLM and a GPU)."""
+class FakeSamplingParams:
+    """``vllm.SamplingParams`` as far as the backend uses it, with vLLM 0.33's checks
+    (``vllm/sampling_params.py``): temperature finite and in [0, 2], (0, 0.01) raised to 0.01 before the
+    greedy test (< 1e-5), where n > 1 is refused; the seed goes to a ``torch.Generator`` as vLLM's
+    per-request generators do, which refuses what they would."""
 
-    def __init__(self, model):
-        self.model, self.calls, self.seeds = model, [], []
+    def __init__(self, *, n, temperature, top_p, max_tokens, stop_token_ids, seed, detokenize, top_k=0):
+        t = float(temperature)
+        if not math.isfinite(t) or t < 0 or t > 2:
+            raise ValueError(f"temperature must be in [0, 2], got {t}.")
+        if 0 < t < 0.01:
+            t = 0.01  # vLLM warns and samples at 0.01
+        if t < 1e-5 and n > 1:
+            raise ValueError(f"n must be 1 when using greedy sampling, got {n}.")
+        if seed is not None:
+            torch.Generator().manual_seed(seed)
+        self.n, self.temperature, self.top_p, self.top_k, self.seed = n, t, top_p, top_k, seed
+        self.max_tokens, self.stop_token_ids, self.detokenize = max_tokens, stop_token_ids, detokenize
+
+
+class FakeModule:
+    """The engine's ``nn.Module``: ``load_weights`` keeps copies of what it is given."""
+
+    def __init__(self):
+        self.weights: dict[str, torch.Tensor] = {}
+
+    def load_weights(self, weights):
+        loaded = set()
+        for name, tensor in weights:
+            self.weights[name] = tensor.detach().clone()
+            loaded.add(name)
+        return loaded
+
+
+class FakeEngineCore:
+    """``llm.llm_engine.engine_core``: the in-process client, whose ``shutdown`` releases the engine."""
+
+    def __init__(self, llm):
+        self.llm = llm
+
+    def shutdown(self):
+        if self.llm.shut_down:
+            raise AssertionError("engine core shut down twice (vLLM 0.10's client does not guard this)")
+        self.llm.shut_down = True
+        self.llm.calls.append("shutdown")
+        if FakeLLM.live is self.llm:
+            FakeLLM.live = None
+
+
+class FakeLLM:
+    """Stand-in for ``vllm.LLM`` that records the backend's calls and refuses what vLLM refuses:
+
+    - ``seed`` outside 0 .. 2**32 - 1 (it reaches ``np.random.seed``);
+    - ``LOCAL_RANK`` that is not a visible GPU (0.33: ``assert local_rank < device_count``);
+    - a second engine while one is alive: vLLM's sleep-mode allocator admits one engine's weights per
+      process until the first is shut down (``llm.llm_engine.engine_core.shutdown()``);
+    - touching memory that sleeps: weights through ``apply_model`` while ``weights`` sleep, ``generate``
+      while anything sleeps, waking memory that is awake, sleeping without sleep mode.
+    """
+
+    live: FakeLLM | None = None
+
+    def __init__(self, model, *, seed, enable_sleep_mode, distributed_executor_backend, **kwargs):
+        np.random.RandomState(seed)  # the range np.random.seed accepts
+        local_rank = int(os.environ["LOCAL_RANK"])
+        if not local_rank < torch.cuda.device_count():
+            raise AssertionError(
+                f"local rank {local_rank} is out of bounds for {torch.cuda.device_count()} devices."
+            )
+        if FakeLLM.live is not None:
+            raise AssertionError("CuMem allocator can only be used for one instance per process.")
+        assert distributed_executor_backend == "external_launcher"
+        assert (Path(model) / "config.json").is_file()
+        self.seed, self.local_rank, self.sleep_mode, self.kwargs = seed, local_rank, enable_sleep_mode, kwargs
+        self.calls: list[str] = []
+        self.seeds: list[list[int]] = []
+        self.sleeping: set[str] = set()
+        self.shut_down = False
+        self.module = FakeModule()
+        self.llm_engine = types.SimpleNamespace(engine_core=FakeEngineCore(self))
+        FakeLLM.live = self
+
+    def _alive(self):
+        if self.shut_down:
+            raise AssertionError("engine used after shutdown")
 
     def wake_up(self, tags=None):
+        self._alive()
+        tags = list(tags) if tags is not None else ["weights", "kv_cache"]
+        if not set(tags) <= self.sleeping:
+            raise AssertionError(f"woke {tags} while only {sorted(self.sleeping)} sleep")
+        self.sleeping -= set(tags)
         self.calls.append(f"wake_up{tags}")
 
     def sleep(self, level=1):
+        self._alive()
+        assert self.sleep_mode, "sleep mode is not enabled"
+        self.sleeping = {"weights", "kv_cache"}
         self.calls.append(f"sleep({level})")
 
     def apply_model(self, fn):
+        self._alive()
+        if "weights" in self.sleeping:
+            raise AssertionError("weights read or written while asleep: their GPU memory is unmapped")
         self.calls.append("apply_model")
-        return [fn(self)]
-
-    def load_weights(self, weights):
-        return {name for name, _ in weights}
+        return [fn(self.module)]
 
     def reset_prefix_cache(self):
+        self._alive()
         self.calls.append("reset_prefix_cache")
 
     def generate(self, inputs, params, use_tqdm=True):
+        self._alive()
+        if self.sleeping:
+            raise AssertionError(f"generate while {sorted(self.sleeping)} sleep")
+        assert all(isinstance(p, FakeSamplingParams) for p in params)
         self.calls.append("generate")
-        self.seeds.append([p["seed"] for p in params])
+        self.seeds.append([p.seed for p in params])
         return [
             FakeRequestOutput(
-                str(i), x["prompt_token_ids"], [FakeCompletion(j, [EOS], "stop") for j in range(p["n"])]
+                str(i), x["prompt_token_ids"], [FakeCompletion(j, [EOS], "stop") for j in range(p.n)]
             )
             for i, (x, p) in enumerate(zip(inputs, params))
         ]
 
 
-def _fake_backend(model, tok):
-    """A VLLMBackend with everything __init__ sets, its engine replaced by a :class:`FakeEngine`."""
-    import types
+FAKE_VLLM = types.SimpleNamespace(LLM=FakeLLM, SamplingParams=FakeSamplingParams)
 
-    from maxrl_rs.rollout.vllm import architecture_key
 
-    backend = VLLMBackend.__new__(VLLMBackend)
-    backend.options, backend.tokenizer, backend.seed, backend.step = VLLMOptions(), tok, 0, 0
-    backend.eos_ids, backend.pad_id = [tok.eos_token_id], tok.pad_token_id
-    backend._vllm = types.SimpleNamespace(SamplingParams=lambda **kw: kw)
-    backend._device, backend._asleep, backend._pending = torch.device("cpu"), False, model
-    backend._architecture = architecture_key(model)
-    backend.llm = FakeEngine(model)
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    """``vllm`` replaced by the stand-ins, ``gpus`` visible GPUs (default 1) with ``current`` the current one,
+    the launcher's variables restored afterwards. Returns a function that sets the GPU layout."""
+    import maxrl_rs.rollout.vllm as module
+
+    monkeypatch.setattr(module, "require_vllm", lambda: FAKE_VLLM)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    for key, value in (
+        ("RANK", "0"),
+        ("WORLD_SIZE", "1"),
+        ("MASTER_ADDR", "127.0.0.1"),
+        ("MASTER_PORT", "1"),
+    ):
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+
+    def gpus(count=1, current=0):
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+        monkeypatch.setattr(torch.cuda, "current_device", lambda: current)
+
+    gpus()
+    FakeLLM.live = None
+    yield gpus
+    FakeLLM.live = None
+
+
+def _fake_backend(model, tok, **kwargs):
+    """A VLLMBackend built by its own ``__init__`` on the stand-in engine; rollouts stay on the CPU here."""
+    backend = VLLMBackend(model, tok, **kwargs)
+    backend._device = torch.device("cpu")
     return backend, backend.llm
 
 
-def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling():
+def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling(fake_vllm):
     model, tok, task = _tiny_maze_model()
     backend, engine = _fake_backend(model, tok)
     prompts, sampling = [task.prompt_ids(task.train_example(0), tok)], SamplingParams(n=2, max_new_tokens=4)
@@ -268,7 +387,7 @@ def test_weights_load_between_a_staged_wake_and_the_engine_sleeps_after_sampling
     ]
 
 
-def test_evaluations_sample_under_their_own_seed_not_the_last_training_step():
+def test_evaluations_sample_under_their_own_seed_not_the_last_training_step(fake_vllm):
     """vLLM seeds each prompt itself, so torch.manual_seed does not reach it: held-out evaluation and
     ``maxrl eval`` hand it their seed as the key."""
     from maxrl_rs.evaluation.sampling import sample_counts
@@ -290,7 +409,7 @@ def test_evaluations_sample_under_their_own_seed_not_the_last_training_step():
     assert engine.seeds[-1] == first
 
 
-def test_one_engine_serves_models_of_its_architecture():
+def test_one_engine_serves_models_of_its_architecture(fake_vllm):
     from maxrl_rs.models import TinyModelSpec, tiny_model
 
     model, tok, _ = _tiny_maze_model()
@@ -301,6 +420,211 @@ def test_one_engine_serves_models_of_its_architecture():
     assert backend.reuse_for(same, tok) and backend._pending is same  # loaded at the next rollout
     wider = tiny_model(TinyModelSpec(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=32), tok)
     assert not backend.reuse_for(wider, tok)
+
+
+def test_stand_in_refuses_what_vllm_refuses(fake_vllm, tmp_path):
+    """The stand-in is only worth testing against if it enforces vLLM's rules."""
+    (tmp_path / "config.json").write_text("{}")
+    kw = {"enable_sleep_mode": True, "distributed_executor_backend": "external_launcher"}
+    os.environ["LOCAL_RANK"] = "0"
+    with pytest.raises(ValueError):
+        FakeLLM(str(tmp_path), seed=2**32, **kw)  # np.random.seed's range
+    with pytest.raises(ValueError):
+        FakeLLM(str(tmp_path), seed=-1, **kw)
+    os.environ["LOCAL_RANK"] = "1"
+    with pytest.raises(AssertionError, match="out of bounds for 1 devices"):
+        FakeLLM(str(tmp_path), seed=0, **kw)
+    os.environ["LOCAL_RANK"] = "0"
+    first = FakeLLM(str(tmp_path), seed=2**32 - 1, **kw)
+    with pytest.raises(AssertionError, match="one instance per process"):
+        FakeLLM(str(tmp_path), seed=0, **kw)
+    first.sleep()
+    with pytest.raises(AssertionError, match="asleep"):
+        first.apply_model(lambda m: m.weights)
+    with pytest.raises(AssertionError, match="generate while"):
+        first.generate([], [])
+    first.wake_up(["weights"])
+    with pytest.raises(AssertionError, match="woke"):
+        first.wake_up(["weights"])
+    first.llm_engine.engine_core.shutdown()
+    with pytest.raises(AssertionError, match="twice"):
+        first.llm_engine.engine_core.shutdown()
+    FakeLLM(str(tmp_path), seed=0, **kw)  # the first was shut down: a new engine may start
+    base = {"top_p": 1.0, "max_tokens": 4, "stop_token_ids": [EOS], "detokenize": False}
+    for bad in (2.01, -0.5, math.inf, math.nan):
+        with pytest.raises(ValueError, match="temperature"):
+            FakeSamplingParams(n=1, temperature=bad, seed=None, **base)
+    with pytest.raises(ValueError, match="greedy"):
+        FakeSamplingParams(n=2, temperature=0.0, seed=None, **base)
+    assert FakeSamplingParams(n=2, temperature=0.005, seed=None, **base).temperature == 0.01
+    with pytest.raises((RuntimeError, ValueError)):
+        FakeSamplingParams(n=1, temperature=1.0, seed=2**64, **base)
+
+
+@pytest.mark.parametrize(
+    ("local_rank", "gpus", "current", "engine_rank"),
+    [
+        ("3", 1, 0, 0),  # a launcher that shows rank 3 only its own GPU
+        ("1", 2, 1, 1),  # every GPU visible: LOCAL_RANK is already the index
+        (None, 2, 1, 1),  # one process on cuda:1 (device=cuda:1): not cuda:0
+        ("5", 4, 1, 1),  # LOCAL_RANK mod visible GPUs
+    ],
+)
+def test_engine_is_built_on_the_training_gpu(fake_vllm, local_rank, gpus, current, engine_rank):
+    fake_vllm(count=gpus, current=current)
+    if local_rank is not None:
+        os.environ["LOCAL_RANK"] = local_rank
+    model, tok, _ = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
+    assert engine.local_rank == engine_rank
+    assert os.environ.get("LOCAL_RANK") == local_rank  # the launcher's value is back for everyone else
+    backend.close()
+
+
+def test_engine_device_follows_the_model_and_refuses_an_invisible_gpu(fake_vllm):
+    from maxrl_rs.rollout.vllm import engine_device_index, engine_local_rank
+
+    fake_vllm(count=2, current=0)
+    on_gpu1 = types.SimpleNamespace(
+        parameters=lambda: iter([types.SimpleNamespace(device=torch.device("cuda", 1))])
+    )
+    assert engine_device_index(on_gpu1) == 1
+    assert engine_device_index(types.SimpleNamespace(module=on_gpu1)) == 1  # DDP-wrapped
+    model, _, _ = _tiny_maze_model()
+    assert engine_device_index(model) == 0  # a CPU model: the current device
+    with pytest.raises(maxrl_rs.ConfigError, match=r"cuda:2 but 2 GPU\(s\) are visible"):
+        with engine_local_rank(2):
+            pass
+    assert "LOCAL_RANK" not in os.environ
+
+
+@pytest.mark.parametrize(
+    ("seed", "expected"),
+    [(0, 0), (2**32 - 1, 2**32 - 1), (2**32, 0), (2**40 + 5, 5), (-1, 2**32 - 1), (-(2**33) + 7, 7)],
+)
+def test_engine_seed_is_reduced_into_numpys_range(fake_vllm, seed, expected):
+    from maxrl_rs.rollout.vllm import engine_seed
+
+    assert engine_seed(seed) == expected
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok, seed=seed)
+    assert engine.seed == expected
+    # The per-prompt seeds stay in every per-request generator's range, whatever the run seed and step.
+    backend.set_seed_key(seed, 2**40)
+    backend.generate(
+        [task.prompt_ids(task.train_example(0), tok)], [2**50], SamplingParams(n=2, max_new_tokens=4)
+    )
+    (prompt,) = engine.seeds[-1]
+    assert 0 <= prompt < 2**31
+    backend.close()
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.01, 0.3, 1.0, 2.0])
+def test_every_accepted_temperature_is_one_vllm_samples_at(fake_vllm, temperature):
+    from maxrl_rs.rollout.vllm import check_temperature
+
+    check_temperature(temperature)
+    for n in (1, 4):
+        kw = vllm_sampling_kwargs(
+            SamplingParams(n=n, temperature=temperature, max_new_tokens=4), eos_ids=[EOS], seed=1
+        )
+        params = FakeSamplingParams(**kw)
+        assert params.temperature == temperature  # not raised to vLLM's floor
+        assert params.n == (1 if temperature == 0 else n)
+
+
+@pytest.mark.parametrize("temperature", [1e-6, 1e-5, 0.005, 0.0099, 2.0001, 5.0, -0.1, math.inf, math.nan])
+def test_temperatures_vllm_would_change_or_refuse_are_config_errors(fake_vllm, temperature):
+    from maxrl_rs.config import load_config
+    from maxrl_rs.rollout.vllm import check_temperature
+
+    with pytest.raises(maxrl_rs.ConfigError, match=r"^temperature: with rollout.backend=vllm"):
+        check_temperature(temperature)
+    for key in ("rollout.temperature", "eval.temperature"):
+        if temperature < 0 or math.isnan(temperature):
+            continue  # refused for every backend, by the general check
+        with pytest.raises(
+            maxrl_rs.ConfigError, match=rf"{key}: with rollout.backend=vllm .* got {temperature}"
+        ):
+            load_config(None, ["rollout.backend=vllm", f"{key}={temperature}"])
+        load_config(None, ["rollout.backend=hf", f"{key}={temperature}"])  # the HF backend takes any
+    # At run time too (``maxrl eval --temperature``), before the engine is touched.
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
+    with pytest.raises(maxrl_rs.ConfigError, match="temperature"):
+        backend.generate(
+            [task.prompt_ids(task.train_example(0), tok)], [0], SamplingParams(temperature=temperature)
+        )
+    assert engine.calls == []
+    backend.close()
+
+
+def test_greedy_rollouts_ask_for_one_response_and_repeat_it(fake_vllm):
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
+    prompts = [task.prompt_ids(task.train_example(i), tok) for i in range(2)]
+    r = backend.generate(prompts, [0, 1], SamplingParams(n=3, temperature=0.0, max_new_tokens=4))
+    assert len(r) == 6 and r.group_ids.tolist() == [0, 0, 0, 1, 1, 1]
+    assert engine.calls.count("generate") == 1  # the stand-in refuses n > 1 at temperature 0
+    assert r.response_ids[:3].tolist() == [r.response_ids[0].tolist()] * 3
+    backend.close()
+
+
+def test_weights_are_read_awake_after_sampling_put_the_engine_to_sleep(fake_vllm):
+    """What the GPU test does, on the stand-in: sampling leaves the engine asleep, and a read of its weights
+    must wake them first (vLLM unmaps sleeping memory)."""
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
+    prompts = [task.prompt_ids(task.train_example(0), tok)]
+    sampling = SamplingParams(n=2, max_new_tokens=4)
+    backend.generate(prompts, [0], sampling)
+    with pytest.raises(AssertionError, match="asleep"):
+        engine.apply_model(lambda m: m.weights["model.norm.weight"])
+    with torch.no_grad():
+        model.model.norm.weight.fill_(0.5)
+    backend.sync_weights(model)
+    engine.calls.clear()
+    (norm,) = backend.apply_model(lambda m: m.weights["model.norm.weight"].clone())
+    assert torch.equal(norm, torch.full_like(norm, 0.5))  # the pending weights were loaded for the read
+    assert engine.calls == ["wake_up['weights']", "apply_model", "reset_prefix_cache", "apply_model"]
+    engine.calls.clear()
+    backend.generate(prompts, [0], sampling)  # weights already awake: only the KV cache wakes
+    assert engine.calls == ["wake_up['kv_cache']", "generate", "sleep(1)"]
+    backend.close()
+
+
+def test_without_sleep_mode_the_engine_never_sleeps(fake_vllm):
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok, options=VLLMOptions(sleep=False))
+    prompts = [task.prompt_ids(task.train_example(0), tok)]
+    for _ in range(2):
+        backend.sync_weights(model)
+        backend.generate(prompts, [0], SamplingParams(n=2, max_new_tokens=4))
+    assert not any(c.startswith(("sleep", "wake_up")) for c in engine.calls)
+    backend.close()
+
+
+def test_close_shuts_the_engine_down_once_so_another_can_start(fake_vllm):
+    """``maxrl eval`` over runs of different architectures closes one engine and builds the next."""
+    from maxrl_rs.models import TinyModelSpec, tiny_model
+
+    model, tok, task = _tiny_maze_model()
+    backend, engine = _fake_backend(model, tok)
+    config_dir = Path(backend._config_dir.name)
+    backend.generate(
+        [task.prompt_ids(task.train_example(0), tok)], [0], SamplingParams(n=2, max_new_tokens=4)
+    )
+    with pytest.raises(AssertionError, match="one instance per process"):
+        _fake_backend(model, tok)  # the first is still alive
+    backend.close()
+    assert engine.calls[-1] == "shutdown" and FakeLLM.live is None
+    assert not config_dir.exists()
+    backend.close()  # again: nothing is shut down twice
+    assert engine.calls.count("shutdown") == 1
+    wider = tiny_model(TinyModelSpec(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    other, second = _fake_backend(wider, tok)
+    assert second is not engine and FakeLLM.live is second
+    other.close()
 
 
 def test_prompt_seed_depends_on_seed_step_and_prompt_only():
@@ -316,6 +640,9 @@ def test_options_are_range_checked():
         check_options(VLLMOptions(gpu_memory_utilization=1.5))
     with pytest.raises(maxrl_rs.ConfigError, match=r"rollout\.vllm\.dtype"):
         check_options(VLLMOptions(dtype="int8"))
+    check_options(VLLMOptions(), {"rollout.temperature": 1.0, "eval.temperature": 0.0})
+    with pytest.raises(maxrl_rs.ConfigError, match=r"^eval\.temperature: .* got 3\.0$"):
+        check_options(VLLMOptions(), {"rollout.temperature": 1.0, "eval.temperature": 3.0})
 
 
 @pytest.mark.skipif(HAVE_VLLM and torch.cuda.is_available(), reason="vLLM and CUDA are both present")
@@ -402,7 +729,18 @@ def test_vllm_engine_samples_and_follows_weight_updates():
             model.model.norm.weight.fill_(0.5)
         backend.sync_weights(model)
         backend.generate(prompts[:1], [0], sampling)
-        (norm,) = backend.llm.apply_model(lambda m: m.model.norm.weight.float().cpu().clone())
+        # generate() left the engine asleep (its weights unmapped): backend.apply_model wakes them to read.
+        (norm,) = backend.apply_model(lambda m: m.model.norm.weight.float().cpu().clone())
         assert torch.allclose(norm, torch.full_like(norm, 0.5))
+        greedy = backend.generate(prompts[:1], [0], SamplingParams(n=3, temperature=0.0, max_new_tokens=8))
+        assert len({tuple(row) for row in greedy.response_ids.tolist()}) == 1
     finally:
         backend.close()
+    backend.close()  # twice is safe
+    # The first engine is shut down: a second one (another architecture) can start in this process.
+    wider = tiny_model(TinyModelSpec(hidden_size=128), tok).cuda()
+    other = VLLMBackend(wider, tok, options=VLLMOptions(gpu_memory_utilization=0.2), seed=2**40)
+    try:
+        assert len(other.generate(prompts[:1], [0], sampling)) == 4
+    finally:
+        other.close()

@@ -6,7 +6,6 @@ torch is never imported here: a tensor is recognised by duck typing and converte
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -65,24 +64,25 @@ def id_array_with_labels(x: Any, name: str = "group_ids") -> tuple[np.ndarray, n
     return np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64), labels
 
 
-def relabel_groups(err: Exception, labels: np.ndarray | None) -> Exception:
-    """Rewrite "group <code>" in a core error to the caller's own id when ids were factorised."""
-    if labels is None:
+def relabel_groups(err: InvalidInputError, labels: np.ndarray | None) -> InvalidInputError:
+    """The core error ``err`` with its group code replaced by the caller's own id when ids were factorised:
+    in the message and in the ``group`` attribute."""
+    code = err.group
+    if labels is None or code is None:
         return err
-    msg = re.sub(r"group (\d+)", lambda m: f"group {labels[int(m.group(1))].item()!r}", str(err))
-    return type(err)(msg)
+    label = labels[code].item()
+    out = type(err)(str(err).replace(f"group {code}", f"group {label!r}"))
+    out.index, out.group, out.name = err.index, label, err.name
+    return out
 
 
-def mask_array(x: Any, n: int) -> np.ndarray | None:
+def mask_array(x: Any) -> np.ndarray | None:
+    """1-D booleans, or None; its length is checked by the core against the arrays it goes with."""
     if x is None:
         return None
     a = to_numpy(x)
     if a.ndim != 1:
         raise InvalidInputError(f"mask must be 1-D, got shape {a.shape}")
-    if a.shape[0] != n:
-        raise InvalidInputError(
-            f"mask has length {a.shape[0]}, but rewards has length {n}; they must be aligned"
-        )
     return np.ascontiguousarray(a, dtype=bool)
 
 

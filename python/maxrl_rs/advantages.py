@@ -1,4 +1,4 @@
-"""Per-rollout advantages and per-group statistics (SPEC §2), computed in Rust.
+"""Per-rollout advantages and per-group statistics (docs/estimators.md), computed in Rust.
 
 The estimate of one group's policy gradient is ĝ = (1/N) Σ_i A_i ∇log π(y_i | x) with A_i from
 :func:`advantages`, broadcast to every token of rollout i.
@@ -22,7 +22,8 @@ from maxrl_rs._arrays import (
     to_numpy,
 )
 
-ESTIMATORS = ("reinforce", "rloo", "grpo", "dr_grpo", "maxrl")
+ESTIMATORS: tuple[str, ...] = tuple(_core.ESTIMATORS)
+"""Estimator names :func:`advantages` accepts."""
 
 
 def advantages(
@@ -63,17 +64,14 @@ def advantages(
     src = rewards
     r = float_array(rewards, "rewards")
     g, labels = id_array_with_labels(group_ids)
-    if g.shape[0] != r.shape[0]:
-        raise _core.InvalidInputError(
-            f"group_ids has length {g.shape[0]}, but rewards has length {r.shape[0]}; they must be aligned"
-        )
+    # The core checks lengths and values; it reads order as an integer, so other types stop here.
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer))):
         raise _core.InvalidInputError(f"order must be a positive integer or None, got {order!r}")
-    if order is not None and order < 1:
-        raise _core.InvalidInputError(f"order must be >= 1, got {order}")
-    m = mask_array(mask, r.shape[0])
+    m = mask_array(mask)
     try:
-        out = _core.advantages(r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m)
+        out = _core.advantages(
+            r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m, np.empty_like(r)
+        )
     except _core.InvalidInputError as e:
         raise relabel_groups(e, labels) from None
     return _like(out, src)
@@ -146,6 +144,6 @@ def group_stats(rewards: Any, group_ids: Any, mask: Any = None) -> GroupStats:
     """Group rollouts by id and count N, K and the mean reward of each group."""
     r = float_array(rewards, "rewards")
     g = id_array(group_ids)
-    m = mask_array(mask, r.shape[0])
+    m = mask_array(mask)
     ids, n, k, mean = _core.group_stats(r, g, m)
     return GroupStats(ids=ids, n=n, k=k, mean=mean)

@@ -9,12 +9,15 @@ Each holds::
 
 A checkpoint is written to a temporary directory and renamed into place, so ``step-N`` exists only once
 it is complete: a run killed at any moment resumes from the last complete checkpoint. The last ``keep``
-checkpoints are kept.
+checkpoints are kept. A checkpoint damaged afterwards (a truncated ``trainer_state.pt``, a garbled
+``model.safetensors``) is found by :func:`check_checkpoint` and set aside as ``step-N.corrupt`` by
+:func:`usable_checkpoint`, which falls back to the one before.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -24,13 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from maxrl_rs.errors import ConfigError
+from maxrl_rs.atomic import fsync_dir, reporting_full_disk
+from maxrl_rs.errors import FileError
+
+log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 MODEL_DIR = "model"
 STATE_FILE = "trainer_state.pt"
 CONFIG_FILE = "config.json"
-_STEP_DIR = re.compile(r"^step-(\d+)$")
+STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
 def rng_state() -> dict[str, Any]:
@@ -75,7 +81,7 @@ def step_dirs(run_dir: str | Path) -> list[tuple[int, Path]]:
         return []
     found = []
     for p in root.iterdir():
-        m = _STEP_DIR.match(p.name)
+        m = STEP_DIR.match(p.name)
         if m and p.is_dir() and (p / STATE_FILE).is_file():
             found.append((int(m.group(1)), p))
     return sorted(found)
@@ -105,17 +111,22 @@ def save_checkpoint(
     import torch
 
     root = Path(run_dir) / CHECKPOINTS
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step}"
     tmp = root / f".tmp-step-{step}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    extra = {} if model_state is None else {"state_dict": model_state}
-    model.save_pretrained(tmp / MODEL_DIR, safe_serialization=True, **extra)
-    tokenizer.save_pretrained(tmp / MODEL_DIR)
-    torch.save({**trainer_state, "step": step, "rng": rng_state()}, tmp / STATE_FILE)
-    (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-    _fsync_tree(tmp)
+    try:
+        with reporting_full_disk(final):
+            root.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            extra = {} if model_state is None else {"state_dict": model_state}
+            model.save_pretrained(tmp / MODEL_DIR, safe_serialization=True, **extra)
+            tokenizer.save_pretrained(tmp / MODEL_DIR)
+            torch.save({**trainer_state, "step": step, "rng": rng_state()}, tmp / STATE_FILE)
+            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+            _fsync_tree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a half-written checkpoint frees its space at once
+        raise
     if final.exists():  # re-saving a step (e.g. the end of a resumed run): swap the old one out first
         old = root / f".old-step-{step}-{os.getpid()}"
         final.rename(old)
@@ -123,20 +134,91 @@ def save_checkpoint(
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(final)
-    _fsync_dir(root)
+    fsync_dir(root)
     for _, old_dir in step_dirs(run_dir)[:-keep]:
         shutil.rmtree(old_dir, ignore_errors=True)
     return final
 
 
 def load_trainer_state(checkpoint: str | Path) -> dict[str, Any]:
-    """The trainer state of a checkpoint (tensors and plain values only: ``weights_only=True``)."""
+    """The trainer state of a checkpoint (tensors and plain values only: ``weights_only=True``).
+
+    Raises:
+        FileError: naming ``trainer_state.pt`` when it is missing, empty, truncated or not a torch file.
+    """
     import torch
 
     path = Path(checkpoint) / STATE_FILE
     if not path.is_file():
-        raise ConfigError(f"resume: {str(checkpoint)!r} is not a complete checkpoint (no {STATE_FILE})")
-    return torch.load(path, map_location="cpu", weights_only=True)
+        raise FileError(f"{str(checkpoint)!r} is not a complete checkpoint (no {STATE_FILE})")
+    if path.stat().st_size == 0:
+        raise FileError(f"{str(path)!r} is empty (0 bytes); the checkpoint is damaged")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, garbage, a pickle weights_only refuses: all say "unreadable"
+        raise FileError(f"{str(path)!r} cannot be read ({type(e).__name__}: {_first_line(e)})") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise FileError(f"{str(path)!r} is not a trainer state (no 'step')")
+    return state
+
+
+def check_model_weights(model_dir: str | Path) -> None:
+    """Parse the header of every ``*.safetensors`` file in ``model_dir`` (cheap: nothing is read into memory).
+
+    Raises:
+        FileError: naming the file when there is none or one is truncated or garbled.
+    """
+    from safetensors import safe_open
+
+    files = sorted(Path(model_dir).glob("*.safetensors"))
+    if not files:
+        raise FileError(f"{str(model_dir)!r} holds no model weights (*.safetensors)")
+    for f in files:
+        try:
+            with safe_open(str(f), framework="pt") as handle:
+                handle.keys()
+        except Exception as e:
+            raise FileError(f"{str(f)!r} is damaged ({type(e).__name__}: {_first_line(e)})") from None
+
+
+def check_checkpoint(checkpoint: str | Path) -> dict[str, Any]:
+    """The trainer state of ``checkpoint`` once its state and weights are found readable.
+
+    Raises:
+        FileError: naming the damaged file and the cause.
+    """
+    state = load_trainer_state(checkpoint)
+    check_model_weights(Path(checkpoint) / MODEL_DIR)
+    return state
+
+
+def usable_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest readable checkpoint of ``run_dir`` and its trainer state; None when there is none.
+
+    A damaged newer checkpoint is renamed ``step-N.corrupt`` (kept for inspection, never resumed from) with
+    a warning naming the file and the cause. Raises :class:`FileError` when every checkpoint is damaged.
+    """
+    dirs = step_dirs(run_dir)
+    problems = []
+    for _, path in reversed(dirs):
+        try:
+            return path, check_checkpoint(path)
+        except FileError as e:
+            aside = path.with_name(path.name + ".corrupt")
+            shutil.rmtree(aside, ignore_errors=True)
+            path.rename(aside)
+            problems.append(str(e))
+            log.warning(
+                "checkpoint %s is damaged: %s; set aside as %s, trying the one before", path, e, aside.name
+            )
+    if problems:
+        raise FileError(f"no readable checkpoint in {str(run_dir)!r}: " + "; ".join(problems))
+    return None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else "no details"
 
 
 def remove_stale_temporaries(run_dir: str | Path) -> None:
@@ -160,17 +242,4 @@ def _fsync_tree(root: Path) -> None:
         for name in files:
             with open(os.path.join(dirpath, name), "rb") as f:
                 os.fsync(f.fileno())
-        _fsync_dir(Path(dirpath))
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        fsync_dir(dirpath)

@@ -4,13 +4,19 @@ overridden with ``key=value`` strings (``--set algo.estimator=grpo``).
 Every error is a :class:`maxrl_rs.ConfigError` that names the dotted key and says what was wrong. Unset
 optional values (``None``) are written ``none`` on the command line and left out (TOML) or ``null``
 (JSON) in files.
+
+Paths (:data:`PATH_KEYS`) are made absolute as they are read: a config file's relative to that file's
+directory, a command-line override's relative to the current directory. A run's saved ``config.json`` thus
+holds absolute paths, and the run can be resumed or evaluated from any directory.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,14 +25,23 @@ from typing import Any
 
 from maxrl_rs.distributed import DistributedConfig, check_config
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.lora import LoraOptions
 from maxrl_rs.losses import AGGREGATIONS
 from maxrl_rs.rollout.vllm import VLLMOptions, check_options
-from maxrl_rs.tasks import ArithmeticOptions, Gsm8kOptions, JsonlOptions, MazeOptions, WordProblemsOptions
+from maxrl_rs.tasks import (
+    ArithmeticOptions,
+    DatasetOptions,
+    Gsm8kOptions,
+    JsonlOptions,
+    MazeOptions,
+    WordProblemsOptions,
+)
 
 
 @dataclass
 class TaskConfig:
-    """``[task]``: which task, and its held-out set (seeded apart from training, same for every run seed)."""
+    """``[task]``: which task, and its held-out set (seeded apart from training, same for every run seed);
+    ``[task.<name>]``: that task's options (``[task.dataset]``: :class:`maxrl_rs.tasks.DatasetOptions`)."""
 
     name: str = "maze"
     eval_seed: int = 1234
@@ -34,13 +49,15 @@ class TaskConfig:
     maze: MazeOptions = field(default_factory=MazeOptions)
     arithmetic: ArithmeticOptions = field(default_factory=ArithmeticOptions)
     jsonl: JsonlOptions = field(default_factory=JsonlOptions)
+    dataset: DatasetOptions = field(default_factory=DatasetOptions)
     word_problems: WordProblemsOptions = field(default_factory=WordProblemsOptions)
     gsm8k: Gsm8kOptions = field(default_factory=Gsm8kOptions)
 
 
 @dataclass
 class ModelConfig:
-    """``[model]``: ``path``, a local HF model directory, or unset: the task's tiny model of this shape."""
+    """``[model]``: ``path``, a local HF model directory, or unset: the task's tiny model of this shape;
+    ``[model.lora]``: a LoRA adapter trained instead of all weights (:mod:`maxrl_rs.lora`)."""
 
     path: str | None = None
     arch: str = "llama"
@@ -48,6 +65,7 @@ class ModelConfig:
     num_layers: int = 4
     num_heads: int = 4
     intermediate_size: int = 256
+    lora: LoraOptions = field(default_factory=LoraOptions)
 
 
 @dataclass
@@ -71,6 +89,7 @@ class RolloutConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int = 0
+    min_p: float = 0.0
     max_new_tokens: int | None = None
     batch_size: int = 64
     vllm: VLLMOptions = field(default_factory=VLLMOptions)
@@ -92,12 +111,14 @@ class AlgoConfig:
     kl_coef: float = 0.0
     entropy_coef: float = 0.0
     mask_truncated: bool = False
+    tis_cap: float | None = None
 
 
 @dataclass
 class TrainConfig:
     """``[train]``: RL steps of ``prompts_per_step`` prompts × ``rollout.n`` rollouts; AdamW with linear
-    warm-up then constant learning rate; gradients clipped to ``grad_clip`` (global L2 norm)."""
+    warm-up then constant learning rate; gradients clipped to ``grad_clip`` (global L2 norm);
+    ``gradient_checkpointing``: recompute activations in the backward pass (less memory, more time)."""
 
     steps: int = 150
     prompts_per_step: int = 16
@@ -109,6 +130,7 @@ class TrainConfig:
     adam_beta2: float = 0.999
     grad_clip: float = 1.0
     bf16: bool = True
+    gradient_checkpointing: bool = False
 
 
 @dataclass
@@ -131,9 +153,14 @@ class CheckpointConfig:
 
 @dataclass
 class LogConfig:
-    """``[log]``: TensorBoard events next to metrics.jsonl (when tensorboard is installed); a progress bar."""
+    """``[log]``: where metrics go besides ``metrics.jsonl`` (see :mod:`maxrl_rs.tracking`): TensorBoard
+    events under ``RUN_DIR/tensorboard``, a W&B run in project ``wandb_project``; ``samples`` rollouts per
+    step written to ``RUN_DIR/samples.jsonl`` (0: none); a progress bar."""
 
     tensorboard: bool = True
+    wandb: bool = False
+    wandb_project: str = "maxrl-rs"
+    samples: int = 0
     progress: bool = True
 
 
@@ -159,6 +186,31 @@ class Config:
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
 
+#: Keys whose values are file or directory paths.
+PATH_KEYS = ("out", "model.path", "task.jsonl.train", "task.jsonl.eval")
+
+
+def absolute_path(value: Any, base: str | Path) -> Any:
+    """``value`` as an absolute path (``~`` expanded, relative to ``base``); unset or empty values as they
+    are."""
+    if not isinstance(value, str) or not value:
+        return value
+    return os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+
+
+def _resolve_paths(data: dict[str, Any], base: str | Path) -> dict[str, Any]:
+    """A copy of nested dict ``data`` with the values of :data:`PATH_KEYS` made absolute against ``base``."""
+    out = copy.deepcopy(data)
+    for dotted in PATH_KEYS:
+        *parents, leaf = dotted.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            node[leaf] = absolute_path(node[leaf], base)
+    return out
+
+
 # -- reading -------------------------------------------------------------------------------------------------
 
 
@@ -174,18 +226,22 @@ def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] 
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
+    """The nested dict of a ``.toml`` or ``.json`` config file, its paths made absolute against the file's
+    directory."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist")
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
-            return _toml_loads(p.read_text(encoding="utf-8"))
+            return _resolve_paths(_toml_loads(p.read_text(encoding="utf-8")), p.absolute().parent)
         if suffix == ".json":
             data = json.loads(p.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ConfigError(f"config file {str(p)!r}: the top level must be an object")
-            return data
+            return _resolve_paths(data, p.absolute().parent)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {str(p)!r} is not UTF-8 text (byte {e.start})") from None
     except (ValueError, TypeError) as e:  # tomllib.TOMLDecodeError and JSONDecodeError are ValueErrors
         if isinstance(e, ConfigError):
             raise
@@ -244,7 +300,24 @@ def apply_override(cfg: Config, item: str) -> Config:
     nested: dict[str, Any] = {parts[-1]: _ParsedString(raw)}
     for part in reversed(parts[:-1]):
         nested = {part: nested}
-    return merge(cfg, nested)
+    cfg = merge(cfg, nested)
+    if key in PATH_KEYS:  # relative to where the command runs
+        cfg = merge(cfg, _resolve_paths(_nested(key, _get(cfg, key)), os.getcwd()))
+    return cfg
+
+
+def _nested(dotted: str, value: Any) -> dict[str, Any]:
+    """``{"a": {"b": value}}`` for ``"a.b"``."""
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _get(cfg: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
 
 
 class _ParsedString(str):
@@ -258,6 +331,12 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         if value is None or (isinstance(value, _ParsedString) and value.lower() in ("none", "null", "")):
             return None
         (tp,) = (a for a in args if a is not type(None))
+    if typing.get_origin(tp) is list:  # list[str]: a TOML/JSON list, or comma-separated on the command line
+        if isinstance(value, _ParsedString):
+            value = [v.strip() for v in str(value).split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
     if isinstance(value, _ParsedString):
         return _parse(str(value), tp, key)
     if tp is bool and isinstance(value, bool):
@@ -345,6 +424,7 @@ def validate(cfg: Config) -> None:
     need(r.temperature >= 0, "rollout.temperature", f"must be >= 0, got {r.temperature}")
     need(0 < r.top_p <= 1, "rollout.top_p", f"must be in (0, 1], got {r.top_p}")
     need(r.top_k >= 0, "rollout.top_k", f"must be >= 0 (0: off), got {r.top_k}")
+    need(0 <= r.min_p < 1, "rollout.min_p", f"must be in [0, 1) (0: off), got {r.min_p}")
     need(
         r.max_new_tokens is None or r.max_new_tokens >= 1,
         "rollout.max_new_tokens",
@@ -352,7 +432,8 @@ def validate(cfg: Config) -> None:
     )
     need(r.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {r.batch_size}")
     if r.backend == "vllm":
-        check_options(r.vllm)
+        temperatures = {"rollout.temperature": r.temperature, "eval.temperature": cfg.eval.temperature}
+        check_options(r.vllm, temperatures)
     check_config(cfg.distributed)
     a = cfg.algo
     need(
@@ -366,6 +447,16 @@ def validate(cfg: Config) -> None:
         f"must be in 1..rollout.n={r.n} (or none), got {a.order}",
     )
     need(a.order is None or a.estimator == "maxrl", "algo.order", "only the maxrl estimator has an order")
+    need(
+        r.n > 1 or a.estimator == "reinforce" or (a.estimator == "maxrl" and not a.drop_all_fail),
+        "rollout.n",
+        f"1 with algo.estimator = {a.estimator!r}"
+        f"{' (algo.drop_all_fail = true)' if a.estimator == 'maxrl' else ''} makes every advantage 0: "
+        "with one rollout per prompt the group baseline is the rollout's own reward, so no step would learn. "
+        "Use rollout.n >= 2, or with one rollout algo.estimator = 'reinforce' (A = r) or 'maxrl' with "
+        "algo.drop_all_fail = false (failures -1, successes 0)",
+    )
+    need(a.tis_cap is None or a.tis_cap > 0, "algo.tis_cap", f"must be > 0 (or none), got {a.tis_cap}")
     need(
         a.loss_agg in AGGREGATIONS,
         "algo.loss_agg",
@@ -404,10 +495,18 @@ def validate(cfg: Config) -> None:
         "checkpoint.every",
         f"must be >= 0 (0: only at the end), got {cfg.checkpoint.every}",
     )
+    need(cfg.log.samples >= 0, "log.samples", f"must be >= 0 (0: none), got {cfg.log.samples}")
     need(cfg.checkpoint.keep >= 1, "checkpoint.keep", f"must be >= 1, got {cfg.checkpoint.keep}")
+    from maxrl_rs.lora import check_options as check_lora
     from maxrl_rs.models import ARCHITECTURES
 
     m = cfg.model
+    check_lora(m.lora, strategy=cfg.distributed.strategy)
+    need(
+        m.lora.r == 0 or r.backend == "hf",
+        "model.lora",
+        f"LoRA training samples with rollout.backend = 'hf' only, got {r.backend!r}",
+    )
     need(
         m.arch in ARCHITECTURES,
         "model.arch",
@@ -433,3 +532,58 @@ def from_dict(data: dict[str, Any]) -> Config:
     cfg = merge(Config(), data)
     validate(cfg)
     return cfg
+
+
+# -- resuming ------------------------------------------------------------------------------------------------
+
+#: Keys a resumed run may change (a trailing dot: the whole section): how long it trains, how it logs,
+#: checkpoints and evaluates, and where it runs. Every other key shapes the model, the data or the update,
+#: and changing it would continue one run as another.
+RESUMABLE_KEYS = (
+    "out",
+    "device",
+    "threads",
+    "train.steps",
+    "train.micro_batch_size",
+    "rollout.backend",
+    "rollout.batch_size",
+    "rollout.vllm.",
+    "eval.",
+    "checkpoint.",
+    "log.",
+    "distributed.",
+)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def check_resume_changes(saved: Config, new: Config) -> dict[str, tuple[Any, Any]]:
+    """The keys ``new`` changes from a run's ``saved`` config, as ``{key: (old, new)}``.
+
+    Raises:
+        ConfigError: naming every changed key outside :data:`RESUMABLE_KEYS` with its old and new value.
+    """
+    old, now = flatten(to_dict(saved)), flatten(to_dict(new))
+    changed = {
+        k: (old.get(k), now.get(k)) for k in sorted(old.keys() | now.keys()) if old.get(k) != now.get(k)
+    }
+    refused = [
+        k for k in changed if not any(k == r or (r.endswith(".") and k.startswith(r)) for r in RESUMABLE_KEYS)
+    ]
+    if refused:
+        what = "; ".join(f"{k}: saved {changed[k][0]!r}, given {changed[k][1]!r}" for k in refused)
+        raise ConfigError(
+            f"resume: {what}; a resumed run may change only "
+            f"{', '.join(k + '*' if k.endswith('.') else k for k in RESUMABLE_KEYS)}; "
+            "start a new run with --out instead"
+        )
+    return changed

@@ -8,7 +8,7 @@ How a step is split, and why the result does not depend on the number of ranks:
 
 - Each rank owns whole groups: of a step's ``prompts_per_step`` prompts, rank r takes every K-th one
   (:class:`maxrl_rs.tasks.PromptSampler`), samples all N rollouts of its prompts and grades them. Group
-  statistics and advantages (SPEC §2) need only the group, so they are computed locally.
+  statistics and advantages (docs/estimators.md) need only the group, so they are computed locally.
 - Each prompt is sampled with its own seed, a function of (run seed, step, prompt id) only
   (:func:`prompt_seed`), so a prompt gets the same rollouts whichever rank draws it.
 - The loss is normalised by the *global* batch: ``token-mean`` divides the summed token losses by the
@@ -27,11 +27,15 @@ import datetime
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+    from torch.distributed.fsdp import FSDPModule
 
 STRATEGIES = ("none", "ddp", "fsdp")
 
@@ -113,7 +117,7 @@ def env_ranks() -> tuple[int, int, int]:
     return rank, world, local
 
 
-def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, Any]:
+def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, torch.device]:
     """Join the process group for ``cfg.strategy`` and pick this rank's device.
 
     ``device`` is the ``device`` config value: ``auto`` means ``cuda:LOCAL_RANK`` when CUDA is available,
@@ -160,7 +164,7 @@ def setup(cfg: DistributedConfig, device: str = "auto") -> tuple[DistContext, An
 
 
 @contextlib.contextmanager
-def session(cfg: DistributedConfig, device: str = "auto") -> Iterator[tuple[DistContext, Any]]:
+def session(cfg: DistributedConfig, device: str = "auto") -> Iterator[tuple[DistContext, torch.device]]:
     """:func:`setup` on entry, :func:`teardown` on exit: ``with session(cfg.distributed, cfg.device) as
     (ctx, device): ...``."""
     ctx, dev = setup(cfg, device)
@@ -191,7 +195,7 @@ def teardown(ctx: DistContext, *, wait_for_others: bool = True) -> None:
         dist.destroy_process_group()
 
 
-def pick_device(device: str, local_rank: int, world_size: int = 1) -> Any:
+def pick_device(device: str, local_rank: int, world_size: int = 1) -> torch.device:
     """This rank's torch device for the ``device`` config value.
 
     ``auto``/``cuda``: the rank's own GPU, ``cuda:(LOCAL_RANK mod visible GPUs)`` (a launcher that shows each
@@ -229,7 +233,7 @@ def _free_port() -> int:
 # -- the model -----------------------------------------------------------------------------------------------
 
 
-def fsdp_bf16(ctx: DistContext, device: Any, bf16: bool) -> bool:
+def fsdp_bf16(ctx: DistContext, device: torch.device, bf16: bool) -> bool:
     """Whether FSDP2 itself runs the model in bf16 (``MixedPrecisionPolicy``) in place of autocast: on CUDA
     with ``train.bf16``. Autocast over sharded weights would cache a bf16 copy of every gathered layer until
     backward, and all-gather float32; FSDP2 gathers bf16 and frees each layer after use."""
@@ -237,13 +241,13 @@ def fsdp_bf16(ctx: DistContext, device: Any, bf16: bool) -> bool:
 
 
 def wrap_model(
-    model: Any,
+    model: torch.nn.Module,
     ctx: DistContext,
     cfg: DistributedConfig | None = None,
-    device: Any = None,
+    device: torch.device | None = None,
     *,
-    param_dtype: Any = None,
-) -> Any:
+    param_dtype: torch.dtype | None = None,
+) -> torch.nn.Module:
     """The training model for ``ctx.strategy``: DDP wrapper, FSDP2-sharded in place, or ``model`` itself.
 
     Every rank ends up with rank 0's weights (DDP broadcasts them when it wraps; for FSDP2 they are loaded
@@ -289,14 +293,21 @@ def wrap_model(
             fully_shard(layer, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
         fully_shard(model, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
         load_full_model_state_dict(model, rank0_state, ctx)
-        model._is_fsdp_managed_module = True  # transformers: generate(synced_gpus=True) under FSDP
+        # transformers: generate(synced_gpus=True) under FSDP. torch types Module.__setattr__ values as
+        # Tensor | Module, but any attribute can be set.
+        model._is_fsdp_managed_module = True  # type: ignore[assignment]
         return model
     raise ConfigError(f"distributed.strategy: unknown strategy {ctx.strategy!r}")  # pragma: no cover
 
 
 def wrap_reference(
-    model: Any, ctx: DistContext, cfg: DistributedConfig, device: Any, *, param_dtype: Any = None
-) -> Any:
+    model: torch.nn.Module,
+    ctx: DistContext,
+    cfg: DistributedConfig,
+    device: torch.device,
+    *,
+    param_dtype: torch.dtype | None = None,
+) -> torch.nn.Module:
     """The frozen KL reference model on this rank, with rank 0's weights. Under FSDP2 it is sharded like
     the policy (its no-grad forward passes are collectives, which every rank runs equally often since each
     holds as many rollouts); otherwise it is a full copy on ``device``."""
@@ -307,7 +318,7 @@ def wrap_reference(
     return model
 
 
-def broadcast_module(module: Any, ctx: DistContext) -> None:
+def broadcast_module(module: torch.nn.Module, ctx: DistContext) -> None:
     """Overwrite an unsharded module's parameters and buffers with rank 0's, in place (e.g. the frozen
     reference model of the KL term)."""
     if not ctx.distributed or ctx.world_size == 1:
@@ -325,7 +336,7 @@ def broadcast_module(module: Any, ctx: DistContext) -> None:
                 dist.broadcast(t.data, src=0)
 
 
-def unwrap(model: Any) -> Any:
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The transformers model inside a DDP wrapper (FSDP2 shards in place: the model itself)."""
     return getattr(model, "module", model)
 
@@ -335,7 +346,7 @@ def gradient_sync(model: Any, enabled: bool) -> Iterator[None]:
     """Skip the gradient all-reduce for backward passes inside (gradient accumulation) unless ``enabled``.
 
     DDP: ``no_sync()``; FSDP2: ``set_requires_gradient_sync(False)``; anything else: nothing to do. The last
-    micro-batch of a step must run with ``enabled=True`` on every rank.
+    micro-batch of a step must run with ``enabled=True`` on every rank. ``model``: any module (duck-typed).
     """
     if enabled:
         yield
@@ -363,7 +374,7 @@ def loss_scale(ctx: DistContext) -> float:
 # -- collectives on small host values ------------------------------------------------------------------------
 
 
-def _reduce_device(ctx: DistContext) -> Any:
+def _reduce_device(ctx: DistContext) -> torch.device:
     import torch
 
     return torch.device("cuda", torch.cuda.current_device()) if ctx.backend == "nccl" else torch.device("cpu")
@@ -432,6 +443,8 @@ METRIC_RULES: dict[str, str] = {
     "approx_kl": "update_tokens",
     "kl": "update_tokens",
     "entropy": "update_tokens",
+    "tis_weight": "update_tokens",
+    "tis_capped_frac": "update_tokens",
 }
 
 
@@ -504,7 +517,7 @@ def barrier(ctx: DistContext) -> None:
 # -- state for checkpoints -----------------------------------------------------------------------------------
 
 
-def reshard(model: Any) -> None:
+def reshard(model: torch.nn.Module) -> None:
     """Put FSDP2 modules back on their sharded parameters (a no-op for other models). A forward pass that
     does not reshard after itself (``distributed.fsdp_reshard_after_forward = false``) leaves a module
     holding unsharded parameters, while state dicts are taken over the sharded ones the optimizer owns."""
@@ -516,13 +529,15 @@ def reshard(model: Any) -> None:
 
 
 @contextlib.contextmanager
-def gathered_for_generation(model: Any, ctx: DistContext, cfg: DistributedConfig) -> Iterator[None]:
+def gathered_for_generation(
+    model: torch.nn.Module, ctx: DistContext, cfg: DistributedConfig
+) -> Iterator[None]:
     """Under FSDP2 with ``fsdp_gather_for_generation``: layers keep their gathered parameters across the
     forward passes inside (token-by-token generation), and are resharded on exit. Otherwise a no-op."""
     if ctx.strategy != "fsdp" or not cfg.fsdp_gather_for_generation:
         yield
         return
-    inner = unwrap(model)
+    inner = cast("FSDPModule", unwrap(model))  # strategy fsdp: fully_shard made it one
     inner.set_reshard_after_forward(False)  # every FSDP module below too
     try:
         yield
@@ -531,7 +546,7 @@ def gathered_for_generation(model: Any, ctx: DistContext, cfg: DistributedConfig
         reshard(model)
 
 
-def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:
+def full_model_state_dict(model: torch.nn.Module, ctx: DistContext) -> dict[str, Any]:
     """The complete (unsharded) model state on CPU, on rank 0; an empty dict on other ranks.
 
     A collective under FSDP: every rank must call it. Keys are the transformers model's own (no DDP
@@ -551,7 +566,7 @@ def full_model_state_dict(model: Any, ctx: DistContext) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k in owned}
 
 
-def load_full_model_state_dict(model: Any, state: dict[str, Any], ctx: DistContext) -> None:
+def load_full_model_state_dict(model: torch.nn.Module, state: dict[str, Any], ctx: DistContext) -> None:
     """Load a complete model state (read on rank 0 only under FSDP/DDP; broadcast to the others)."""
     if not ctx.distributed:
         unwrap(model).load_state_dict(state)
@@ -563,7 +578,9 @@ def load_full_model_state_dict(model: Any, state: dict[str, Any], ctx: DistConte
     )
 
 
-def full_optimizer_state_dict(model: Any, optimizer: Any, ctx: DistContext) -> dict[str, Any]:
+def full_optimizer_state_dict(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, ctx: DistContext
+) -> dict[str, Any]:
     """The optimizer state keyed by parameter name, unsharded, on rank 0 (collective under FSDP)."""
     if not ctx.distributed:
         return optimizer.state_dict()
@@ -577,7 +594,7 @@ def full_optimizer_state_dict(model: Any, optimizer: Any, ctx: DistContext) -> d
 
 
 def load_full_optimizer_state_dict(
-    model: Any, optimizer: Any, state: dict[str, Any], ctx: DistContext
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any], ctx: DistContext
 ) -> None:
     """Load :func:`full_optimizer_state_dict`'s output (rank 0's copy is broadcast and resharded)."""
     if not ctx.distributed:
@@ -663,8 +680,10 @@ def concat_rollouts(parts: Sequence[Any], pad_id: int) -> Any:
     def left(t: Any, value: int) -> Any:
         return pad(t, (p_width - t.shape[1], 0), value=value)
 
-    def right(t: Any, value: int) -> Any:
+    def right(t: Any, value: float) -> Any:
         return pad(t, (0, r_width - t.shape[1]), value=value)
+
+    logps = [r.sampler_logp for r in parts]
 
     return replace(
         parts[0],
@@ -675,4 +694,7 @@ def concat_rollouts(parts: Sequence[Any], pad_id: int) -> Any:
         texts=[t for r in parts for t in r.texts],
         group_ids=np.concatenate([np.asarray(r.group_ids) for r in parts]),
         finished=np.concatenate([np.asarray(r.finished) for r in parts]),
+        sampler_logp=None
+        if any(t is None for t in logps)
+        else torch.cat([right(t, float("nan")) for t in logps]),
     )

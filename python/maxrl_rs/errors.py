@@ -11,4 +11,9 @@ class ConfigError(InvalidInputError):
     """A training or evaluation config is invalid; the message names the key and the reason."""
 
 
-__all__ = ["ConfigError", "InvalidInputError"]
+class FileError(InvalidInputError):
+    """A file or directory a run needs is missing, unreadable, corrupt or in use; the message names the path
+    and the cause."""
+
+
+__all__ = ["ConfigError", "FileError", "InvalidInputError"]

@@ -1,4 +1,4 @@
-"""Batch grading of model responses against references (SPEC §6), in Rust with the GIL released.
+"""Batch grading of model responses against references (docs/grading.md), in Rust with the GIL released.
 
 Every item gets a score in [0, 1] and a status code (see :data:`STATUS_NAMES`): ``correct``, ``incorrect``,
 ``no_answer`` (nothing extractable), ``invalid_reference``, ``limit`` (a size, depth or time bound was hit)
@@ -8,15 +8,23 @@ of the advantages.
 
 Verifiers and their reference formats:
 
-* ``math``: LaTeX / plain math answers (the last ``\\boxed{}`` or final-answer phrase), compared by value.
+* ``math``: LaTeX / plain math answers (the last ``\\boxed{}`` or final-answer phrase), compared by value;
+  a one-letter gold (``B``) is read as an option letter, a malformed one (``\\frac{``) is
+  ``invalid_reference``. Options include ``self_correction=True`` (``\\boxed{3} Hmm, actually \\boxed{4}``
+  answers 4) and ``ignore_run_on=True`` (text after an end-of-turn token or an invented next
+  ``Question:`` is not read); see ``docs/grading-math.md``.
 * ``gsm8k``: a number, or a GSM8K solution ending in ``#### N``. The response's answer is the number after
   ``#### `` (else, unless ``strict_format=True``, the last ``\\boxed{}``, "answer is", or the last number);
-  compared as exact decimals (``72.0 == 72``, ``1,000 == 1000``, ``$18 == 18``).
+  a whole token (``3/4``, ``1 000 000``, ``29,50``), compared by exact value (``72.0 == 72``,
+  ``1,000 == 1000``, ``$18 == 18``, ``3/4 == 0.75``). Options ``decimal_comma=True`` (``False`` drops
+  the comma: ``29,50`` = 2950) and ``ignore_run_on=True``.
 * ``exact``: any string; the whole response must equal it after normalisation. Options
   ``case_sensitive=False``, ``normalize_whitespace=True``, ``strip_punctuation=False``.
 * ``choice``: a letter (``"B"``, ``"(b)"``). The response's letter comes from ``\\boxed{}``, "The answer is
   (B)", "Answer: C", ``**D**``, ``(E)``, "option G", or the last standalone capital. Hedging between
-  letters ("B or C") is incorrect. Option ``num_choices=10`` (letters A–J).
+  letters ("B or C") is incorrect; the pronoun "I" ("I think it is B") is not option I, and a box with a
+  label and its option text (``\\boxed{E. A polygenic risk score}``) is that one letter. Option
+  ``num_choices=10`` (letters A–J).
 * ``maze``: the grid as text rows joined by ``"\\n"`` (``#`` wall, ``.`` open, ``S`` start, ``G`` goal); a
   list of row strings is joined for you. The response is ``UP``/``DOWN``/``LEFT``/``RIGHT`` tokens
   (whitespace or commas between) ended by ``DONE``. Option ``case_sensitive=True``.
@@ -46,10 +54,15 @@ STATUS_NAMES: tuple[str, ...] = tuple(_core.STATUS_NAMES)
 
 VERIFIERS: tuple[str, ...] = tuple(_core.VERIFIERS)
 
-CORRECT, INCORRECT, NO_ANSWER, INVALID_REFERENCE, LIMIT, ERROR = range(6)
+CORRECT, INCORRECT, NO_ANSWER = _core.CORRECT, _core.INCORRECT, _core.NO_ANSWER
+INVALID_REFERENCE, LIMIT, ERROR = _core.INVALID_REFERENCE, _core.LIMIT, _core.ERROR
 
-#: Statuses whose score says nothing about the policy: masked out of the advantages by :attr:`Grades.mask`.
-UNGRADED = (INVALID_REFERENCE, LIMIT, ERROR)
+#: Status codes without a verdict (the score says nothing about the policy): masked out of the advantages by
+#: :attr:`Grades.mask` and left out of pass@k's n.
+NO_VERDICT: tuple[int, ...] = tuple(_core.NO_VERDICT)
+
+#: Option keys that set a grading bound (size, depth, time) rather than a verifier option.
+LIMIT_KEYS: tuple[str, ...] = tuple(_core.LIMIT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ class Grades:
         Pass it as ``mask=`` to :func:`maxrl_rs.advantages` so those rollouts get no gradient and do not
         count in their group's N and K.
         """
-        return ~np.isin(self.status, UNGRADED)
+        return ~np.isin(self.status, NO_VERDICT)
 
     @property
     def correct(self) -> np.ndarray:
@@ -108,11 +121,7 @@ def _texts(values: Any, what: str) -> list[str]:
         values = values.tolist()
     if not isinstance(values, Iterable):
         raise InvalidInputError(f"{what} must be a sequence of str, got {type(values).__name__}")
-    out = list(values)
-    for i, v in enumerate(out):
-        if not isinstance(v, str):
-            raise InvalidInputError(f"{what}[{i}] must be a str, got {type(v).__name__}: {v!r:.80}")
-    return out
+    return list(values)  # the core names an item that is not a str
 
 
 def reference_text(value: Any, verifier: str) -> str:
@@ -158,7 +167,8 @@ def _threads(threads: Any) -> int | None:
 
 
 def _check_verifier(verifier: Any) -> str:
-    if not isinstance(verifier, str) or verifier not in VERIFIERS:
+    # The core rejects unknown names (listing the known ones); it only reads a str.
+    if not isinstance(verifier, str):
         raise InvalidInputError(f"unknown verifier {verifier!r}; known verifiers: {', '.join(VERIFIERS)}")
     return verifier
 
@@ -166,14 +176,6 @@ def _check_verifier(verifier: Any) -> str:
 def _grades(raw: tuple[np.ndarray, np.ndarray, list[str | None]]) -> Grades:
     scores, status, extracted = raw
     return Grades(scores=scores, status=status, extracted=extracted)
-
-
-def _aligned(responses: list[str], references: list[str]) -> None:
-    if len(responses) != len(references):
-        raise InvalidInputError(
-            f"references has length {len(references)}, but responses has length {len(responses)}; "
-            "they must be aligned"
-        )
 
 
 def grade(
@@ -206,7 +208,6 @@ def grade(
     verifier = _check_verifier(verifier)
     resp = _texts(responses, "responses")
     refs = _references(references, verifier)
-    _aligned(resp, refs)
     return _grades(_core.grade(resp, refs, verifier, options, _threads(threads)))
 
 
@@ -238,7 +239,6 @@ class Grader:
         """Grade aligned ``responses`` and ``references``; see :func:`grade` for the formats."""
         resp = _texts(responses, "responses")
         refs = _references(references, self._verifier)
-        _aligned(resp, refs)
         return _grades(self._core.grade(resp, refs, _threads(threads)))
 
     __call__ = grade
@@ -248,4 +248,13 @@ class Grader:
         return f"Grader({self._verifier!r}{opts})"
 
 
-__all__ = ["STATUS_NAMES", "VERIFIERS", "Grader", "Grades", "grade", "reference_text"]
+__all__ = [
+    "LIMIT_KEYS",
+    "NO_VERDICT",
+    "STATUS_NAMES",
+    "VERIFIERS",
+    "Grader",
+    "Grades",
+    "grade",
+    "reference_text",
+]

@@ -1,18 +1,18 @@
-"""Held-out pass@k during training: sample ``samples`` responses per held-out prompt and grade them.
+"""Held-out pass@k during training: ``samples`` responses per held-out prompt, graded and averaged.
 
-Sampling runs under a forked, fixed-seed torch RNG, so evaluating never shifts the training run's random
-stream (a run with evaluations every 10 steps trains exactly like one without) and the same checkpoint
-always gets the same score.
+The sampling, grading and counting are :func:`maxrl_rs.evaluation.sampling.sample_counts`, the path of
+``maxrl eval``, so a checkpoint gets the same numbers from both for the same seed and samples. Sampling runs
+under a forked, fixed-seed torch RNG, so evaluating never shifts the training run's random stream (a run
+with evaluations every 10 steps trains exactly like one without) and a checkpoint always gets the same score.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from maxrl_rs.passk import pass_at_k
-from maxrl_rs.rollout.base import RolloutBackend, SamplingParams
+from maxrl_rs.evaluation.sampling import sample_counts
+from maxrl_rs.passk import pass_at_k_curve
+from maxrl_rs.rollout.base import RolloutBackend
 from maxrl_rs.tasks.base import Example, Task
 
 
@@ -24,44 +24,47 @@ def heldout_pass_at_k(
     *,
     samples: int = 4,
     temperature: float = 1.0,
+    top_p: float = 1.0,
+    top_k: int = 0,
+    min_p: float = 0.0,
     max_new_tokens: int = 64,
     seed: int = 0,
 ) -> dict[str, float]:
-    """``{"eval/pass@1": ..., "eval/pass@<samples>": ..., "eval/response_len": ...}`` over ``examples``.
+    """``{"eval/pass@1": ..., "eval/pass@<samples>": ..., "eval/response_len": ..., "eval/unscored": ...}``.
 
-    pass@k is the unbiased estimate (SPEC §5) averaged over prompts; with ``temperature`` 0 (greedy) one
-    response per prompt is drawn and pass@1 is the greedy success rate.
+    pass@k is the unbiased estimate (docs/estimators.md) averaged over prompts, as ``maxrl eval`` reports it;
+    with ``temperature`` 0 (greedy) one response per prompt is drawn and pass@1 is the greedy success rate.
+    Responses without a verdict are left out of their prompt's n (``eval/unscored`` counts them); pass@k is
+    NaN when no prompt kept a graded response, and pass@<samples> is NaN when some prompt kept fewer than
+    ``samples``.
     """
-    import torch
-
     n = 1 if temperature == 0 else samples
-    prompts = [task.prompt_ids(ex, tokenizer) for ex in examples]
-    device = _device_of(backend)
-    devices = [device.index or 0] if device is not None and device.type == "cuda" else []
-    backend.set_seed_key(seed, 0)  # backends that seed each prompt (vLLM): the same draws at every eval
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        if devices:
-            torch.cuda.manual_seed_all(seed)
-        rollouts = backend.generate(
-            prompts,
-            list(range(len(examples))),
-            SamplingParams(n=n, temperature=temperature, max_new_tokens=max_new_tokens),
-        )
-    graded = task.grade(rollouts.texts, [examples[i] for i in rollouts.group_ids])
-    correct = (graded.rewards > 0) & graded.mask
-    c = np.bincount(rollouts.group_ids, weights=correct, minlength=len(examples)).astype(np.int64)
-    out = {
-        "eval/pass@1": float(np.mean(pass_at_k(n, c, 1))),
-        "eval/response_len": float(np.mean(rollouts.response_lengths)),
-    }
-    if n > 1:
-        out[f"eval/pass@{n}"] = float(np.mean(pass_at_k(n, c, n)))
+    counts = sample_counts(
+        backend,
+        task,
+        tokenizer,
+        examples,
+        n=n,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        min_p=min_p,
+        seed=seed,
+        prompts_per_call=None,  # one call: the backend splits it by its batch size, as for training
+    )
+    keep = counts.n > 0
+    ks = [1, n] if n > 1 else [1]
+    values = dict.fromkeys(ks, float("nan"))
+    if keep.any():
+        n_kept = counts.n[keep]
+        usable = [k for k in ks if k <= int(n_kept.min())]
+        curve = pass_at_k_curve(n_kept, counts.c[keep], usable)
+        values.update(zip(usable, curve.values.tolist(), strict=True))
+    out = {f"eval/pass@{k}": v for k, v in values.items()}
+    out["eval/response_len"] = counts.mean_response_tokens
+    out["eval/unscored"] = float(counts.unscored)
     return out
 
 
-def _device_of(backend: RolloutBackend) -> Any:
-    model = getattr(backend, "model", None)
-    if model is None:
-        return None
-    return next(model.parameters()).device
+__all__ = ["heldout_pass_at_k"]

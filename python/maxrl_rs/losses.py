@@ -1,13 +1,20 @@
 """Token-level policy-gradient loss from per-rollout advantages.
 
 Each rollout's advantage A_i (from :func:`maxrl_rs.advantages`) is broadcast to all its response tokens
-(SPEC §1: ĝ = (1/N) Σ_i A_i ∇log π(y_i | x)). Per token t of rollout i::
+(docs/estimators.md: ĝ = (1/N) Σ_i A_i ∇log π(y_i | x)). Per token t of rollout i::
 
     ρ_it  = exp(logp_it − old_logp_it)                                    (1 on-policy)
     ℓ_it  = max(−A_i ρ_it, −A_i clip(ρ_it, 1 − clip_low, 1 + clip_high))   (PPO clipping)
     ℓ_it  = min(ℓ_it, −A_i · c)  when A_i < 0 and dual_clip = c           (dual clip, Ye et al. 2020)
-          + kl_coef · (exp(ref − logp) − (ref − logp) − 1)                (k3 estimate of KL(π‖π_ref))
+    ℓ_it  = w_it · ℓ_it,  w_it = min(exp(old_logp_it − sampler_logp_it), C)  when tis_cap = C
+          + kl_coef · (exp(d) − d − 1),  d = clamp(ref − logp, −20, 20)   (k3 estimate of KL(π‖π_ref))
           − entropy_coef · H_it
+
+The truncated importance-sampling weight w (TIS; Yao et al. 2025, "Your efficient RL framework secretly
+brings you off-policy RL training"; verl's ``rollout_is``, TRL's ``vllm_importance_sampling_correction``)
+corrects for an inference engine whose sampling distribution differs from the trainer's (bf16 kernels):
+``sampler_logp`` is the engine's own log-prob of each sampled token, the weight is detached and capped at C.
+The k3 log-ratio is clamped to ±20 as verl's ``kl_penalty`` does: ``ref − logp = 89`` would give ``inf``.
 
 and the loss aggregates ℓ over the tokens in ``mask``:
 
@@ -24,7 +31,13 @@ micro-batch losses then sum to the full-batch loss exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+#: Bound of the k3 term's log-ratio ref − logp (verl's ``kl_penalty``): exp(20) still fits float32 easily.
+KL_LOG_RATIO_CLAMP = 20.0
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm")
 
@@ -40,6 +53,7 @@ class LossConfig:
     kl_coef: float = 0.0
     entropy_coef: float = 0.0
     max_len: int | None = None
+    tis_cap: float | None = None
 
     def __post_init__(self) -> None:
         from maxrl_rs.errors import ConfigError
@@ -52,19 +66,21 @@ class LossConfig:
             raise ConfigError(f"algo.clip_low/clip_high must be >= 0, got {self.clip_low}, {self.clip_high}")
         if self.dual_clip is not None and self.dual_clip <= 1:
             raise ConfigError(f"algo.dual_clip must be > 1 (or unset), got {self.dual_clip}")
+        if self.tis_cap is not None and not self.tis_cap > 0:
+            raise ConfigError(f"algo.tis_cap must be > 0 (or unset), got {self.tis_cap}")
         if self.agg == "seq-mean-token-sum-norm" and (self.max_len is None or self.max_len < 1):
             raise ConfigError("algo.loss_agg='seq-mean-token-sum-norm' needs a positive max_len")
 
 
 def aggregate(
-    values: Any,
-    mask: Any,
+    values: torch.Tensor,
+    mask: torch.Tensor,
     agg: str = "token-mean",
     *,
     max_len: int | None = None,
     num_tokens: float | None = None,
     num_seqs: float | None = None,
-) -> Any:
+) -> torch.Tensor:
     """Reduce ``[R, T]`` per-token ``values`` over ``mask`` to a scalar (see the module docstring).
 
     ``num_tokens`` / ``num_seqs`` override the denominators (defaults: the tokens in ``mask`` and the
@@ -92,17 +108,18 @@ def aggregate(
 
 
 def policy_loss(
-    logp: Any,
-    advantages: Any,
-    mask: Any,
+    logp: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
     config: LossConfig | None = None,
     *,
-    old_logp: Any = None,
-    ref_logp: Any = None,
-    entropy: Any = None,
+    old_logp: torch.Tensor | None = None,
+    ref_logp: torch.Tensor | None = None,
+    entropy: torch.Tensor | None = None,
+    sampler_logp: torch.Tensor | None = None,
     num_tokens: float | None = None,
     num_seqs: float | None = None,
-) -> tuple[Any, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped policy-gradient loss and its statistics.
 
     Args:
@@ -114,13 +131,16 @@ def policy_loss(
             (``logp.detach()``, ratio 1, nothing clipped).
         ref_logp: log-probs under a frozen reference model; needed when ``kl_coef > 0``.
         entropy: ``[R, T]`` per-token entropies; needed when ``entropy_coef > 0``.
+        sampler_logp: ``[R, T]`` log-probs of the tokens under the sampler's own distribution (an inference
+            engine's), NaN where unknown (weight 1); needed when ``tis_cap`` is set.
         num_tokens, num_seqs: whole-batch denominators for micro-batching (see :func:`aggregate`).
 
     Returns:
         ``(loss, stats)``: stats are token means over ``mask`` of this call's tokens: ``pg_loss``,
         ``clip_frac`` (tokens where the clipped term is active), ``dual_clip_frac``, ``ratio``,
         ``approx_kl`` (½(logp − old_logp)², KL(old‖new) to second order), ``kl`` (k3, when
-        ``ref_logp`` is given), ``entropy`` (when given), and ``tokens``.
+        ``ref_logp`` is given), ``entropy`` (when given), ``tis_weight`` and ``tis_capped_frac`` (the mean
+        importance weight and the share of tokens at the cap, with ``tis_cap``), and ``tokens``.
     """
     import torch
 
@@ -141,10 +161,19 @@ def policy_loss(
         bound = -adv * cfg.dual_clip
         dual = (adv < 0) & (pg > bound)
         pg = torch.where(dual, bound, pg)
+    tis = raw = None
+    if cfg.tis_cap is not None:
+        if sampler_logp is None:
+            raise ValueError("tis_cap needs sampler_logp")
+        with torch.no_grad():
+            raw = torch.exp(old.detach() - sampler_logp.to(logp.dtype))
+            raw = torch.where(torch.isnan(raw), torch.ones_like(raw), raw)
+            tis = raw.clamp(max=cfg.tis_cap)
+        pg = pg * tis
     per_token = pg
     kl = None
     if ref_logp is not None:
-        d = ref_logp - logp
+        d = torch.clamp(ref_logp - logp, -KL_LOG_RATIO_CLAMP, KL_LOG_RATIO_CLAMP)
         kl = torch.exp(d) - d - 1.0
         if cfg.kl_coef:
             per_token = per_token + cfg.kl_coef * kl
@@ -160,7 +189,7 @@ def policy_loss(
         m = mask.to(logp.dtype)
         n = m.sum().clamp(min=1)
 
-        def mean(x: Any) -> float:
+        def mean(x: torch.Tensor) -> float:
             return float((x.to(logp.dtype) * m).sum() / n)
 
         stats = {
@@ -175,4 +204,7 @@ def policy_loss(
             stats["kl"] = mean(kl)
         if entropy is not None:
             stats["entropy"] = mean(entropy)
+        if tis is not None and raw is not None and cfg.tis_cap is not None:
+            stats["tis_weight"] = mean(tis)
+            stats["tis_capped_frac"] = mean(raw > cfg.tis_cap)
     return loss, stats

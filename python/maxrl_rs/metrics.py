@@ -1,4 +1,4 @@
-"""Per-step metrics: one JSON object per line in ``RUN_DIR/metrics.jsonl``, and TensorBoard when installed.
+"""Per-step metrics: one JSON object per line in ``RUN_DIR/metrics.jsonl``, TensorBoard and other sinks.
 
 Every row has ``step``; training rows carry the step's loss, reward and timing metrics, evaluation rows
 ``eval/...`` keys. Rows are flushed as they are written, so a killed run loses none; on resume the rows of
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from maxrl_rs.atomic import reporting_full_disk, write_text
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -38,9 +40,7 @@ def truncate_after(path: str | Path, step: int) -> None:
     if not p.is_file():
         return
     kept = [r for r in read_metrics(p) if r.get("step", 0) <= step]
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-    os.replace(tmp, p)
+    write_text(p, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 class MetricsLogger:
@@ -48,9 +48,12 @@ class MetricsLogger:
 
     Args:
         run_dir: the run directory.
-        tensorboard: also write TensorBoard scalars to ``RUN_DIR/tensorboard`` when the package is installed.
+        tensorboard: also write TensorBoard scalars to ``RUN_DIR/tensorboard`` (ImportError with an install
+            hint when the tensorboard package is missing).
         resume_step: the step training resumes after, or None for a new run.
         enabled: False on non-zero ranks, which log nothing.
+        sinks: more destinations, each called with ``(step, row)``
+            (W&B: :func:`maxrl_rs.tracking.start_wandb`).
     """
 
     def __init__(
@@ -60,10 +63,12 @@ class MetricsLogger:
         tensorboard: bool = True,
         resume_step: int | None = None,
         enabled: bool = True,
+        sinks: Sequence[Callable[[int, dict[str, Any]], None]] = (),
     ) -> None:
         self.path = Path(run_dir) / METRICS_FILE
         self.enabled = enabled
         self._tb = None
+        self.sinks = list(sinks)
         if not enabled:
             return
         if resume_step is not None:
@@ -72,8 +77,11 @@ class MetricsLogger:
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard not installed: jsonl only
-                return
+            except ImportError:
+                raise ImportError(
+                    "log.tensorboard=true needs the tensorboard package: pip install 'maxrl-rs[train]' "
+                    "(or tensorboard), or set log.tensorboard=false"
+                ) from None
             purge = None if resume_step is None else resume_step + 1
             self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=purge)
 
@@ -81,13 +89,16 @@ class MetricsLogger:
         if not self.enabled:
             return
         row = {"step": int(step), **{k: _plain(v) for k, v in metrics.items()}}
-        self._file.write(json.dumps(row) + "\n")
-        self._file.flush()
+        with reporting_full_disk(self.path):
+            self._file.write(json.dumps(row) + "\n")
+            self._file.flush()
         if self._tb is not None:
             for k, v in row.items():
                 if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
                     self._tb.add_scalar(k, v, step)
             self._tb.flush()
+        for sink in self.sinks:
+            sink(int(step), row)
 
     def close(self) -> None:
         if not self.enabled:
@@ -95,6 +106,8 @@ class MetricsLogger:
         self._file.close()
         if self._tb is not None:
             self._tb.close()
+        for sink in self.sinks:
+            getattr(sink, "finish", lambda: None)()
 
 
 def _plain(v: Any) -> Any:

@@ -105,27 +105,6 @@ def tiny_model(spec: TinyModelSpec, tokenizer: Any) -> Any:
     return model
 
 
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
-
-
-def check_model_dir(path: str | Path, *, key: str = "model.path") -> Path:
-    """``path`` as a directory holding a transformers model and its tokenizer, else a ConfigError naming
-    what is missing (rather than transformers' hints about sentencepiece or remote code)."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise ConfigError(f"{key}: {str(path)!r} does not exist")
-    if not p.is_dir():
-        raise ConfigError(f"{key}: {str(path)!r} is a file, not a model directory or a .gguf file")
-    missing = []
-    if not (p / "config.json").is_file():
-        missing.append("config.json (the model's configuration)")
-    if not any((p / name).is_file() for name in _TOKENIZER_FILES):
-        missing.append(f"a tokenizer (one of {', '.join(_TOKENIZER_FILES)})")
-    if missing:
-        raise ConfigError(f"{key}: {str(path)!r} is not a model directory: no {' and no '.join(missing)}")
-    return p
-
-
 def load_tokenizer(path: str | Path) -> Any:
     """A saved tokenizer, read back as saved: a generic fast tokenizer (the built-in tasks' word-level ones)
     is loaded as such rather than as the model type's own tokenizer class."""
@@ -136,6 +115,31 @@ def load_tokenizer(path: str | Path) -> Any:
     if declared in _GENERIC_TOKENIZERS:
         return PreTrainedTokenizerFast.from_pretrained(path)
     return AutoTokenizer.from_pretrained(path)
+
+
+#: Files that make a directory a tokenizer (one of them is enough).
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def check_model_dir(path: str | Path, key: str = "model.path") -> None:
+    """Raise :class:`ConfigError` naming what a Hugging Face model directory at ``path`` lacks: the directory,
+    its ``config.json`` (a training run's directory is recognised and pointed to its checkpoints), its
+    weights or its tokenizer files. Checked before loading, so that transformers' guesses (such as a hint to
+    install sentencepiece) never stand in for the cause."""
+    p = Path(path)
+    if not p.is_dir():
+        raise ConfigError(f"{key}: {str(path)!r} is not a directory")
+    if (p / "checkpoints").is_dir() or (p / "metrics.jsonl").is_file():
+        raise ConfigError(
+            f"{key}: {str(path)!r} is a training run directory, not a model; use one of its checkpoints' "
+            f"models, e.g. {str(p / 'checkpoints' / 'step-N' / 'model')!r}"
+        )
+    if not (p / "config.json").is_file():
+        raise ConfigError(f"{key}: {str(path)!r} has no config.json; it is not a Hugging Face model")
+    if not any(p.glob("*.safetensors")) and not any(p.glob("pytorch_model*.bin")):
+        raise ConfigError(f"{key}: {str(path)!r} has no weights (*.safetensors or pytorch_model*.bin)")
+    if not any((p / name).is_file() for name in _TOKENIZER_FILES):
+        raise ConfigError(f"{key}: {str(path)!r} has no tokenizer (none of {', '.join(_TOKENIZER_FILES)})")
 
 
 def num_parameters(model: Any) -> int:

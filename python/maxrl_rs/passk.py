@@ -1,4 +1,4 @@
-"""Unbiased pass@k, the MaxRL objective from samples, and population weights (SPEC §4–5)."""
+"""Unbiased pass@k, the MaxRL objective from samples, and population weights (docs/estimators.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _scalar_or_array(out: np.ndarray, shape: tuple[int, ...]) -> Any:
 
 
 def pass_at_k(n: Any, c: Any, k: Any) -> Any:
-    """Unbiased pass@k = 1 − C(n − c, k)/C(n, k) from n samples with c correct (SPEC §5).
+    """Unbiased pass@k = 1 − C(n − c, k)/C(n, k) from n samples with c correct (docs/estimators.md).
 
     Scalars give a float, arrays broadcast and give an array. Stable for n in the thousands.
     """
@@ -41,19 +41,19 @@ class PassAtKCurve(NamedTuple):
 
 
 def pass_at_k_curve(n: Any, c: Any, ks: Any = None) -> PassAtKCurve:
-    """Mean unbiased pass@k over prompts; ``n`` and ``c`` are per prompt, ``ks`` defaults to 1..min(n)."""
-    n_ = np.atleast_1d(count_array(n, "n"))
-    c_ = np.atleast_1d(count_array(c, "c"))
-    n_, c_ = (np.ascontiguousarray(a.ravel()) for a in np.broadcast_arrays(n_, c_))
-    if n_.size == 0:
-        raise InvalidInputError("n is empty: need at least one prompt")
-    ks_ = np.arange(1, int(n_.min()) + 1) if ks is None else np.atleast_1d(count_array(ks, "ks")).ravel()
-    ks_ = np.ascontiguousarray(ks_, dtype=np.int64)
-    return PassAtKCurve(ks_, _core.pass_at_k_curve(n_, c_, ks_))
+    """Mean unbiased pass@k over prompts; ``n`` and ``c`` are per prompt, ``ks`` defaults to 1..min(n).
+
+    Raises:
+        InvalidInputError: no prompt, counts that are not integers or outside 0 <= c <= n, a k outside 1..n
+            of some prompt (naming it).
+    """
+    _, (n_, c_) = _broadcast(n, c, names=("n", "c"))
+    ks_ = None if ks is None else np.ascontiguousarray(np.atleast_1d(count_array(ks, "ks")).ravel())
+    return PassAtKCurve(*_core.pass_at_k_curve(n_, c_, ks_))
 
 
 def maxrl_objective(n: Any, c: Any, order: Any) -> Any:
-    """Unbiased estimate of J^(T) = −Σ_{k=1}^{T} fail@k / k from n samples with c correct (SPEC §5).
+    """Unbiased J^(T) = −Σ_{k=1}^{T} fail@k / k from n samples with c correct (docs/estimators.md).
 
     J^(1) = pass@1 − 1; as T grows it approaches log p, the maximum-likelihood objective.
     """
@@ -62,7 +62,7 @@ def maxrl_objective(n: Any, c: Any, order: Any) -> Any:
 
 
 def population_weight(p: Any, estimator: str, order: int | None = None) -> Any:
-    """Weight w(p) in each method's expected gradient E_x[w(p)·∇p] (SPEC §4).
+    """Weight w(p) in each method's expected gradient E_x[w(p)·∇p] (docs/estimators.md).
 
     ``reinforce``/``rloo``/``dr_grpo``: 1; ``grpo``: 1/sqrt(p(1 − p)); ``maxrl`` of order T:
     (1 − (1 − p)^T)/p, or 1/p when ``order`` is None (the maximum-likelihood limit); ``ml``: 1/p.
@@ -79,13 +79,12 @@ def population_weight(p: Any, estimator: str, order: int | None = None) -> Any:
             w = 1.0 / np.sqrt(arr * (1.0 - arr))
     elif name == "ml" or (name == "maxrl" and order is None):
         w = 1.0 / arr
-    elif name == "maxrl":
+    elif name == "maxrl" and order is not None:
         if int(order) < 1:
             raise InvalidInputError(f"order must be >= 1, got {order}")
         # Σ_{k=1}^{T} (1 − p)^{k−1}, written via expm1/log1p to stay accurate for small p.
         w = -np.expm1(int(order) * np.log1p(-arr)) / arr
     else:
-        raise InvalidInputError(
-            f"unknown estimator {estimator!r}; known: reinforce, rloo, grpo, dr_grpo, maxrl, ml"
-        )
+        known = ", ".join([*_core.ESTIMATORS, "ml"])
+        raise InvalidInputError(f"unknown estimator {estimator!r}; known: {known}")
     return float(w) if np.ndim(w) == 0 else w

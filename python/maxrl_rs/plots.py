@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from maxrl_rs.atomic import atomic_open
 from maxrl_rs.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, Any]:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    with atomic_open(path, "wb") as f:  # the format from the name, as savefig(path) would pick it
+        fig.savefig(f, dpi=130, format=path.suffix.lstrip(".").lower() or "png")
     return path
 
 
@@ -39,7 +40,7 @@ def plot_pass_at_k(reports: Sequence[PassAtKReport], path: str | Path, *, title:
     """Overlay the pass@k curves of several runs (log2 k axis) next to their per-prompt pass-rate histograms.
 
     Curves are drawn at every k in 1..n from the saved counts, with markers at the reported ks. Runs after the
-    first are labelled with their test-time scaling efficiency over the first (SPEC §5).
+    first are labelled with their test-time scaling efficiency over the first (docs/evaluation.md).
     """
     if not reports:
         raise InvalidInputError("no reports to plot")

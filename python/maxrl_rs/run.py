@@ -2,10 +2,15 @@
 
 Layout of ``RUN_DIR``::
 
-    config.json         the configuration (a resumed run reads it back)
+    config.json         the configuration, paths absolute (a resumed run reads it back)
+    .lock               held by the process training in the directory (see maxrl_rs.rundir)
     metrics.jsonl       one row per step (and per evaluation; step 0 is the warm-started policy)
-    tensorboard/        the same scalars, when tensorboard is installed
+    tensorboard/        the same scalars (log.tensorboard)
+    samples.jsonl       log.samples rollouts per step (see maxrl_rs.tracking)
+    wandb/, wandb_id    the W&B run's files and id (log.wandb)
     sft/                the cached warm-started model (reused by a resumed or repeated run)
+    merged/             with model.lora: the final adapter merged into the base (see maxrl_rs.lora)
+    base/               with model.lora on a built-in model without warm-start: the adapter's base
     checkpoints/step-N/ see maxrl_rs.checkpoint
 """
 
@@ -15,9 +20,12 @@ import contextlib
 import copy
 import dataclasses
 import json
+import logging
 import random
+import shutil
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from maxrl_rs import atomic, distributed, lora, rundir, tracking
 from maxrl_rs import checkpoint as ckpt
-from maxrl_rs import distributed
-from maxrl_rs.config import Config, from_dict, to_dict
-from maxrl_rs.errors import ConfigError
+from maxrl_rs.config import Config, check_resume_changes, from_dict, to_dict
+from maxrl_rs.errors import ConfigError, FileError
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
@@ -36,9 +44,11 @@ from maxrl_rs.models import TinyModelSpec, check_model_dir, load_tokenizer, num_
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
+from maxrl_rs.tasks.dataset import DatasetTask
 from maxrl_rs.trainer import Hook, Trainer
 
 SFT_DIR = "sft"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,10 @@ def make_task(cfg: Config) -> Task:
     options = getattr(cfg.task, cfg.task.name, None)
     if options is None:
         options = cls.Options()
-    return cls(options, seed=cfg.seed, eval_seed=cfg.task.eval_seed, eval_size=cfg.task.eval_size)
+    task = cls(options, seed=cfg.seed, eval_seed=cfg.task.eval_seed, eval_size=cfg.task.eval_size)
+    if isinstance(task, DatasetTask):  # a Python reward function must score 0/1 for maxrl
+        task.binary_rewards = cfg.algo.estimator == "maxrl"
+    return task
 
 
 def seed_everything(seed: int) -> None:
@@ -83,17 +96,34 @@ def seed_everything(seed: int) -> None:
 
 
 def load_pretrained(path: str | Path) -> tuple[Any, Any]:
-    """A model directory's (or ``.gguf`` file's, converted once: :mod:`maxrl_rs.gguf_models`) causal LM
-    (float32 master weights) and tokenizer."""
+    """A model directory's (or a ``.gguf`` file's, converted once: :mod:`maxrl_rs.gguf_models`) causal LM
+    (float32 master weights) and tokenizer.
+
+    Raises:
+        ConfigError: the directory lacks a model (see :func:`maxrl_rs.models.check_model_dir`).
+        FileError: its weights or tokenizer do not load, naming the directory and the cause.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
-    p = gguf_model_dir(path) if is_gguf(path) else check_model_dir(path)
-    tokenizer = load_tokenizer(p)
+    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+    if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
+        model, tokenizer = lora.load_merged(p), load_tokenizer(p)
+        return _padded_left(model, tokenizer)
+    check_model_dir(p)
+    try:
+        tokenizer = load_tokenizer(p)
+        model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
+    except Exception as e:  # a garbled safetensors or tokenizer file: say which model, not only what failed
+        cause = str(e).strip().splitlines()[0] if str(e).strip() else "no details"
+        raise FileError(f"model {str(p)!r} does not load ({type(e).__name__}: {cause})") from e
+    return _padded_left(model, tokenizer)
+
+
+def _padded_left(model: Any, tokenizer: Any) -> tuple[Any, Any]:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
     return model, tokenizer
 
 
@@ -107,6 +137,12 @@ def initial_policy(
     cfg: Config, task: Task, run_dir: Path, *, progress: bool
 ) -> tuple[Any, Any, SFTResult | None]:
     """The policy RL starts from: ``model.path`` or the task's tiny model, SFT-warm-started (cached)."""
+    model, tokenizer = base_policy(cfg, task)
+    return warm_start(cfg, task, model, tokenizer, run_dir, progress=progress)
+
+
+def base_policy(cfg: Config, task: Task) -> tuple[Any, Any]:
+    """``model.path``'s model and tokenizer, or the task's tiny model (initialised from ``cfg.seed``)."""
     import torch
 
     if cfg.model.path:
@@ -119,6 +155,13 @@ def initial_policy(
         model = tiny_model(spec, tokenizer)
     else:
         raise ConfigError(f"model.path: task {task.name!r} has no built-in model; give a model directory")
+    return model, tokenizer
+
+
+def warm_start(
+    cfg: Config, task: Task, model: Any, tokenizer: Any, run_dir: Path, *, progress: bool
+) -> tuple[Any, Any, SFTResult | None]:
+    """``model`` after the SFT warm-start, cached in ``run_dir/sft`` (None result: no warm-start)."""
     steps = task.sft_steps if cfg.sft.steps is None else cfg.sft.steps
     if steps == 0 or task.sft_example(0).solution is None:  # user data has answers, not solutions
         return model, tokenizer, None
@@ -144,18 +187,24 @@ def initial_policy(
 
 
 def new_run_dir(cfg: Config) -> Path:
+    """``out``, or ``runs/<task>-<date-time>`` under the current directory; absolute."""
     if cfg.out:
-        return Path(cfg.out)
-    return Path("runs") / f"{cfg.task.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        return Path(cfg.out).absolute()
+    return (Path("runs") / f"{cfg.task.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}").absolute()
 
 
 def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Config:
-    """The saved configuration of ``run_dir``, updated with ``overrides`` (a nested dict)."""
-    path = Path(run_dir) / ckpt.CONFIG_FILE
-    if not path.is_file():
-        raise ConfigError(f"resume: {str(run_dir)!r} has no {ckpt.CONFIG_FILE}; is it a run directory?")
-    data = json.loads(path.read_text())
-    return from_dict(_deep_update(data, overrides or {}))
+    """The saved configuration of the run ``run_dir`` (or of the run holding checkpoint ``run_dir``), updated
+    with ``overrides`` (a nested dict); ``out`` is the run directory where it is now."""
+    run, _ = rundir.resolve_resume(run_dir)
+    path = run / ckpt.CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise FileError(f"{str(path)!r} is not a readable config ({e})") from None
+    if not isinstance(data, dict):
+        raise FileError(f"{str(path)!r} is not a config (its top level is not an object)")
+    return from_dict(_deep_update({**data, "out": str(run)}, overrides or {}))
 
 
 def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -169,16 +218,80 @@ def train(
     cfg: Config,
     *,
     resume: str | Path | None = None,
+    overwrite: bool = False,
     hooks: Sequence[Hook] = (),
     progress: bool | None = None,
 ) -> RunSummary:
-    """Train per ``cfg`` (or continue the run in ``resume`` from its last checkpoint) and evaluate.
+    """Train per ``cfg`` and evaluate; or continue a run.
+
+    Args:
+        resume: a run directory (continued from its newest readable checkpoint; a damaged newer one is set
+            aside with a warning) or a checkpoint ``RUN/checkpoints/step-N`` (continued from that one).
+            ``cfg`` may differ from the run's saved config only in
+            :data:`maxrl_rs.config.RESUMABLE_KEYS`; the saved config is replaced once the run has started.
+        overwrite: a new run may replace an existing run in ``out`` (its config, metrics and checkpoints);
+            a resume from an older checkpoint may delete the newer ones.
+
+    Raises:
+        ConfigError: a bad config, an existing run in ``out`` without ``overwrite``, a refused resume.
+        FileError: a damaged or missing file (named), a run directory in use by another process.
+        maxrl_rs.atomic.NoSpaceError: the disk filled up (the message names the file being written).
 
     With ``distributed.strategy`` ddp or fsdp every torchrun rank runs this; rank 0 alone writes the run
     directory, the SFT warm-start, metrics and checkpoints (see :mod:`maxrl_rs.distributed`).
     """
-    with torch_threads(cpu_threads(cfg)), distributed.session(cfg.distributed, cfg.device) as (ctx, device):
-        return _train(cfg, ctx, device, resume=resume, hooks=hooks, progress=progress)
+    with (
+        torch_threads(cpu_threads(cfg)),
+        distributed.session(cfg.distributed, cfg.device) as (ctx, device),
+        contextlib.ExitStack() as stack,
+    ):
+        return _train(
+            cfg, ctx, device, stack, resume=resume, overwrite=overwrite, hooks=hooks, progress=progress
+        )
+
+
+def _on_main(ctx: distributed.DistContext, fn: Callable[[], Any]) -> Any:
+    """``fn()`` run by rank 0, its result given to every rank; its error raised on every rank alike."""
+    if not ctx.distributed:
+        return fn()
+    kinds: dict[str, type[Exception]] = {
+        "config": ConfigError,
+        "file": FileError,
+        "space": atomic.NoSpaceError,
+    }
+    result, error = None, None
+    if ctx.is_main:
+        try:
+            result = fn()
+        except (ConfigError, FileError, atomic.NoSpaceError) as e:
+            error = (next(k for k, cls in kinds.items() if isinstance(e, cls)), str(e))
+    result, error = distributed.broadcast_object(ctx, (result, error))
+    if error is not None:
+        raise kinds[error[0]](error[1])
+    return result
+
+
+def _prepare_resume(
+    cfg: Config, run_dir: Path, chosen: Path | None, *, overwrite: bool
+) -> tuple[str, dict[str, Any] | None]:
+    """Rank 0's choice of checkpoint to resume from (``""``: none yet, the run starts at step 0) and its
+    trainer state, after checking that ``cfg`` changes only what a resume may change."""
+    check_resume_changes(resume_config(run_dir), dataclasses.replace(cfg, out=str(run_dir)))
+    ckpt.remove_stale_temporaries(run_dir)
+    if chosen is None:
+        found = ckpt.usable_checkpoint(run_dir)
+        return (str(found[0]), found[1]) if found else ("", None)
+    later = rundir.later_checkpoints(run_dir, chosen)
+    if later and not overwrite:
+        names = ", ".join(p.name for p in later)
+        raise ConfigError(
+            f"resume: {str(run_dir)!r} has checkpoints after {chosen.name} ({names}); resuming from "
+            f"{chosen.name} would replace them: add --overwrite to delete them, or resume the run directory"
+        )
+    state = ckpt.check_checkpoint(chosen)
+    for p in later:
+        shutil.rmtree(p)
+    return str(chosen), state
 
 
 def cpu_threads(cfg: Config) -> int | None:
@@ -213,8 +326,10 @@ def _train(
     cfg: Config,
     ctx: distributed.DistContext,
     device: Any,
+    stack: contextlib.ExitStack,
     *,
     resume: str | Path | None,
+    overwrite: bool,
     hooks: Sequence[Hook],
     progress: bool | None,
 ) -> RunSummary:
@@ -225,17 +340,38 @@ def _train(
     show = (cfg.log.progress if progress is None else progress) and ctx.is_main
     backend_cls = backend_class(cfg.rollout.backend)
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
+    tracking.check_available(cfg.log)
     # Every rank uses rank 0's directory name (it holds the date and time).
-    run_dir = Path(distributed.broadcast_object(ctx, str(resume if resume is not None else new_run_dir(cfg))))
-    # Rank 0 looks and tells the others, so every rank takes the same path through the collectives below.
-    found = distributed.broadcast_object(
-        ctx, str(ckpt.latest_checkpoint(run_dir) or "") if ctx.is_main else ""
-    )
-    if resume is None and found:
-        raise ConfigError(
-            f"out: {str(run_dir)!r} already holds checkpoints; resume it with --resume or pick another --out"
-        )
-    latest = Path(found) if resume is not None and found else None
+    chosen: Path | None = None
+    if resume is not None:
+        resumed_dir, chosen = rundir.resolve_resume(resume)
+        cfg = dataclasses.replace(cfg, out=str(resumed_dir))
+    run_dir = Path(distributed.broadcast_object(ctx, str(new_run_dir(cfg))))
+    cfg = dataclasses.replace(cfg, out=str(run_dir))
+    seed_everything(cfg.seed)
+    task = make_task(cfg)
+    task.num_train  # noqa: B018 - reads and checks the task's data (user JSONL) before anything is written
+    if cfg.model.path and is_gguf(cfg.model.path):
+        gguf_model_dir(cfg.model.path)  # converted (once) or its absence named before anything is written
+    elif cfg.model.path:
+        check_model_dir(cfg.model.path)
+    state: dict[str, Any] | None = None
+    if resume is not None:
+        # Rank 0 locks, checks and picks the checkpoint, and tells the others, so every rank takes the same
+        # path through the collectives below.
+        _on_main(ctx, lambda: stack.enter_context(rundir.run_lock(run_dir)))
+        rank0_state: list[dict[str, Any] | None] = [None]  # kept on rank 0, not broadcast
+
+        def pick() -> str:
+            found, rank0_state[0] = _prepare_resume(cfg, run_dir, chosen, overwrite=overwrite)
+            return found
+
+        found = _on_main(ctx, pick)
+        state = rank0_state[0]
+    else:
+        _on_main(ctx, lambda: rundir.check_new_run(run_dir, overwrite=overwrite))
+        found = ""
+    latest = Path(found) if found else None
     sees = distributed.all_gather_object(ctx, latest is None or latest.is_dir())
     blind = [r for r, ok in enumerate(sees) if not ok]
     if blind:
@@ -243,26 +379,50 @@ def _train(
             f"resume: rank(s) {blind} cannot see rank 0's checkpoint {str(latest)!r}; "
             "the run directory must be on a filesystem that every node shares"
         )
-    distributed.barrier(ctx)  # every rank has looked before rank 0 writes
-    if ctx.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt.remove_stale_temporaries(run_dir)
-        (run_dir / ckpt.CONFIG_FILE).write_text(json.dumps(to_dict(cfg), indent=2))
+    ref_model = None
+    adapter = lora.enabled(cfg.model.lora)
+    # A resumed run needs the initial policy only as KL reference, or as the base of its LoRA adapter.
+    need_initial = latest is None or cfg.algo.kl_coef > 0 or adapter
+    if need_initial:
+        model, tokenizer = base_policy(cfg, task)
+    if resume is None:
+        distributed.barrier(ctx)  # every rank has looked before rank 0 writes
 
-    seed_everything(cfg.seed)
-    task = make_task(cfg)
-    ref_model = state = None
-    if latest is None or cfg.algo.kl_coef > 0:  # a resumed run needs the initial policy only as KL reference
+        def create() -> None:  # the config and the model have loaded: now the run directory is made
+            stack.enter_context(rundir.run_lock(run_dir))
+            if overwrite:
+                rundir.clear_run(run_dir)
+            ckpt.remove_stale_temporaries(run_dir)
+            atomic.write_text(run_dir / ckpt.CONFIG_FILE, json.dumps(to_dict(cfg), indent=2))
+
+        _on_main(ctx, create)
+    if ctx.is_main:
+        print(tracking.destinations(cfg.log, run_dir), file=sys.stderr, flush=True)
+    if need_initial:
         # Rank 0 alone warm-starts (and caches); the other ranks get its weights when the model is wrapped.
         init_cfg = cfg if ctx.is_main else dataclasses.replace(cfg, sft=dataclasses.replace(cfg.sft, steps=0))
-        model, tokenizer, sft_result = initial_policy(init_cfg, task, run_dir, progress=show)
-        if cfg.algo.kl_coef > 0:
+        model, tokenizer, sft_result = warm_start(init_cfg, task, model, tokenizer, run_dir, progress=show)
+        if cfg.algo.kl_coef > 0 and not adapter:
             ref_model = copy.deepcopy(model).eval().requires_grad_(False)
     else:
         sft_result = load_cached(run_dir / SFT_DIR, sft_key(cfg))
     if latest is not None:
-        model, tokenizer = load_pretrained(latest / ckpt.MODEL_DIR)
-        state = ckpt.load_trainer_state(latest)
+        lora.check_checkpoint(latest / ckpt.MODEL_DIR, cfg.model.lora)
+        if adapter:
+            model = lora.load_adapter(model, latest / ckpt.MODEL_DIR)
+        else:
+            model, tokenizer = load_pretrained(latest / ckpt.MODEL_DIR)
+        if state is None:
+            state = ckpt.load_trainer_state(latest)
+    elif adapter:
+        model = lora.apply_lora(model, cfg.model.lora)
+    if adapter:
+        base = cfg.model.path or (run_dir / SFT_DIR if sft_result is not None else None)
+        lora.record_base(model, tokenizer, base, run_dir, write=ctx.is_main)
+        if cfg.algo.kl_coef > 0:
+            ref_model = lora.AdapterDisabled(model)  # the base model: the same weights, adapter off
+    if cfg.train.gradient_checkpointing:
+        lora.enable_gradient_checkpointing(model)
     if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
         model.to(device)
     fsdp_bf16 = distributed.fsdp_bf16(ctx, device, cfg.train.bf16)
@@ -270,20 +430,35 @@ def _train(
     policy = distributed.wrap_model(  # `model` itself when not distributed
         model, ctx, cfg.distributed, device, param_dtype=param_dtype
     )
-    if ref_model is not None:
+    if ref_model is not None and not adapter:
         ref_model = distributed.wrap_reference(
             ref_model, ctx, cfg.distributed, device, param_dtype=param_dtype
         )
     backend = backend_cls.from_config(distributed.unwrap(policy), tokenizer, cfg.rollout, seed=cfg.seed)
-    trainer = Trainer(cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=hooks, dist=ctx)
+    resume_step = int(state["step"]) if latest is not None and state is not None else -1  # as metrics below
+    samples = tracking.SampleWriter(run_dir, cfg.log.samples, resume_step=resume_step, enabled=ctx.is_main)
+    trainer = Trainer(
+        cfg, policy, tokenizer, task, backend, ref_model=ref_model, hooks=[*hooks, samples], dist=ctx
+    )
     if state is not None:
         trainer.load_state_dict(state)
         ckpt.set_rng_state(trainer.rng_state_of_rank(state))
+    if resume is not None and ctx.is_main:  # the resumed run has started: its config may now change
+        atomic.write_text(run_dir / ckpt.CONFIG_FILE, json.dumps(to_dict(cfg), indent=2))
+        where = f"checkpoint {latest} (step {trainer.step_count})" if latest else "step 0 (no checkpoint yet)"
+        print(f"resuming {run_dir} from {where}", file=sys.stderr, flush=True)
     first = trainer.step_count
     # Rows after the checkpoint are redone; a run starting at step 0 (even in a directory a killed run left
     # without a checkpoint) starts its metrics afresh.
+    sinks = []
+    if cfg.log.wandb and ctx.is_main:
+        sinks.append(tracking.start_wandb(cfg.log, run_dir, to_dict(cfg), resumed=latest is not None))
     metrics = MetricsLogger(
-        run_dir, tensorboard=cfg.log.tensorboard, resume_step=first if latest else -1, enabled=ctx.is_main
+        run_dir,
+        tensorboard=cfg.log.tensorboard,
+        resume_step=first if latest else -1,
+        enabled=ctx.is_main,
+        sinks=sinks,
     )
     eval_examples = task.eval_examples()
 
@@ -296,6 +471,9 @@ def _train(
                 eval_examples,
                 samples=cfg.eval.samples,
                 temperature=cfg.eval.temperature,
+                top_p=cfg.rollout.top_p,
+                top_k=cfg.rollout.top_k,
+                min_p=cfg.rollout.min_p,
                 max_new_tokens=trainer.max_new_tokens,
                 seed=cfg.task.eval_seed,
             )
@@ -350,8 +528,14 @@ def _train(
         # Rank 0 decides (saving is a collective under FSDP: all ranks or none).
         if distributed.broadcast_object(ctx, last_save != trainer.step_count or not ckpt.step_dirs(run_dir)):
             save()
+        if adapter and ctx.is_main:
+            lora.save_merged(model, tokenizer, run_dir / lora.MERGED_DIR)
+        # Every rank is past its last collective before the backend closes: vLLM's engine shutdown
+        # destroys torch's default process group.
+        distributed.barrier(ctx)
     finally:
         metrics.close()
+        samples.close()
         backend.close()
     rows = read_metrics(run_dir)
     evals = [r for r in rows if "eval/pass@1" in r]

@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from maxrl_rs.rollout.base import Rollouts
 from maxrl_rs.rollout.hf import left_pad
 from maxrl_rs.rollout.logprobs import token_logprobs
 from maxrl_rs.tasks.base import Task
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel
 
 CACHE_INFO = "sft.json"
 
@@ -33,17 +37,18 @@ class SFTResult:
     cached: bool = False
 
 
-def solution_batch(task: Task, tokenizer: Any, indices: range, device: Any) -> Rollouts:
+def solution_batch(task: Task, tokenizer: Any, indices: range, device: torch.device | str) -> Rollouts:
     """Prompts and their solutions as a :class:`Rollouts` batch (responses right-padded, EOS included)."""
     import torch
 
     examples = [task.sft_example(i) for i in indices]
-    if any(ex.solution is None for ex in examples):
+    solutions = [ex.solution for ex in examples if ex.solution is not None]
+    if len(solutions) < len(examples):
         raise ValueError(f"task {task.name!r} has no generated solutions to warm-start from")
     prompt_ids, prompt_mask = left_pad(
         [task.prompt_ids(ex, tokenizer) for ex in examples], tokenizer.pad_token_id, device
     )
-    responses = [task.response_ids(ex.solution, tokenizer) for ex in examples]  # type: ignore[arg-type]
+    responses = [task.response_ids(solution, tokenizer) for solution in solutions]
     width = max(len(r) for r in responses)
     response_ids = torch.full((len(responses), width), tokenizer.pad_token_id, dtype=torch.long)
     response_mask = torch.zeros((len(responses), width), dtype=torch.long)
@@ -62,7 +67,7 @@ def solution_batch(task: Task, tokenizer: Any, indices: range, device: Any) -> R
 
 
 def sft_warm_start(
-    model: Any,
+    model: torch.nn.Module,
     tokenizer: Any,
     task: Task,
     *,
@@ -121,7 +126,9 @@ def load_cached(cache_dir: Path, key: dict[str, Any]) -> SFTResult | None:
     return SFTResult(steps=r["steps"], final_loss=r["final_loss"], seconds=r["seconds"], cached=True)
 
 
-def save_cache(cache_dir: Path, model: Any, tokenizer: Any, key: dict[str, Any], result: SFTResult) -> None:
+def save_cache(
+    cache_dir: Path, model: PreTrainedModel, tokenizer: Any, key: dict[str, Any], result: SFTResult
+) -> None:
     """Save the warm-started model atomically (temp dir, then rename) with the key that made it."""
     import shutil
 

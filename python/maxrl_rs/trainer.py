@@ -2,7 +2,7 @@
 
 One step takes ``train.prompts_per_step`` prompts, samples ``rollout.n`` responses for each, grades them
 with the task's verifier (rollouts without a verdict, ``Grades.mask``: limit, error, invalid reference, are
-masked; SPEC §6), computes
+masked; docs/grading.md), computes
 per-rollout advantages with :func:`maxrl_rs.advantages` (MaxRL by default: successes N/K − 1, failures −1,
 all-fail and all-success groups 0; Tajwar et al. 2026, Algorithm 1) and takes ``algo.ppo_epochs ×
 algo.minibatches`` AdamW steps on the token-level loss of :mod:`maxrl_rs.losses`, accumulating gradients
@@ -11,15 +11,22 @@ over micro-batches.
 Distributed training plugs in here: a trainer is told its ``rank`` and ``world_size``, samples only its own
 share of each step's prompts (whole groups, so advantages stay local), and sums the loss denominators
 over ranks (:meth:`Trainer.global_sum`); the process-group setup and model wrapping live elsewhere.
+
+The loss's log-probs are those of the distribution the rollouts were drawn from: the same temperature and
+top-k / top-p / min-p truncation (:func:`maxrl_rs.rollout.logprobs.shape_logits`), and dropout switched off
+in the policy and the reference (:func:`disable_dropout`), so the PPO ratio is exactly 1 before the first
+update.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +38,9 @@ from maxrl_rs.losses import LossConfig, policy_loss
 from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams
 from maxrl_rs.rollout.logprobs import response_logprobs, token_logprobs
 from maxrl_rs.tasks.base import Example, PromptSampler, Task
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -60,6 +70,36 @@ class StepBatch:
 
 Hook = Callable[[StepBatch], None]
 
+#: Consecutive steps without any nonzero advantage after which the trainer warns (once).
+NO_SIGNAL_STEPS = 3
+
+
+def disable_dropout(model: torch.nn.Module) -> None:
+    """Switch dropout off in ``model`` (and its wrappers): every ``nn.Dropout``'s ``p``, and every float
+    attribute named ``*dropout*`` / ``*pdrop*`` of its modules and config (attention implementations read
+    ``self.attention_dropout`` in train mode). RL needs π in the loss to be the π that sampled (in eval
+    mode): with dropout the ratio differs from 1 before the policy has moved. TRL's
+    ``disable_dropout_in_model`` does the same for ``nn.Dropout``.
+    """
+    import torch
+
+    def zero_fields(obj: object) -> None:
+        for name, value in list(vars(obj).items()):
+            low = name.lower()
+            if ("dropout" in low or "pdrop" in low) and isinstance(value, float) and value != 0.0:
+                setattr(obj, name, 0.0)
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.dropout._DropoutNd):
+            module.p = 0.0
+        zero_fields(module)
+        config = getattr(module, "config", None)
+        if config is not None and hasattr(config, "__dict__"):
+            zero_fields(config)
+            for sub in ("text_config", "decoder"):
+                if hasattr(getattr(config, sub, None), "__dict__"):
+                    zero_fields(getattr(config, sub))
+
 
 class Trainer:
     """RL on one task with one model.
@@ -80,12 +120,12 @@ class Trainer:
     def __init__(
         self,
         config: Config,
-        model: Any,
+        model: torch.nn.Module,
         tokenizer: Any,
         task: Task,
         backend: RolloutBackend,
         *,
-        ref_model: Any = None,
+        ref_model: torch.nn.Module | None = None,
         rank: int = 0,
         world_size: int = 1,
         hooks: Sequence[Hook] = (),
@@ -119,13 +159,18 @@ class Trainer:
         t, a = config.train, config.algo
         if a.kl_coef > 0 and ref_model is None:
             raise maxrl_rs.ConfigError("algo.kl_coef > 0 needs a reference model")
+        disable_dropout(model)
+        if ref_model is not None:
+            disable_dropout(ref_model)
         self.max_new_tokens = config.rollout.max_new_tokens or task.max_new_tokens
         self.sampling = SamplingParams(
             n=config.rollout.n,
             temperature=config.rollout.temperature,
             top_p=config.rollout.top_p,
             top_k=config.rollout.top_k,
+            min_p=config.rollout.min_p,
             max_new_tokens=self.max_new_tokens,
+            logprobs=a.tis_cap is not None,
         )
         self.loss_config = LossConfig(
             agg=a.loss_agg,
@@ -135,7 +180,11 @@ class Trainer:
             kl_coef=a.kl_coef,
             entropy_coef=a.entropy_coef,
             max_len=self.max_new_tokens,
+            tis_cap=a.tis_cap,
         )
+        # Metrics of the last steps of the current run of steps whose advantages are all 0.
+        self._no_signal: deque[dict[str, float]] = deque(maxlen=NO_SIGNAL_STEPS)
+        self._warned_no_signal = False
         self.sampler = PromptSampler(task.num_train, seed=config.seed, rank=rank, world_size=world_size)
         self.optimizer = torch.optim.AdamW(
             [p for p in model.parameters() if p.requires_grad],
@@ -163,10 +212,54 @@ class Trainer:
         timings["time_update"] = time.perf_counter() - t0
         timings["time_step"] = time.perf_counter() - start
         metrics = {**self.batch_metrics(batch, timings), **update_stats}
-        return batch, distributed.reduce_step_metrics(self.dist, metrics, batch)
+        metrics = distributed.reduce_step_metrics(self.dist, metrics, batch)
+        self._check_signal(metrics)
+        return batch, metrics
+
+    def _check_signal(self, metrics: dict[str, float]) -> None:
+        """Warn once when :data:`NO_SIGNAL_STEPS` steps in a row had no nonzero advantage (over all ranks):
+        the policy-gradient term was 0, saying why (all-fail, all-success or masked groups)."""
+        if metrics.get("adv_nonzero_frac", 1.0) > 0:
+            self._no_signal.clear()
+            return
+        self._no_signal.append(metrics)
+        if self._warned_no_signal or len(self._no_signal) < NO_SIGNAL_STEPS:
+            return
+        self._warned_no_signal = True
+        if not self.dist.is_main:
+            return
+
+        def avg(key: str) -> float:
+            return float(np.mean([m.get(key, 0.0) for m in self._no_signal]))
+
+        first = self.step_count - NO_SIGNAL_STEPS + 1
+        warnings.warn(
+            f"steps {first}-{self.step_count}: every advantage was 0, so the policy gradient was 0 "
+            f"(groups all-fail {avg('frac_all_fail'):.0%}, all-success {avg('frac_all_success'):.0%}; "
+            f"rollouts masked {avg('masked_frac'):.0%}, truncated {avg('truncated_frac'):.0%}). "
+            "All-fail: the model solves none of its N tries (a longer SFT warm-up, an easier task, a larger "
+            "rollout.n or longer rollout.max_new_tokens); all-success: the prompts are too easy; masked: the "
+            "verifier gives no verdict (limit/error) or algo.mask_truncated drops truncated responses",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def collect(self) -> tuple[StepBatch, dict[str, float]]:
-        """Sample this rank's prompts, their rollouts, grades and advantages."""
+        """Sample this rank's prompts, their rollouts, grades and advantages.
+
+        All or nothing: when sampling or grading raises (a user's reward function), the step count, data
+        position and RNG states are put back, so the trainer is as it was before the call.
+        """
+        before = (self.step_count, self.sampler.state_dict(), ckpt.rng_state())
+        try:
+            return self._collect()
+        except BaseException:
+            self.step_count = before[0]
+            self.sampler.load_state_dict(before[1])
+            ckpt.set_rng_state(before[2])
+            raise
+
+    def _collect(self) -> tuple[StepBatch, dict[str, float]]:
         a = self.config.algo
         self.step_count += 1
         indices = self.sampler.next_batch(self.config.train.prompts_per_step)
@@ -203,7 +296,7 @@ class Trainer:
         batch = StepBatch(self.step_count, examples, rollouts, graded.rewards, graded.status, mask, adv)
         return batch, {"time_rollout": t1 - t0, "time_grade": t2 - t1}
 
-    def generation_context(self) -> Any:
+    def generation_context(self) -> contextlib.AbstractContextManager[None]:
         """Context for sampling from the training model: under FSDP2 its layers stay gathered meanwhile
         (:func:`distributed.gathered_for_generation`); nothing to do when the backend samples elsewhere."""
         if getattr(self.backend, "model", None) is not distributed.unwrap(self.model):
@@ -218,13 +311,19 @@ class Trainer:
         r = batch.rollouts
         loss_mask = r.response_mask * torch.as_tensor(batch.mask, device=self.device).unsqueeze(1)
         adv = torch.as_tensor(batch.advantages, dtype=torch.float32, device=self.device)
-        temperature = self.sampling.temperature or 1.0
         updates = a.ppo_epochs * a.minibatches
         old_logp = ref_logp = None
+        if a.tis_cap is not None and r.sampler_logp is None:
+            raise maxrl_rs.ConfigError(
+                "algo.tis_cap needs the sampler's own log-probs; rollout backend "
+                f"{type(self.backend).__name__} returned none (the hf and vllm backends do)"
+            )
         if updates > 1:  # off-policy after the first update: ratios against the sampling policy
-            old_logp = self._no_grad_logprobs(self.model, r, temperature)
-        if a.kl_coef > 0:
-            ref_logp = self._no_grad_logprobs(self.ref_model, r, temperature)
+            old_logp = self._no_grad_logprobs(self.model, r)
+        if a.kl_coef > 0 and self.ref_model is not None:  # __init__ checks it is given
+            # The reference under the same temperature and truncation (its own kept set, plus the sampled
+            # token so the log-ratio stays finite): equal weights give KL 0.
+            ref_logp = self._no_grad_logprobs(self.ref_model, r)
         # Rollouts with A = 0 contribute nothing to the gradient unless KL or entropy terms are on: skip their
         # forward pass, but keep their tokens in the denominators so the loss is the full batch's.
         every_row = a.kl_coef > 0 or a.entropy_coef > 0
@@ -288,9 +387,8 @@ class Trainer:
         idx = torch.as_tensor(rows, device=self.device)
         want_entropy = self.config.algo.entropy_coef > 0
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            logp, ent = token_logprobs(
-                self.model, mb, temperature=self.sampling.temperature or 1.0, entropy=True
-            )
+            logp, ent = token_logprobs(self.model, mb, sampling=self.sampling, entropy=True)
+        assert ent is not None  # asked for with entropy=True
         return policy_loss(
             logp,
             adv[idx],
@@ -299,16 +397,17 @@ class Trainer:
             old_logp=None if old_logp is None else old_logp[idx],
             ref_logp=None if ref_logp is None else ref_logp[idx],
             entropy=ent if want_entropy else ent.detach(),
+            sampler_logp=mb.sampler_logp,
             num_tokens=num_tokens,
             num_seqs=num_seqs,
         )
 
-    def _no_grad_logprobs(self, model: Any, rollouts: Rollouts, temperature: float) -> Any:
+    def _no_grad_logprobs(self, model: torch.nn.Module, rollouts: Rollouts) -> torch.Tensor:
         import torch
 
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return response_logprobs(
-                model, rollouts, micro_batch_size=self.config.train.micro_batch_size, temperature=temperature
+                model, rollouts, micro_batch_size=self.config.train.micro_batch_size, sampling=self.sampling
             ).float()
 
     def batch_metrics(self, batch: StepBatch, timings: dict[str, float]) -> dict[str, float]:

@@ -8,6 +8,7 @@ so ``maxrl grade`` never pays for torch. To add a command, append ``(name, "modu
 from __future__ import annotations
 
 import importlib
+import logging
 
 import click
 
@@ -35,10 +36,24 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+class _StderrHandler(logging.Handler):
+    """maxrl_rs warnings (rows left out of the data, a damaged checkpoint set aside) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.getMessage()}", err=True)
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("maxrl_rs")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler(logging.WARNING))
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="maxrl")
 def main() -> None:
     """MaxRL: maximum likelihood RL for verifiable rewards (Rust-fast grading, training, evaluation)."""
+    _show_warnings()
 
 
 __all__ = ["COMMANDS", "main"]

@@ -3,7 +3,8 @@
     maxrl eval RUN_DIR|MODEL_DIR|MODEL.gguf [RUN_DIR ...] --task maze --n 256 [--k 1,2,4] [--prompts P]
                [--json OUT.json] [--plot OUT.png]
 
-Each policy samples n responses per held-out prompt; the table shows unbiased pass@k and J^(k) (SPEC §5).
+Each policy samples n responses per held-out prompt; the table shows unbiased pass@k and J^(k)
+(docs/estimators.md).
 With several policies the curves share one plot and each one's test-time scaling efficiency over the first
 is reported. A ``.json`` argument is a saved report, re-tabulated and re-plotted without sampling.
 """
@@ -109,6 +110,7 @@ def eval_command(
 ) -> None:
     """Sample N responses per held-out prompt from each RUN (run, checkpoint or model directory, or a
     saved report .json) and report pass@k and J^(k); several runs are compared against the first."""
+    from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.errors import InvalidInputError
     from maxrl_rs.evaluation import format_table, load_reports, save_reports
 
@@ -150,7 +152,7 @@ def eval_command(
             from maxrl_rs.plots import plot_pass_at_k
 
             click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
-    except InvalidInputError as e:  # ConfigError included
+    except (InvalidInputError, NoSpaceError) as e:  # ConfigError and FileError included
         raise click.ClickException(str(e)) from None
     finally:
         if ctx is not None:
@@ -263,6 +265,7 @@ class _SamplingContext:
             temperature=temperature,
             top_p=self.cfg.rollout.top_p,
             top_k=self.cfg.rollout.top_k,
+            min_p=self.cfg.rollout.min_p,
             seed=self.cfg.task.eval_seed if seed is None else seed,
             prompts_per_call=self.per_call,
             progress=progress,
@@ -280,4 +283,4 @@ def _task_options(cfg: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
     options = getattr(cfg.task, cfg.task.name, None)
-    return asdict(options) if is_dataclass(options) else {}
+    return asdict(options) if is_dataclass(options) and not isinstance(options, type) else {}

@@ -7,12 +7,13 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import IO, Any
 
 import click
 
+from maxrl_rs.atomic import NoSpaceError, atomic_open, same_file
 from maxrl_rs.errors import InvalidInputError
-from maxrl_rs.grading import STATUS_NAMES, UNGRADED, VERIFIERS, Grader, reference_text
+from maxrl_rs.grading import LIMIT_KEYS, NO_VERDICT, STATUS_NAMES, VERIFIERS, Grader, reference_text
 
 
 def parse_option(text: str) -> tuple[str | None, str, bool | int | float | str]:
@@ -44,10 +45,6 @@ def parse_option(text: str) -> tuple[str | None, str, bool | int | float | str]:
             except ValueError:
                 value = raw
     return scope, key, value
-
-
-#: Bounds every verifier accepts; given without a verifier prefix they apply to all rows.
-LIMIT_KEYS = ("max_input_bytes", "max_depth", "max_digits", "max_exponent", "time_budget_ms")
 
 
 class _Graders:
@@ -85,9 +82,16 @@ def _count_lines(path: str) -> int | None:
     return n
 
 
-def _rows(stream: TextIO, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) for every non-blank line; a clear error naming the line otherwise."""
-    for lineno, line in enumerate(stream, 1):
+    for lineno, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise click.ClickException(
+                f"{name}:{lineno}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1}); "
+                "is this a JSONL file?"
+            ) from None
         if not line.strip():
             continue
         try:
@@ -152,7 +156,7 @@ def _grade_chunk(
 
 def _summary(counts: list[int], seconds_total: float, seconds_grading: float) -> str:
     total = sum(counts)
-    graded = total - sum(counts[c] for c in UNGRADED)
+    graded = total - sum(counts[c] for c in NO_VERDICT)
     width = max(len(s) for s in STATUS_NAMES) + 2
     lines = [f"{'status':<{width}}{'count':>10}{'share':>9}"]
     for name, n in zip(STATUS_NAMES, counts):
@@ -197,7 +201,8 @@ def _summary(counts: list[int], seconds_total: float, seconds_grading: float) ->
     default="-",
     show_default=True,
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Output JSONL ('-' for stdout).",
+    help="Output JSONL ('-' for stdout); written whole at the end, so a failure leaves an existing file as "
+    "it was. Never the input file.",
 )
 @click.option(
     "--chunk-size", default=8192, show_default=True, type=click.IntRange(min=1), help="Rows per batch."
@@ -222,6 +227,11 @@ def grade(
     """
     from tqdm import tqdm
 
+    if output != "-" and input_path != "-" and same_file(input_path, output):
+        raise click.BadParameter(
+            f"{output!r} is the input file; grading would overwrite it: write elsewhere",
+            param_hint="--output",
+        )
     graders = _Graders([parse_option(o) for o in options], verifier)
     graders.get(verifier)  # fail fast on a bad option for the default verifier
     fields = (response_field, reference_field)
@@ -234,31 +244,35 @@ def grade(
     bar = tqdm(
         total=_count_lines(input_path), unit="row", file=sys.stderr, disable=not progress, dynamic_ncols=True
     )
-    with (
-        click.open_file(input_path, "r", encoding="utf-8") as src,
-        click.open_file(output, "w", encoding="utf-8") as dst,
-    ):
+    # The output is written to a temporary file renamed over OUTPUT at the end: a rejected row, Ctrl-C or
+    # a full disk leaves an existing OUTPUT as it was and no partial one.
+    sink = click.open_file("-", "w", encoding="utf-8") if output == "-" else atomic_open(output)
+    try:
+        with click.open_file(input_path, "rb") as src, sink as dst:
 
-        def flush(items: list[_Item], lineno: int) -> None:
-            nonlocal grading_seconds
-            t = time.perf_counter()
-            verdicts = _grade_chunk(items, graders, threads)
-            grading_seconds += time.perf_counter() - t
-            for it, (score, status, extracted) in zip(items, verdicts):
-                counts[status] += 1
-                out = {**it.row, "score": score, "status": STATUS_NAMES[status], "extracted": extracted}
-                dst.write(json.dumps(out, ensure_ascii=False) + "\n")
-            bar.update(lineno - bar.n)
+            def flush(items: list[_Item], lineno: int) -> None:
+                nonlocal grading_seconds
+                t = time.perf_counter()
+                verdicts = _grade_chunk(items, graders, threads)
+                grading_seconds += time.perf_counter() - t
+                for it, (score, status, extracted) in zip(items, verdicts):
+                    counts[status] += 1
+                    out = {**it.row, "score": score, "status": STATUS_NAMES[status], "extracted": extracted}
+                    dst.write(json.dumps(out, ensure_ascii=False) + "\n")
+                bar.update(lineno - bar.n)
 
-        chunk: list[_Item] = []
-        for lineno, row in _rows(src, name):
-            chunk.append(_item(row, lineno, name, fields, verifier))
-            if len(chunk) >= chunk_size:
+            chunk: list[_Item] = []
+            for lineno, row in _rows(src, name):
+                chunk.append(_item(row, lineno, name, fields, verifier))
+                if len(chunk) >= chunk_size:
+                    flush(chunk, lineno)
+                    chunk = []
+            if chunk:
                 flush(chunk, lineno)
-                chunk = []
-        if chunk:
-            flush(chunk, lineno)
-    if bar.total:
-        bar.update(bar.total - bar.n)  # trailing blank lines
-    bar.close()
+        if bar.total:
+            bar.update(bar.total - bar.n)  # trailing blank lines
+    except NoSpaceError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        bar.close()
     click.echo(_summary(counts, time.perf_counter() - t0, grading_seconds), err=True)

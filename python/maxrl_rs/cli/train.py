@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
+from pathlib import Path
+
 import click
 
-from maxrl_rs.errors import ConfigError
+from maxrl_rs.errors import ConfigError, FileError
 
 
 def _format_seconds(s: float) -> str:
@@ -37,9 +42,16 @@ def _pct(x: float | None) -> str:
 )
 @click.option(
     "--resume",
-    type=click.Path(exists=True, file_okay=False),
-    help="Continue the run in this directory from its last checkpoint, with its saved config "
-    "(--config, --set and --steps still apply on top, e.g. to train longer).",
+    type=click.Path(file_okay=False),
+    help="Continue a run: its directory (from the newest readable checkpoint) or one of its checkpoints, "
+    "RUN/checkpoints/step-N, with its saved config; --config, --set and --steps apply on top for the keys "
+    "a resume may change (e.g. train.steps to train longer).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing run in --out (its config, metrics and checkpoints); with --resume "
+    "RUN/checkpoints/step-N, delete the run's later checkpoints.",
 )
 @click.option("--seed", type=int, help="Seed of model init, data and sampling (seed).")
 @click.option("--quiet", is_flag=True, help="No progress bars (log.progress=false).")
@@ -49,6 +61,7 @@ def train(
     steps: int | None,
     out: str | None,
     resume: str | None,
+    overwrite: bool,
     seed: int | None,
     quiet: bool,
 ) -> None:
@@ -56,16 +69,19 @@ def train(
 
     With no arguments: the maze task with a tiny model on CPU, SFT warm-start then RL, and a table of the
     held-out pass@1 before and after RL. Metrics go to RUN_DIR/metrics.jsonl, checkpoints to
-    RUN_DIR/checkpoints/step-N.
+    RUN_DIR/checkpoints/step-N. Paths in --config are relative to that file, on the command line relative
+    to the current directory; the run saves them absolute. Ctrl-C prints the command that resumes the run.
     """
     from transformers.utils import logging as hf_logging
 
+    from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.config import Config, apply_override, merge, read_file, validate
-    from maxrl_rs.run import resume_config
+    from maxrl_rs.run import new_run_dir, resume_config
     from maxrl_rs.run import train as run_train
 
     hf_logging.disable_progress_bar()  # save_pretrained's per-shard bars would interleave with ours
 
+    cfg: Config | None = None
     try:
         items = list(overrides)
         if steps is not None:
@@ -87,9 +103,18 @@ def train(
         for item in items:
             cfg = apply_override(cfg, item)
         validate(cfg)
-        summary = run_train(cfg, resume=resume)
+        if resume is None:  # fixed here, so that an interrupted run can say where it is
+            cfg.out = str(new_run_dir(cfg))
+        summary = run_train(cfg, resume=resume, overwrite=overwrite)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
+    except (FileError, NoSpaceError) as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        if os.environ.get("RANK", "0") == "0":
+            click.echo(_interrupted(Path(cfg.out) if cfg is not None and cfg.out else None), err=True)
+        sys.exit(130)
+    assert cfg is not None
     if summary.rank != 0:  # under torchrun, rank 0 alone prints the summary
         return
 
@@ -108,3 +133,14 @@ def train(
     click.echo("-" * max(len(held_out), width + 2 + max(len(v) for _, v in rows)))
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}")
+
+
+def _interrupted(run_dir: Path | None) -> str:
+    """What Ctrl-C left: the checkpoint a resume would start from, and the command to resume."""
+    from maxrl_rs import checkpoint as ckpt
+
+    if run_dir is None or not (run_dir / ckpt.CONFIG_FILE).is_file():
+        return "Interrupted before the run started; nothing to resume."
+    latest = ckpt.latest_checkpoint(run_dir)
+    where = f"from checkpoint {latest}" if latest else "from step 0 (no checkpoint was saved yet)"
+    return f"Interrupted. A resume starts {where}:\n  maxrl train --resume {shlex.quote(str(run_dir))}"

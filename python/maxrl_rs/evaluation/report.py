@@ -1,4 +1,4 @@
-"""pass@k reports from per-prompt sample counts, and test-time scaling efficiency (SPEC §5).
+"""pass@k reports from per-prompt sample counts, and test-time scaling efficiency (docs/evaluation.md).
 
 Evaluation samples n responses for each held-out prompt and counts the correct ones, c. Everything after the
 sampling works from those counts alone, so this module needs neither torch nor a model:
@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import InvalidInputError
 from maxrl_rs.passk import maxrl_objective, pass_at_k_curve
 
@@ -158,7 +159,7 @@ class PassAtKReport:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
         return path
 
     @classmethod
@@ -255,7 +256,7 @@ def passk_report(
 
 @dataclass(frozen=True)
 class ScalingEfficiency:
-    """Test-time scaling efficiency of ``run`` over ``baseline`` (SPEC §5, the paper's definition).
+    """Test-time scaling efficiency of ``run`` over ``baseline`` (docs/evaluation.md, the paper's definition).
 
     ``target`` is the baseline's pass@k_max. ``k_reach`` is the smallest k at which the run's pass@k is
     >= target. ``efficiency`` = k_max / k_reach, qualified by ``status``:
@@ -308,10 +309,10 @@ class ScalingEfficiency:
 
 
 def efficiency_from_curves(
-    run_ks: Sequence[int],
-    run_values: Sequence[float],
-    baseline_ks: Sequence[int],
-    baseline_values: Sequence[float],
+    run_ks: Sequence[int] | np.ndarray,
+    run_values: Sequence[float] | np.ndarray,
+    baseline_ks: Sequence[int] | np.ndarray,
+    baseline_values: Sequence[float] | np.ndarray,
     *,
     run: str = "run",
     baseline: str = "baseline",
@@ -418,7 +419,7 @@ def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
         "reports": [r.to_dict() for r in reports],
         "efficiency": [scaling_efficiency(r, reports[0]).to_dict() for r in reports[1:]],
     }
-    path.write_text(json.dumps(payload, indent=1) + "\n")
+    write_text(path, json.dumps(payload, indent=1) + "\n")
     return path
 
 

@@ -1,9 +1,16 @@
 """Sampling a trained policy on held-out prompts and counting correct responses per prompt.
 
-``maxrl eval`` samples n responses for each held-out prompt with the trainer's rollout backend, grades them
-with the task's verifier (``maxrl_rs.grade``), and turns the per-prompt counts into a
-:class:`~maxrl_rs.evaluation.report.PassAtKReport`. Responses whose grading hit a limit or an error
-(SPEC §6) are not counted as failures: they are left out of that prompt's n.
+``maxrl eval`` and the held-out evaluation of ``maxrl train`` (:mod:`maxrl_rs.heldout`) both go through
+:func:`sample_counts`: n responses for each held-out prompt from the rollout backend, graded with the task's
+verifier (``maxrl_rs.grade``), counted per prompt, then averaged by :func:`maxrl_rs.pass_at_k_curve`. One
+rule for each choice, so the same policy, seed and samples get the same numbers from both:
+
+- a response is correct when its grading status is ``correct``;
+- a response without a verdict (status in ``maxrl_rs.grading.NO_VERDICT``: a limit, an error, an unreadable
+  reference) is left out of its prompt's n, not counted as a failure (docs/estimators.md, "pass@k and J^(T)
+  from samples"); prompts left with no graded response are dropped;
+- sampling runs under a forked torch RNG seeded with the seed (and the backend's per-prompt seed key), so the
+  caller's random stream is untouched.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport, passk_report
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
+from maxrl_rs.grading import CORRECT, NO_VERDICT
 from maxrl_rs.rollout.base import RolloutBackend, SamplingParams
 from maxrl_rs.tasks.base import Example, Task
 
@@ -54,8 +62,8 @@ def resolve_policy(path: str | Path) -> PolicySource:
         dirs = ckpt.step_dirs(p)
         if not dirs:
             raise ConfigError(f"{str(path)!r} is a run directory without a complete checkpoint")
-        step, latest = dirs[-1]
-        return PolicySource(latest / ckpt.MODEL_DIR, p, step)
+        latest_step, latest = dirs[-1]
+        return PolicySource(latest / ckpt.MODEL_DIR, p, latest_step)
     if (p / ckpt.MODEL_DIR).is_dir() and (p / ckpt.STATE_FILE).is_file():
         step = int(p.name.split("-", 1)[1]) if p.name.startswith("step-") else None
         return PolicySource(p / ckpt.MODEL_DIR, p.parent.parent, step)
@@ -73,7 +81,7 @@ class SampledCounts:
 
     n: np.ndarray  # responses with a verdict, per prompt
     c: np.ndarray  # correct responses, per prompt
-    unscored: int  # responses whose grading hit a limit or an error (left out of n)
+    unscored: int  # responses without a verdict (a limit, an error, an unreadable reference: left out of n)
     truncated: int  # responses cut at max_new_tokens (graded as they are; usually incorrect)
     mean_response_tokens: float
     seconds: float
@@ -90,15 +98,17 @@ def sample_counts(
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
+    min_p: float = 0.0,
     seed: int = 0,
-    prompts_per_call: int = 8,
+    prompts_per_call: int | None = 8,
     progress: bool = False,
 ) -> SampledCounts:
-    """Sample ``n`` responses per example and count the correct ones.
+    """Sample ``n`` responses per example and count the graded and the correct ones per prompt.
 
-    Prompts go to the backend ``prompts_per_call`` at a time (n sequences each), which bounds memory. Sampling
-    runs under a forked torch RNG seeded with ``seed``: the caller's random stream is untouched and the same
-    policy always gets the same counts.
+    Prompts go to the backend ``prompts_per_call`` at a time (n sequences each; None: all in one call, which
+    the backend splits by its own batch size), which bounds memory. Sampling runs under a forked torch RNG
+    seeded with ``seed`` (on the backend model's GPU, if any): the caller's random stream is untouched and
+    the same policy always gets the same counts.
     """
     import torch
     from tqdm.auto import tqdm
@@ -108,29 +118,34 @@ def sample_counts(
     if not examples:
         raise ConfigError("no held-out prompts to evaluate")
     sampling = SamplingParams(
-        n=n, temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens
+        n=n,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        min_p=min_p,
+        max_new_tokens=max_new_tokens,
     )
-    step = max(1, int(prompts_per_call))
+    step = len(examples) if prompts_per_call is None else max(1, int(prompts_per_call))
     graded_n = np.zeros(len(examples), dtype=np.int64)
     correct = np.zeros(len(examples), dtype=np.int64)
     unscored = truncated = 0
     tokens: list[float] = []
     t0 = time.perf_counter()
-    cuda = torch.cuda.is_available()
+    devices = _cuda_devices(backend)
     backend.set_seed_key(seed, 0)  # backends that seed each prompt themselves (vLLM) follow `seed` too
-    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if cuda else []):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)  # seeds every GPU too
         bar = tqdm(total=len(examples), desc="eval", unit="prompt", disable=not progress, dynamic_ncols=True)
         for start in range(0, len(examples), step):
             chunk = list(examples[start : start + step])
             ids = list(range(start, start + len(chunk)))
             rollouts = backend.generate([task.prompt_ids(ex, tokenizer) for ex in chunk], ids, sampling)
             graded = task.grade(rollouts.texts, [examples[i] for i in rollouts.group_ids])
-            ok = graded.mask
-            graded_n += np.bincount(rollouts.group_ids, weights=ok, minlength=len(examples)).astype(np.int64)
-            hit = ok & (graded.rewards > 0.5)
-            correct += np.bincount(rollouts.group_ids, weights=hit, minlength=len(examples)).astype(np.int64)
-            unscored += int(np.count_nonzero(~ok))
+            counted = ~np.isin(graded.status, NO_VERDICT)
+            hit = np.asarray(graded.status) == CORRECT
+            graded_n += np.bincount(rollouts.group_ids, weights=counted, minlength=len(examples)).astype(int)
+            correct += np.bincount(rollouts.group_ids, weights=hit, minlength=len(examples)).astype(int)
+            unscored += int(np.count_nonzero(~counted))
             truncated += int(np.count_nonzero(~np.asarray(rollouts.finished)))
             tokens.extend(np.asarray(rollouts.response_lengths, dtype=np.float64).tolist())
             bar.update(len(chunk))
@@ -143,6 +158,16 @@ def sample_counts(
         mean_response_tokens=float(np.mean(tokens)) if tokens else 0.0,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _cuda_devices(backend: RolloutBackend) -> list[int]:
+    """The GPU whose RNG sampling draws from: the backend model's (forking every GPU's RNG would start a
+    context on each of them, from each rank)."""
+    model = getattr(backend, "model", None)
+    if model is None:
+        return []
+    device = next(model.parameters()).device
+    return [device.index or 0] if device.type == "cuda" else []
 
 
 def evaluate_policy(
@@ -158,14 +183,15 @@ def evaluate_policy(
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
+    min_p: float = 0.0,
     seed: int = 0,
-    prompts_per_call: int = 8,
+    prompts_per_call: int | None = 8,
     progress: bool = False,
     meta: dict[str, Any] | None = None,
 ) -> PassAtKReport:
     """Sample, grade and report: pass@k and J^(T) for ``ks`` (default powers of two up to n, and n).
 
-    Prompts all of whose responses were unscored (limit/error) are dropped from the report and counted in
+    Prompts all of whose responses were unscored (no verdict) are dropped from the report and counted in
     ``meta["dropped_prompts"]``.
     """
     counts = sample_counts(
@@ -178,6 +204,7 @@ def evaluate_policy(
         temperature=temperature,
         top_p=top_p,
         top_k=top_k,
+        min_p=min_p,
         seed=seed,
         prompts_per_call=prompts_per_call,
         progress=progress,
@@ -190,6 +217,7 @@ def evaluate_policy(
         "temperature": temperature,
         "top_p": top_p,
         "top_k": top_k,
+        "min_p": min_p,
         "max_new_tokens": max_new_tokens,
         "seed": seed,
         "unscored_responses": counts.unscored,

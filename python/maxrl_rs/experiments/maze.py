@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import (
     PassAtKReport,
@@ -88,6 +89,12 @@ class MazeExperimentConfig:
         ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MazeExperimentConfig:
+        """Inverse of ``asdict``, also after a JSON round trip (which turns the tuples into lists)."""
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**fields)
 
     @property
     def rollouts(self) -> int:
@@ -163,12 +170,9 @@ def _train_job(args: tuple[MazeExperimentConfig, str, str, int, str]) -> dict[st
         cfg = apply_override(cfg, item)
     cfg.out = str(run_dir)
     validate(cfg)
-    if (run_dir / "checkpoints").is_dir():  # a finished run from an earlier invocation with the same settings
-        import shutil
-
-        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
-    summary = train(cfg, progress=False)
+    # A run left by an earlier invocation (finished or not) is replaced.
+    summary = train(cfg, progress=False, overwrite=True)
     rows = [r for r in read_metrics(run_dir) if "reward" in r]
     return {
         "method": method,
@@ -272,9 +276,7 @@ def pooled(reports: Sequence[PassAtKReport], label: str) -> PassAtKReport:
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     reports = [PassAtKReport.from_dict(d) for d in result["reports"]]
-    config = MazeExperimentConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in result["config"].items()}
-    )
+    config = MazeExperimentConfig.from_dict(result["config"])
     sft = next(r for r in reports if r.run == "sft")
     ks = sft.ks
     rows = []
@@ -302,9 +304,9 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     if "maxrl" in groups and "grpo" in groups:
         for a in groups["maxrl"]:
             seed = a.run.rsplit("seed", 1)[1]
-            b = next((r for r in groups["grpo"] if r.run.endswith(f"seed{seed}")), None)
-            if b is not None:
-                per_seed_eff[seed] = scaling_efficiency(a, b).short()
+            grpo = next((r for r in groups["grpo"] if r.run.endswith(f"seed{seed}")), None)
+            if grpo is not None:
+                per_seed_eff[seed] = scaling_efficiency(a, grpo).short()
     return {
         "ks": ks,
         "rows": [sft_row, *rows],
@@ -333,18 +335,16 @@ def write_outputs(result: dict[str, Any], out: Path, command: str) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(result)
-    (out / "maze.json").write_text(json.dumps(result, indent=1) + "\n")
+    write_text(out / "maze.json", json.dumps(result, indent=1) + "\n")
     save_reports(summary["pooled"], out / "maze_passk.json")
     plot_maze(summary["pooled"], result["runs"], out / "maze.png")
-    (out / "maze.md").write_text(_markdown(result, summary, command))
+    write_text(out / "maze.md", _markdown(result, summary, command))
     print(markdown_table(summary, summary["ks"]))
     print(format_table(summary["pooled"]))
 
 
 def _markdown(result: dict[str, Any], summary: dict[str, Any], command: str) -> str:
-    c = MazeExperimentConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in result["config"].items()}
-    )
+    c = MazeExperimentConfig.from_dict(result["config"])
     secs = result["seconds"]
     ks = summary["ks"]
     eff_lines = [
@@ -377,8 +377,8 @@ Paper §6 / Table 3 (Tajwar et al. 2026, arXiv 2602.02710), scaled down to two C
   (Algorithm 1), `grpo` (std-normalised), `rloo`. Seeds {", ".join(map(str, c.seeds))} (data order and
   sampling).
 - Evaluation: the same {c.eval_prompts} held-out mazes (never seen in training) for every policy,
-  n = {c.eval_n} samples each at temperature 1, unbiased pass@k (SPEC §5) up to k = n; J^(n) is the MaxRL
-  objective estimate of order n (→ log p).
+  n = {c.eval_n} samples each at temperature 1, unbiased pass@k (docs/estimators.md) up to k = n; J^(n) is
+  the MaxRL objective estimate of order n (→ log p).
 - Time: {secs["total"] / 60:.1f} min here ({secs["sft"]:.0f} s SFT{sft_note}, {secs["rl"]:.0f} s RL, the
   rest evaluation), on {result["machine"]}, shared with other work.
 
@@ -392,7 +392,7 @@ pass@k in percent, mean ± std over seeds (the SFT start is a single model):
 
 ![maze pass@k](maze.png)
 
-Test-time scaling efficiency (pass@k pooled over seeds; SPEC §5):
+Test-time scaling efficiency (pass@k pooled over seeds; docs/evaluation.md):
 
 {chr(10).join(eff_lines)}
 

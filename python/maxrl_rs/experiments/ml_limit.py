@@ -1,12 +1,13 @@
 """The maximum-likelihood limit: classification as one-step RL (Tajwar et al. 2026, arXiv 2602.02710, §6.1).
 
 A classifier π(y | x) is a policy that answers one label; the reward is 1 when the label is right. For each
-training example the policy samples N labels and the gradient is the group estimate of SPEC §1,
+training example the policy samples N labels and the gradient is the group estimate of docs/estimators.md,
 ĝ = (1/N) Σ_i A_i ∇log π(y_i | x), with A_i from :func:`maxrl_rs.advantages`:
 
 - ``reinforce`` (A_i = r_i) follows E[ĝ] = ∇p, the pass@1 gradient, whatever N is;
-- ``maxrl`` (A_i = N r_i / K − 1, 0 for all-fail groups) follows (w_N(p) − (1 − p)^{N−1}) ∇p (SPEC §3), which
-  tends to ∇p / p = ∇log p as N grows: the cross-entropy (maximum-likelihood) gradient.
+- ``maxrl`` (A_i = N r_i / K − 1, 0 for all-fail groups) follows (w_N(p) − (1 − p)^{N−1}) ∇p
+  (docs/estimators.md), which tends to ∇p / p = ∇log p as N grows: the cross-entropy (maximum-likelihood)
+  gradient.
 
 So MaxRL should approach cross-entropy training as N grows and REINFORCE should not. (With N = 1 MaxRL's
 practical estimator has no signal at all: a lone success gets N/K − 1 = 0 and all-fail groups are dropped; it
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 import maxrl_rs
+from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation import mean_std
 
@@ -151,7 +153,8 @@ def estimator_weights(samples: Any, labels: Any, classes: int, estimator: str) -
 def policy_gradient_loss(
     logits: Any, labels: Any, n: int, estimator: str, generator: Any = None
 ) -> tuple[Any, float]:
-    """Surrogate loss whose gradient is the batch mean of the group estimate ĝ (SPEC §1), and the mean reward.
+    """Surrogate loss whose gradient is the batch mean of the group estimate ĝ (docs/estimators.md), and
+    the mean reward.
 
     Each row of ``logits`` samples ``n`` labels at once from π(· | x); the loss is
     −mean_x Σ_y W[x, y] log π(y | x) with W from :func:`estimator_weights`.
@@ -166,7 +169,7 @@ def policy_gradient_loss(
 
 
 def expected_weight(p: Any, method: str, n: int) -> Any:
-    """c(p) with E[ĝ] = c(p) ∇p for one example whose true label has probability p (SPEC §3).
+    """c(p) with E[ĝ] = c(p) ∇p for one example whose true label has probability p (docs/estimators.md).
 
     ``reinforce``: 1. ``maxrl`` (order N, all-fail groups dropped): w_N(p) − (1 − p)^{N−1} with
     w_N(p) = (1 − (1 − p)^N)/p; that is Σ_{k=1}^{N−1} (1 − p)^{k−1} = w_{N−1}(p), exactly 0 for N = 1 and
@@ -236,7 +239,8 @@ def train_one(
     batches = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed + 1)
     size = data.x_train.shape[0]
-    steps, accs, nlls, rewards = [], [], [], []
+    curve_steps: list[int] = []
+    accs, nlls, rewards = [], [], []
     for step in range(1, steps_total + 1):
         idx = torch.from_numpy(batches.choice(size, config.batch_size, replace=False))
         logits = model(data.x_train[idx])
@@ -249,7 +253,7 @@ def train_one(
         loss.backward()
         opt.step()
         if step % config.eval_every == 0 or step == steps_total:
-            steps.append(step)
+            curve_steps.append(step)
             metrics = _evaluate(model, data)
             accs.append(metrics["test_accuracy"])
             nlls.append(metrics["train_nll"])
@@ -264,7 +268,7 @@ def train_one(
         train_accuracy=final["train_accuracy"],
         mean_reward=float(np.mean(rewards)) if rewards else float("nan"),
         grad_cosine=float("nan"),
-        curve_steps=steps,
+        curve_steps=curve_steps,
         curve_test_accuracy=accs,
         curve_train_nll=nlls,
         seconds=time.perf_counter() - t0,
@@ -377,9 +381,9 @@ def write_outputs(
             "machine": f"{platform.machine()}, {platform.python_version()}",
         }
     )
-    (out / f"{name}.json").write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n")
+    write_text(out / f"{name}.json", json.dumps(payload, indent=1, allow_nan=False) + "\n")
     plot(results, config, out / f"{name}.png")
-    (out / f"{name}.md").write_text(_markdown(rows, config, seconds, name, command))
+    write_text(out / f"{name}.md", _markdown(rows, config, seconds, name, command))
     return payload
 
 
@@ -414,7 +418,7 @@ def _markdown(
         f"Reproduce ({seconds / 60:.1f} min here on 2 shared CPU cores): `{command}`\n\n"
         "Test accuracy (argmax) and train NLL at the end of training, mean ± std over seeds. "
         "*grad cos* is the cosine between the method's exact expected gradient "
-        "(E[ĝ] = c(p)∇p summed over the training set, SPEC §3) and the log-likelihood gradient, "
+        "(E[ĝ] = c(p)∇p summed over the training set, docs/estimators.md) and the log-likelihood gradient, "
         f"both at the cross-entropy model after {c.reference_step} steps (same for every method): "
         "1 means the method points where cross-entropy points.\n\n"
         f"{markdown_table(rows)}\n\n"

@@ -16,12 +16,14 @@ import numpy as np
 
 import maxrl_rs
 from maxrl_rs.errors import InvalidInputError
+from maxrl_rs.grading import NO_VERDICT, STATUS_NAMES
 
-#: Statuses that say nothing about the response (SPEC §6): a bound was hit or the grader failed.
+#: Statuses that say nothing about the response (docs/grading.md): a bound was hit or the grader failed.
 UNGRADABLE = ("limit", "error")
-#: Statuses that TRL reward functions report as ``None`` by default: the two above, plus a reference the
-#: verifier cannot read (TRL's own ``accuracy_reward`` skips unparseable gold answers the same way).
-SKIPPED_BY_DEFAULT = ("invalid_reference", "limit", "error")
+#: Statuses that TRL reward functions report as ``None`` by default: those without a verdict
+#: (``maxrl_rs.grading.NO_VERDICT``: the two above, plus a reference the verifier cannot read; TRL's own
+#: ``accuracy_reward`` skips unparseable gold answers the same way).
+SKIPPED_BY_DEFAULT = tuple(STATUS_NAMES[c] for c in NO_VERDICT)
 
 _graders: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 _graders_lock = threading.Lock()

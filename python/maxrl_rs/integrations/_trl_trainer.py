@@ -1,4 +1,5 @@
-"""``MaxRLGRPOTrainer``: TRL's GRPOTrainer with MaxRL advantages (Tajwar et al. 2026, Algorithm 1; SPEC §2).
+"""``MaxRLGRPOTrainer``: TRL's GRPOTrainer with MaxRL advantages (Tajwar et al. 2026, Algorithm 1;
+docs/estimators.md).
 
 TRL has no hook for the advantage estimator, so the trainer overrides the two narrowest methods around it and
 leaves generation, the loss and logging to TRL:
@@ -74,7 +75,8 @@ def maxrl_global_advantages(
         reward_weights: ``[F]`` weights; the reward of a completion is the weighted sum of its non-NaN
             entries, as in TRL's ``sum_then_normalize`` aggregation.
         num_generations: G, completions per prompt.
-        order, drop_all_fail: forwarded to ``maxrl_rs.advantages`` (SPEC §2; defaults are Algorithm 1).
+        order, drop_all_fail: forwarded to ``maxrl_rs.advantages`` (docs/estimators.md;
+            defaults: Algorithm 1).
         reward_threshold: if set, a reward >= threshold counts as a success (MaxRL needs 0/1 rewards).
 
     Returns:
@@ -106,7 +108,7 @@ def maxrl_global_advantages(
 
 
 class MaxRLGRPOTrainer(GRPOTrainer):
-    """``trl.GRPOTrainer`` whose advantages are MaxRL's instead of GRPO's (SPEC §2).
+    """``trl.GRPOTrainer`` whose advantages are MaxRL's instead of GRPO's (docs/estimators.md).
 
     With the defaults (T = N = ``num_generations``, ``drop_all_fail=True``) a successful completion gets
     N/K − 1, a failed one −1, and groups with no or only successes get 0: the paper's Algorithm 1. Everything
@@ -123,6 +125,9 @@ class MaxRLGRPOTrainer(GRPOTrainer):
     Supports ``trl>=0.20,<2`` (``TRL_TESTED_RANGE``); raises ``RuntimeError`` at construction if the methods
     it overrides are missing or changed.
     """
+
+    # TRL annotates this ``int | None``, but GRPOConfig rejects None, so the trainer always holds an int.
+    num_generations: int
 
     def __init__(
         self,

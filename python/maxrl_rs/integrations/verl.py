@@ -152,7 +152,7 @@ def maxrl_outcome_advantage(
     config: Any = None,
     **kwargs: Any,
 ) -> tuple[Any, Any]:
-    """MaxRL advantages for verl (SPEC §2; Tajwar et al. 2026, Algorithm 1), outcome rewards only.
+    """MaxRL advantages for verl (docs/estimators.md; Tajwar et al. 2026, Algorithm 1), outcome rewards only.
 
     Args:
         token_level_rewards: ``[bs, L]`` rewards; a response's reward is their sum and must be 0 or 1

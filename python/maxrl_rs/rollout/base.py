@@ -3,8 +3,9 @@
 A backend turns prompts (token ids) into N sampled responses per prompt. The trainer never looks inside a
 backend: it calls :meth:`RolloutBackend.generate` for a step's prompts and :meth:`RolloutBackend.sync_weights`
 after each step's updates (a no-op when the backend samples from the training model itself, as the HF
-backend does; an inference engine such as vLLM copies the new weights there). Log-probabilities are not
-taken from the backend: the training pass recomputes them (:mod:`maxrl_rs.rollout.logprobs`).
+backend does; an inference engine such as vLLM copies the new weights there). The training pass recomputes
+the log-probabilities (:mod:`maxrl_rs.rollout.logprobs`); a backend asked for ``SamplingParams.logprobs``
+also returns its own, for the truncated importance-sampling correction (``algo.tis_cap``).
 """
 
 from __future__ import annotations
@@ -13,23 +14,31 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
 
+if TYPE_CHECKING:
+    import torch
+
 
 @dataclass(frozen=True)
 class SamplingParams:
     """How responses are sampled: ``n`` per prompt, at ``temperature`` (0 = greedy) with nucleus ``top_p``
-    (1 = off) and ``top_k`` (0 = off), at most ``max_new_tokens`` tokens each including EOS."""
+    (1 = off), ``top_k`` (0 = off) and ``min_p`` (0 = off), at most ``max_new_tokens`` tokens each including
+    EOS. Nothing else shapes the distribution (a checkpoint's ``generation_config.json`` is not applied):
+    these are exactly what the loss models (:func:`maxrl_rs.rollout.logprobs.shape_logits`). ``logprobs``:
+    also return the sampler's log-prob of each sampled token (``Rollouts.sampler_logp``)."""
 
     n: int = 8
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int = 0
     max_new_tokens: int = 64
+    min_p: float = 0.0
+    logprobs: bool = False
 
 
 @dataclass
@@ -47,15 +56,19 @@ class Rollouts:
         texts: decoded responses (special tokens dropped), what the verifier grades.
         group_ids: ``[R]`` int64 prompt ids; rollouts of one prompt share an id.
         finished: ``[R]`` bool, True when the response ended with EOS (False: cut at max_new_tokens).
+        sampler_logp: ``[R, T]`` float32 log-prob of each response token under the distribution the sampler
+            drew it from (after temperature and truncation), NaN where the sampler gave none; None unless
+            ``SamplingParams.logprobs`` was asked for.
     """
 
-    prompt_ids: Any
-    prompt_mask: Any
-    response_ids: Any
-    response_mask: Any
+    prompt_ids: torch.Tensor
+    prompt_mask: torch.Tensor
+    response_ids: torch.Tensor
+    response_mask: torch.Tensor
     texts: list[str]
     group_ids: np.ndarray
     finished: np.ndarray
+    sampler_logp: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -79,6 +92,7 @@ class Rollouts:
             texts=[self.texts[i] for i in idx],
             group_ids=self.group_ids[idx],
             finished=self.finished[idx],
+            sampler_logp=None if self.sampler_logp is None else self.sampler_logp[t],
         )
 
 
@@ -132,6 +146,58 @@ def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
     eos = getattr(model.generation_config, "eos_token_id", None)
     eos_list = eos if isinstance(eos, (list, tuple)) else [eos]
     return sorted({tokenizer.eos_token_id, *(e for e in eos_list if e is not None)})
+
+
+# Generation-config fields that do not shape the sampled distribution, or that every backend sets itself.
+_NOT_SAMPLING = frozenset(
+    {
+        "bos_token_id",
+        "eos_token_id",
+        "pad_token_id",
+        "decoder_start_token_id",
+        "max_length",
+        "max_new_tokens",
+        "num_return_sequences",
+        "use_cache",
+        "cache_implementation",
+        "transformers_version",
+        "_from_model_config",
+        "return_dict_in_generate",
+        "output_scores",
+        "output_logits",
+        "output_attentions",
+        "output_hidden_states",
+    }
+)
+#: Set by ``[rollout]`` (temperature, top_p, top_k, min_p) whatever the checkpoint says.
+REPLACED_BY_ROLLOUT = ("do_sample", "temperature", "top_p", "top_k", "min_p")
+
+
+def ignored_generation_settings(generation_config: Any) -> dict[str, Any]:
+    """What a model's ``generation_config`` sets (differently from transformers' defaults) that shapes
+    sampling: ``repetition_penalty``, ``no_repeat_ngram_size``, ``bad_words_ids``, ``typical_p``, cut-offs,
+    and the ``[rollout]`` keys of :data:`REPLACED_BY_ROLLOUT`. None of it is applied by the backends."""
+    if generation_config is None:
+        return {}
+    return {k: v for k, v in sorted(generation_config.to_diff_dict().items()) if k not in _NOT_SAMPLING}
+
+
+def warn_ignored_generation_settings(model: Any, backend: str) -> None:
+    """Warn once, when a backend is built, about the checkpoint's sampling settings it leaves out: the loss
+    models only ``[rollout]``'s temperature, top_p, top_k and min_p, so sampling uses nothing else."""
+    import warnings
+
+    ignored = ignored_generation_settings(getattr(getattr(model, "module", model), "generation_config", None))
+    if not ignored:
+        return
+    shown = ", ".join(f"{k}={v!r}" for k, v in ignored.items())
+    warnings.warn(
+        f"rollout.backend={backend}: the model's generation_config.json is not applied to sampling "
+        f"({shown}); responses are sampled with rollout.temperature, top_p, top_k and min_p only, "
+        "the settings whose log-probs the loss computes",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def check_request(prompts: Sequence[Sequence[int]], group_ids: Sequence[int]) -> None:

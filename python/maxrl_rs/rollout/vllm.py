@@ -19,42 +19,68 @@ Followed, for vLLM 0.10 onwards (V1 engine):
   in-process, so nothing is serialised), whose ``load_weights(iterable of (hf_name, tensor))`` takes names
   as in a Hugging Face checkpoint (TRL reaches the same ``load_weights`` through
   ``llm_engine.model_executor.driver_worker``).
-- ``load_format="dummy"`` then loading real weights in place: ``examples/offline_inference/
-  inplace_weights_loading.py``.
+- ``load_format="dummy"`` then pushing the trainer's tensors in place with ``load_weights``, as TRL's
+  colocated engine does (vLLM's own in-place reload, ``Worker.reload_weights``, reads the checkpoint again).
 - sleep mode: ``LLM(enable_sleep_mode=True)``, ``llm.sleep(level=1)``; woken in two stages,
   ``wake_up(tags=["weights"])``, the weight load, then ``wake_up(tags=["kv_cache"])``, after
   ``torch.cuda.empty_cache()`` (vLLM maps its memory outside torch's caching allocator), as TRL does, so the
-  KV cache is not allocated while weights are copied. Level 2 would skip the weight copy to CPU but also
-  drops non-parameter buffers that ``load_weights`` does not restore.
+  KV cache is not allocated while weights are copied. While asleep the engine's memory is unmapped: nothing
+  may touch its weights (:meth:`VLLMBackend.apply_model` wakes them first). Level 2 would discard the
+  weights instead of copying them to CPU (vLLM saves and restores the buffers, rotary tables included), so
+  every wake would need a full reload, also when no optimizer step came in between.
+- the device: vLLM puts its worker on ``cuda:$LOCAL_RANK`` and asserts that this GPU is visible; under a
+  launcher that shows each rank only its own GPU, ``LOCAL_RANK`` is not that GPU's index, so the engine is
+  built with ``LOCAL_RANK`` set to the training model's device index (:func:`engine_local_rank`).
 - sampling: ``SamplingParams(n, temperature, top_p, top_k, max_tokens, stop_token_ids, seed)``; each prompt
   gets its own ``seed``, a function of (run seed, step, prompt id), whichever rank or batch it is in. The
   logits themselves can still differ in the last bits with the batch's shape and prefix-cache hits (vLLM's
   "Reproducibility" notes; ``VLLM_BATCH_INVARIANT=1`` removes that), so rollouts are reproducible in
-  distribution across rank layouts, not bit for bit. Greedy sampling (temperature 0) with n > 1, which vLLM
-  refuses, asks for one response and repeats it. Log-probs are not requested: the training pass recomputes
-  them.
+  distribution across rank layouts, not bit for bit. Temperatures follow vLLM's rules
+  (:func:`check_temperature`): 0 is greedy, where vLLM refuses n > 1, so one response is asked for and
+  repeated. The training pass recomputes log-probs; the engine's own (``logprobs=0``: the sampled token's)
+  are requested only for the truncated importance-sampling correction (``algo.tis_cap``), with
+  ``logprobs_mode="processed_logprobs"`` (vLLM >= 0.10.2) so that they are those of the distribution
+  sampled from (after temperature and top-k / top-p), not of the raw logits.
+- ``generation_config="vllm"``: the engine's default sampling settings are vLLM's, not the checkpoint's
+  ``generation_config.json``; only what the loss models is sampled with (the HF backend does the same).
+- shutdown: :meth:`VLLMBackend.close` shuts the engine core down (``llm.llm_engine.engine_core.shutdown()``,
+  the same call in 0.10 and 0.33) rather than waiting for garbage collection, since vLLM's sleep-mode
+  allocator admits one engine's weights per process.
+
+Tested API surface: vLLM 0.10.0 and 0.33.0 (V1 engine), whose sources these calls were checked against.
 
 What needs no GPU is tested without one: the conversion of vLLM's outputs into
 :class:`~maxrl_rs.rollout.base.Rollouts` (:func:`rollouts_from_outputs`, with objects shaped like vLLM's
 ``RequestOutput``), the sampling keywords, the engine config and the order of the engine calls (against a
-recording stand-in for ``vllm.LLM``).
+recording stand-in for ``vllm.LLM`` that enforces vLLM's range checks, its sleeping memory and its one engine
+per process).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import json
+import math
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.rollout.base import RolloutBackend, Rollouts, SamplingParams, check_request, stop_token_ids
+from maxrl_rs.rollout.base import (
+    RolloutBackend,
+    Rollouts,
+    SamplingParams,
+    check_request,
+    stop_token_ids,
+    warn_ignored_generation_settings,
+)
 
 INSTALL_HINT = (
     "install it with `pip install 'maxrl-rs[vllm]'` on a machine with a CUDA GPU, "
@@ -80,8 +106,40 @@ class VLLMOptions:
     enforce_eager: bool = False
 
 
-def check_options(options: VLLMOptions) -> None:
-    """Range checks for ``[rollout.vllm]``."""
+#: vLLM's temperature rules (``vllm/sampling_params.py``, ``SamplingParams.__post_init__`` and
+#: ``_verify_args``, the same in 0.10 and 0.33): temperatures in (0, ``MIN_TEMPERATURE``) are raised to
+#: ``MIN_TEMPERATURE`` (vLLM's ``_MAX_TEMP``) before anything else, then below ``GREEDY_BELOW``
+#: (``_SAMPLING_EPS``) sampling is greedy and n > 1 is refused; 0.33 also refuses > ``MAX_TEMPERATURE``
+#: (0.10 does not; the supported range is the narrower one).
+MIN_TEMPERATURE = 0.01
+GREEDY_BELOW = 1e-5
+MAX_TEMPERATURE = 2.0
+
+
+def is_greedy(temperature: float) -> bool:
+    """Whether vLLM samples greedily at ``temperature`` (its ``temperature < _SAMPLING_EPS`` test)."""
+    return temperature < GREEDY_BELOW
+
+
+def check_temperature(temperature: float, key: str = "temperature") -> None:
+    """ConfigError naming ``key`` unless vLLM samples at exactly ``temperature``: 0 (greedy) or a finite value
+    in [``MIN_TEMPERATURE``, ``MAX_TEMPERATURE``]. vLLM would silently sample a temperature in (0, 0.01) at
+    0.01, off the distribution the training pass scores at the configured temperature."""
+    t = float(temperature)
+    if t == 0 or (math.isfinite(t) and MIN_TEMPERATURE <= t <= MAX_TEMPERATURE):
+        return
+    raise ConfigError(
+        f"{key}: with rollout.backend=vllm must be 0 (greedy) or in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}] "
+        f"(vLLM raises smaller temperatures to {MIN_TEMPERATURE} and vLLM 0.33 refuses larger ones), "
+        f"got {temperature}"
+    )
+
+
+def check_options(options: VLLMOptions, temperatures: Mapping[str, float] | None = None) -> None:
+    """Range checks for ``[rollout.vllm]``, and for the sampling temperatures the engine will be given
+    (``temperatures``: config key -> value, each checked with :func:`check_temperature`)."""
+    for key, value in (temperatures or {}).items():
+        check_temperature(value, key)
     if not 0 < options.gpu_memory_utilization <= 1:
         raise ConfigError(
             f"rollout.vllm.gpu_memory_utilization: must be in (0, 1], got {options.gpu_memory_utilization}"
@@ -112,9 +170,37 @@ def require_vllm() -> Any:
 
 def prompt_seed(base_seed: int, step: int, group_id: int) -> int:
     """Sampling seed of one prompt: a function of (run seed, step, prompt id) only, so the prompt's rollouts
-    are the same whichever rank samples it and whatever else is in the batch. Fits vLLM's int seed."""
+    are the same whichever rank samples it and whatever else is in the batch. In 0 .. 2**31 - 1, inside
+    every seed range vLLM's per-request generators accept; the run seed enters mod 2**32."""
     ss = np.random.SeedSequence([int(base_seed) & 0xFFFFFFFF, int(step), int(group_id) & 0xFFFFFFFFFFFF])
     return int(ss.generate_state(1, dtype=np.uint32)[0] & 0x7FFFFFFF)
+
+
+#: ``LLM(seed=...)`` reaches ``np.random.seed`` (``set_random_seed`` in 0.10 and 0.33), which takes
+#: 0 .. 2**32 - 1 only.
+ENGINE_SEED_MODULUS = 2**32
+
+
+def engine_seed(seed: int) -> int:
+    """The run seed reduced into vLLM's engine seed range: ``seed mod 2**32`` (Python's modulo, so a negative
+    seed maps into range too; seeds that differ by a multiple of 2**32 seed the engine alike, as
+    :func:`prompt_seed` already treats them)."""
+    return int(seed) % ENGINE_SEED_MODULUS
+
+
+def completion_logprobs(completion: Any, tokens: Sequence[int]) -> list[float]:
+    """The engine's log-prob of each of ``tokens`` (from :func:`completion_tokens`) in one
+    ``CompletionOutput``: ``completion.logprobs[t][token_id].logprob`` (requested with ``logprobs=0``, the
+    sampled token only); NaN for a stop token put back by :func:`completion_tokens`."""
+    steps = getattr(completion, "logprobs", None)
+    if steps is None:
+        raise ConfigError("vLLM returned no log-probs though they were requested (SamplingParams.logprobs=0)")
+    out = []
+    for t, token in enumerate(tokens):
+        entry = steps[t] if t < len(steps) else None
+        lp = entry.get(int(token)) if entry is not None else None
+        out.append(float("nan") if lp is None else float(getattr(lp, "logprob", lp)))
+    return out
 
 
 def completion_tokens(completion: Any, eos_ids: Sequence[int]) -> tuple[list[int], bool]:
@@ -145,13 +231,15 @@ def rollouts_from_outputs(
     pad_id: int,
     decode: Callable[[list[list[int]]], list[str]],
     device: Any = "cpu",
+    logprobs: bool = False,
 ) -> Rollouts:
     """:class:`Rollouts` from vLLM ``RequestOutput`` objects, one per prompt and in prompt order.
 
     Each output must carry exactly ``n`` completions (``.outputs``, each with ``.index``, ``.token_ids``,
     ``.finish_reason``, ``.stop_reason``); they are ordered by ``.index``. Prompts are left-padded and
     responses right-padded with ``pad_id`` as the HF backend does, ``decode`` turns the response token
-    lists (EOS included) into the texts to grade.
+    lists (EOS included) into the texts to grade. ``logprobs``: fill ``Rollouts.sampler_logp`` from the
+    completions' log-probs (:func:`completion_logprobs`).
     """
     import torch
 
@@ -162,6 +250,7 @@ def rollouts_from_outputs(
             f"{len(outputs)} vLLM outputs for {len(prompts)} prompts and {len(group_ids)} group ids"
         )
     rows: list[list[int]] = []
+    row_logp: list[list[float]] = []
     finished: list[bool] = []
     for i, out in enumerate(outputs):
         given = getattr(out, "prompt_token_ids", None)
@@ -172,6 +261,8 @@ def rollouts_from_outputs(
             raise ConfigError(f"vLLM output {i} has {len(completions)} completions, expected n={n}")
         for c in completions:
             tokens, done = completion_tokens(c, eos_ids)
+            if logprobs:
+                row_logp.append(completion_logprobs(c, tokens))
             rows.append(tokens)
             finished.append(done)
     width = max(1, max(len(r) for r in rows))
@@ -181,6 +272,12 @@ def rollouts_from_outputs(
         if r:
             response_ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
             response_mask[i, : len(r)] = 1
+    sampler_logp = None
+    if logprobs:
+        sampler_logp = torch.full((len(rows), width), float("nan"), dtype=torch.float32)
+        for i, lp in enumerate(row_logp):
+            sampler_logp[i, : len(lp)] = torch.as_tensor(lp, dtype=torch.float32)
+        sampler_logp = sampler_logp.to(device)
     prompt_ids, prompt_mask = left_pad(prompts, int(pad_id), "cpu")
     return Rollouts(
         prompt_ids=prompt_ids.repeat_interleave(n, dim=0).to(device),
@@ -190,6 +287,7 @@ def rollouts_from_outputs(
         texts=decode(rows),
         group_ids=np.repeat(np.asarray(group_ids, dtype=np.int64), n),
         finished=np.asarray(finished, dtype=bool),
+        sampler_logp=sampler_logp,
     )
 
 
@@ -197,10 +295,11 @@ def vllm_sampling_kwargs(
     sampling: SamplingParams, *, eos_ids: Sequence[int], seed: int | None
 ) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for our :class:`SamplingParams` (top_k 0 = off is left
-    to vLLM's default, which also means off). Greedy sampling asks for one response (vLLM refuses n > 1 at
-    temperature 0); :func:`repeat_completions` makes the n copies."""
+    to vLLM's default, which also means off). Greedy sampling (:func:`is_greedy`) asks for one response
+    (vLLM refuses n > 1 there); :func:`repeat_completions` makes the n copies. The temperature must pass
+    :func:`check_temperature`."""
     kwargs: dict[str, Any] = {
-        "n": 1 if sampling.temperature == 0 else sampling.n,
+        "n": 1 if is_greedy(sampling.temperature) else sampling.n,
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
         "max_tokens": sampling.max_new_tokens,
@@ -210,6 +309,10 @@ def vllm_sampling_kwargs(
     }
     if sampling.top_k > 0:
         kwargs["top_k"] = sampling.top_k
+    if sampling.min_p > 0:
+        kwargs["min_p"] = sampling.min_p
+    if sampling.logprobs:
+        kwargs["logprobs"] = 0  # the sampled token's log-prob only
     return kwargs
 
 
@@ -238,6 +341,21 @@ def architecture_key(model: Any) -> str:
     for key in ("_name_or_path", "transformers_version", "torch_dtype", "dtype", "architectures"):
         config.pop(key, None)
     return json.dumps({"class": type(model).__name__, "config": config}, sort_keys=True, default=str)
+
+
+def engine_sampling_kwargs(version: str) -> dict[str, Any]:
+    """``vllm.LLM`` keywords that make the engine sample only as told: vLLM's own defaults instead of the
+    checkpoint's generation config, and (vLLM >= 0.10.2) log-probs of the processed distribution."""
+    from packaging.version import InvalidVersion, Version
+
+    kwargs: dict[str, Any] = {"generation_config": "vllm"}
+    try:
+        recent = Version(version) >= Version("0.10.2")
+    except InvalidVersion:
+        recent = False
+    if recent:
+        kwargs["logprobs_mode"] = "processed_logprobs"
+    return kwargs
 
 
 def save_engine_config(model: Any, path: str | os.PathLike[str]) -> None:
@@ -275,16 +393,73 @@ def full_named_parameters(model: Any) -> Iterator[tuple[str, Any]]:
 def _ensure_launcher_env() -> None:
     """``external_launcher`` reads torchrun's variables; outside torchrun act as a world of one. The engine
     core must run in this process (vLLM also turns multiprocessing off for this launcher), so that
-    ``apply_model`` hands the weights over by reference."""
+    ``apply_model`` hands the weights over by reference. ``LOCAL_RANK`` is set for the engine's construction
+    only (:func:`engine_local_rank`)."""
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("RANK", "0")
-    os.environ.setdefault("LOCAL_RANK", "0")
     os.environ.setdefault("WORLD_SIZE", "1")
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     if "MASTER_PORT" not in os.environ:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             os.environ["MASTER_PORT"] = str(s.getsockname()[1])
+
+
+def engine_device_index(model: Any) -> int:
+    """Index, among the visible GPUs, of the GPU the training model is on (the current CUDA device when the
+    model is elsewhere): the GPU the engine must share with it."""
+    import torch
+
+    param = next(iter(getattr(model, "module", model).parameters()), None)
+    if param is not None and param.device.type == "cuda" and param.device.index is not None:
+        return int(param.device.index)
+    return int(torch.cuda.current_device())
+
+
+@contextlib.contextmanager
+def engine_local_rank(device_index: int) -> Iterator[None]:
+    """``LOCAL_RANK`` set to ``device_index`` while the engine is built; the previous value (or none) after.
+
+    vLLM's ``external_launcher`` worker takes its GPU from ``int(os.environ["LOCAL_RANK"])``
+    (``ExecutorWithExternalLauncher._distributed_args``) and uses it as a visible-device index:
+    ``cuda:{local_rank}`` in 0.10, after ``assert local_rank < torch.accelerator.device_count()`` in 0.33;
+    later it reads the worker's stored value, not the variable. A launcher that shows each rank only its
+    own GPU gives rank r ``LOCAL_RANK=r`` and one visible GPU, which that assert refuses, and a single
+    process on ``cuda:1`` would have its engine on ``cuda:0``.
+    """
+    import torch
+
+    count = torch.cuda.device_count()
+    if not 0 <= device_index < count:
+        raise ConfigError(
+            f"rollout.backend=vllm: the training model is on cuda:{device_index} but {count} GPU(s) are "
+            "visible to this process"
+        )
+    before = os.environ.get("LOCAL_RANK")
+    os.environ["LOCAL_RANK"] = str(device_index)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LOCAL_RANK", None)
+        else:
+            os.environ["LOCAL_RANK"] = before
+
+
+def shutdown_engine(llm: Any) -> None:
+    """Shut ``llm``'s engine core down now: ``llm.llm_engine.engine_core.shutdown()`` (the in-process client's
+    ``shutdown`` in 0.10 and 0.33). The engine's sleep-mode allocations would otherwise stop the next engine
+    of this process at ``CuMem allocator can only be used for one instance per process``: 0.33 releases the
+    worker's memory there and undoes the ``gc.freeze()`` of its start, without which the engine's objects are
+    never collected; in 0.10 the memory goes with the engine's objects, collected by the caller
+    (:meth:`VLLMBackend.close`). Call it once per engine: 0.10's client does not guard against a second call.
+
+    vLLM 0.33's ``EngineCore.shutdown`` also runs ``cleanup_dist_env_and_memory``, which destroys torch's
+    default process group, the training one included; close the backend after the last collective.
+    """
+    engine_core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+    if engine_core is not None:
+        engine_core.shutdown()
 
 
 class VLLMBackend(RolloutBackend):
@@ -313,11 +488,13 @@ class VLLMBackend(RolloutBackend):
         inner = getattr(model, "module", model)
         self.eos_ids = stop_token_ids(inner, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        warn_ignored_generation_settings(inner, "vllm")
         self.tokenizer = tokenizer
         self.seed = int(seed)
         self.step = 0
         self._vllm = vllm
-        self._device = torch.device("cuda", torch.cuda.current_device())
+        device_index = engine_device_index(inner)
+        self._device = torch.device("cuda", device_index)
         dtype = self.options.dtype
         if dtype == "auto":
             dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
@@ -326,22 +503,24 @@ class VLLMBackend(RolloutBackend):
         save_engine_config(inner, self._config_dir.name)
         self._architecture = architecture_key(inner)
         _ensure_launcher_env()
-        # The in-process engine seeds Python's, NumPy's and torch's global generators with `seed`; a resumed
-        # run restores its own RNG state after the backend is built.
-        self.llm = vllm.LLM(
-            model=self._config_dir.name,
-            load_format="dummy",
-            skip_tokenizer_init=True,  # prompts go in as token ids, responses come out as token ids
-            dtype=dtype,
-            gpu_memory_utilization=self.options.gpu_memory_utilization,
-            max_model_len=self.options.max_model_len,
-            enable_sleep_mode=self.options.sleep,
-            enforce_eager=self.options.enforce_eager,
-            distributed_executor_backend="external_launcher",
-            tensor_parallel_size=1,
-            seed=self.seed,
-        )
-        self._asleep = False
+        # The in-process engine seeds Python's, NumPy's and torch's global generators with the (reduced)
+        # seed; a resumed run restores its own RNG state after the backend is built.
+        with engine_local_rank(device_index):
+            self.llm = vllm.LLM(
+                model=self._config_dir.name,
+                load_format="dummy",
+                skip_tokenizer_init=True,  # prompts go in as token ids, responses come out as token ids
+                dtype=dtype,
+                gpu_memory_utilization=self.options.gpu_memory_utilization,
+                max_model_len=self.options.max_model_len,
+                enable_sleep_mode=self.options.sleep,
+                enforce_eager=self.options.enforce_eager,
+                distributed_executor_backend="external_launcher",
+                tensor_parallel_size=1,
+                seed=engine_seed(self.seed),
+                **engine_sampling_kwargs(getattr(vllm, "__version__", "0")),
+            )
+        self._sleeping: set[str] = set()  # the engine's memory tags now asleep (unmapped)
         self._pending: Any = model  # the engine holds random weights until the first load
 
     @staticmethod
@@ -360,21 +539,29 @@ class VLLMBackend(RolloutBackend):
         self.seed, self.step = int(base_seed), int(step)
 
     def _wake(self, tag: str) -> None:
-        """Wake the engine's ``weights`` or ``kv_cache`` memory (a no-op while awake)."""
-        if not self._asleep:
+        """Wake the engine's ``weights`` or ``kv_cache`` memory (a no-op while that memory is awake)."""
+        if tag not in self._sleeping:
             return
         if tag == "weights":
             import torch
 
             torch.cuda.empty_cache()  # what training freed goes back to the driver, where vLLM maps from
         self.llm.wake_up(tags=[tag])
-        self._asleep = tag != "kv_cache"  # weights first, then the KV cache: the engine is awake
+        self._sleeping.discard(tag)
 
     def sleep(self) -> None:
         """Free vLLM's GPU memory for training (no-op without ``rollout.vllm.sleep``)."""
-        if self.options.sleep and not self._asleep:
+        if self.options.sleep and not self._sleeping:
             self.llm.sleep(level=1)
-            self._asleep = True
+            self._sleeping = {"weights", "kv_cache"}
+
+    def apply_model(self, fn: Callable[[Any], Any]) -> list[Any]:
+        """``fn`` run on the engine's ``nn.Module`` (vLLM's ``LLM.apply_model``: one result per worker), with
+        the weights woken first: while asleep they are unmapped GPU memory. Pending weights are loaded first,
+        so ``fn`` sees what the next rollout samples from. Return CPU copies, not views of GPU tensors."""
+        self._wake("weights")
+        self._load_pending()
+        return list(self.llm.apply_model(fn))
 
     def sync_weights(self, model: Any) -> None:
         """Mark ``model``'s weights for loading; they are copied in when the next rollout starts, so the
@@ -413,6 +600,7 @@ class VLLMBackend(RolloutBackend):
         self, prompts: Sequence[Sequence[int]], group_ids: Sequence[int], sampling: SamplingParams
     ) -> Rollouts:
         check_request(prompts, group_ids)
+        check_temperature(sampling.temperature)
         self._wake("weights")
         self._load_pending()
         self._wake("kv_cache")
@@ -426,7 +614,7 @@ class VLLMBackend(RolloutBackend):
         ]
         inputs = [{"prompt_token_ids": [int(t) for t in p]} for p in prompts]
         outputs = self.llm.generate(inputs, params, use_tqdm=False)
-        if sampling.temperature == 0 and sampling.n > 1:
+        if is_greedy(sampling.temperature) and sampling.n > 1:
             outputs = repeat_completions(outputs, sampling.n)
         rollouts = rollouts_from_outputs(
             outputs,
@@ -437,13 +625,25 @@ class VLLMBackend(RolloutBackend):
             pad_id=self.pad_id,
             decode=lambda rows: self.tokenizer.batch_decode(rows, skip_special_tokens=True),
             device=self._device,
+            logprobs=sampling.logprobs,
         )
         self.sleep()
         return rollouts
 
     def close(self) -> None:
-        llm = getattr(self, "llm", None)
+        """Shut the engine down and free its GPU memory now (:func:`shutdown_engine`), so that another engine
+        can be built in this process; safe to call again."""
+        llm = self.__dict__.pop("llm", None)
         if llm is not None:
-            del self.llm
-        if hasattr(self, "_config_dir"):
-            self._config_dir.cleanup()
+            try:
+                shutdown_engine(llm)
+            finally:
+                del llm
+                gc.collect()  # the engine's tensors sit in reference cycles
+                import torch
+
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+        config_dir = self.__dict__.pop("_config_dir", None)
+        if config_dir is not None:
+            config_dir.cleanup()

@@ -141,7 +141,7 @@ class Task(ABC):
             )
             rewards[idx] = np.asarray(grades.scores, dtype=np.float32)
             status[idx] = np.asarray(grades.status, dtype=np.uint8)
-            # A limit or error is "no verdict", not a failure (SPEC §6): masked out of advantages and loss.
+            # A limit or error is "no verdict", not a failure (docs/grading.md): masked out of the update.
             mask[idx] = np.asarray(grades.mask, dtype=bool)
         return Graded(rewards=rewards, mask=mask, status=status)
 

@@ -3,19 +3,22 @@
 ``verifier`` is optional per line (default ``task.jsonl.verifier``). The model and its tokenizer come from
 ``model.path``; prompts go through the tokenizer's chat template when it has one. The held-out set is
 ``task.jsonl.eval`` when given, else the first ``task.eval_size`` lines of the training file (which are then
-left out of training).
+left out of training). Every row is checked when the task first reads its data (see :func:`read_examples`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.grading import INVALID_REFERENCE, VERIFIERS, reference_text
 from maxrl_rs.tasks.base import Example, Task, register_task
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,43 +31,120 @@ class JsonlOptions:
     max_new_tokens: int = 512
 
 
-def read_rows(path: str | Path, what: str) -> Iterator[tuple[int, dict]]:
-    """``(line number, object)`` for each non-blank line of a JSONL file; ``what`` names the file's config
-    key in the errors, which also name the file and the line."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{what}: file {str(path)!r} does not exist")
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield lineno, row
+#: A training file is refused when more than this share of its rows is unusable: so many bad rows point to a
+#: wrong field name, verifier or file rather than a few stray lines, and training on the rest would mislead.
+MAX_UNUSABLE_FRACTION = 0.1
+_SHOWN = 10  # unusable rows listed by name in the report
+
+
+class _Unusable(ValueError):
+    """Why one row cannot be trained on."""
+
+
+def _example(line: str, default_verifier: str, name: str) -> Example:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise _Unusable(f"not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(row, dict):
+        raise _Unusable(f"expected a JSON object, got {type(row).__name__}")
+    for key in ("prompt", "answer"):
+        if key not in row:
+            raise _Unusable(f"missing field {key!r} (fields: {', '.join(map(str, row)) or 'none'})")
+    prompt, answer = row["prompt"], row["answer"]
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise _Unusable(f"field 'prompt' must be a non-empty string, got {prompt!r:.80}")
+    verifier = row.get("verifier", default_verifier)
+    if verifier not in VERIFIERS:
+        raise _Unusable(f"field 'verifier': unknown verifier {verifier!r} (known: {', '.join(VERIFIERS)})")
+    if answer is None:
+        raise _Unusable("field 'answer' is null")
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        reference = json.dumps(answer)
+    else:
+        try:
+            reference = reference_text(answer, verifier)
+        except TypeError as e:
+            raise _Unusable(f"field 'answer' {e}") from None
+    if not reference.strip():
+        raise _Unusable("field 'answer' is empty")
+    return Example(name, prompt, reference, verifier)
+
+
+def report_unusable(path: str, problems: list[tuple[str, str]], rows: int, usable: int) -> None:
+    """Warn that the ``(where, why)`` rows of ``path`` are left out, or raise ConfigError listing them when
+    no row or fewer than ``1 - MAX_UNUSABLE_FRACTION`` of the ``rows`` are usable."""
+    if not problems:
+        return
+    listed = "\n".join(f"  {where}: {why}" for where, why in problems[:_SHOWN])
+    more = f"\n  ... and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
+    report = f"{path}: {len(problems)} of {rows} rows are unusable:\n{listed}{more}"
+    if not usable or len(problems) > MAX_UNUSABLE_FRACTION * rows:
+        raise ConfigError(
+            f"{report}\ntoo few usable rows ({usable} of {rows}; at most "
+            f"{MAX_UNUSABLE_FRACTION:.0%} may be unusable): fix the file"
+        )
+    log.warning("%s\nthese rows are left out; using the other %d", report, usable)
 
 
 def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example]:
-    """Parse a JSONL file; errors name the file, the line and the field."""
-    out = []
-    for lineno, row in read_rows(path, "task.jsonl"):
-        for key in ("prompt", "answer"):
-            if key not in row:
-                raise ConfigError(f"{path}:{lineno}: missing field {key!r}")
-        if not isinstance(row["prompt"], str):
-            raise ConfigError(f"{path}:{lineno}: field 'prompt' must be a string")
-        answer = row["answer"]
-        reference = answer if isinstance(answer, str) else json.dumps(answer)
-        verifier = row.get("verifier", default_verifier)
-        if not isinstance(verifier, str):
-            raise ConfigError(f"{path}:{lineno}: field 'verifier' must be a string, got {verifier!r}")
-        out.append(Example(f"{prefix}{lineno}", row["prompt"], reference, verifier))
-    if not out:
+    """Parse and check every row of a JSONL file.
+
+    A row is unusable when it is not UTF-8 JSON object text, lacks ``prompt`` or ``answer``, names an
+    unknown verifier, or has an empty, null or unparsable answer (one its verifier grades
+    ``invalid_reference``). Unusable rows are left out with a warning listing them as ``file:line: why``.
+
+    Raises:
+        ConfigError: the file is missing, has no usable row, or more than :data:`MAX_UNUSABLE_FRACTION` of
+            its rows are unusable; the message lists them.
+    """
+    import maxrl_rs
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"task.jsonl: file {path!r} does not exist")
+    out: list[tuple[int, Example]] = []
+    problems: list[tuple[int, str]] = []
+    rows = 0
+    with p.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                rows += 1
+                problems.append(
+                    (lineno, f"not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})")
+                )
+                continue
+            if not line.strip():
+                continue
+            rows += 1
+            try:
+                out.append((lineno, _example(line, default_verifier, f"{prefix}{lineno}")))
+            except _Unusable as e:
+                problems.append((lineno, str(e)))
+    # A reference the verifier cannot read would mask every rollout of its prompt: grade it against itself.
+    by_verifier: dict[str, list[int]] = {}
+    for i, (_, ex) in enumerate(out):
+        by_verifier.setdefault(ex.verifier, []).append(i)
+    bad: set[int] = set()
+    for verifier, idx in by_verifier.items():
+        refs = [out[i][1].reference for i in idx]
+        status = maxrl_rs.grade(refs, refs, verifier=verifier).status
+        for i, code in zip(idx, status.tolist()):
+            if code == INVALID_REFERENCE:
+                bad.add(i)
+                problems.append(
+                    (
+                        out[i][0],
+                        f"{verifier} cannot read answer {out[i][1].reference!r:.80} (invalid_reference)",
+                    )
+                )
+    examples = [ex for i, (_, ex) in enumerate(out) if i not in bad]
+    report_unusable(path, [(f"{path}:{n}", why) for n, why in sorted(problems)], rows, len(examples))
+    if not examples:
         raise ConfigError(f"task.jsonl: file {path!r} has no examples")
-    return out
+    return examples
 
 
 @register_task

@@ -1,5 +1,7 @@
 //! The one error type of the core. Every message says what was wrong and where (index, group, value),
-//! because the caller usually has a batch of a million rollouts and needs to find the bad one.
+//! because the caller usually has a batch of a million rollouts and needs to find the bad one. The same
+//! facts are available as fields ([`Error::index`], [`Error::group`], [`Error::name`]) so that a caller
+//! can act on them without reading the message.
 
 use std::fmt;
 
@@ -9,31 +11,96 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub enum Error {
     /// An input array is empty where at least one element is needed.
     Empty { what: &'static str },
-    /// Two arrays that must be aligned have different lengths.
+    /// Two arrays that must be aligned have different lengths: `what` has `got` elements, `other` has
+    /// `expected`.
     LengthMismatch {
         what: &'static str,
-        expected: usize,
         got: usize,
+        other: &'static str,
+        expected: usize,
     },
     /// A reward is NaN or infinite.
     NonFinite { index: usize, value: f64 },
     /// `maxrl` needs rewards in {0, 1}.
     NonBinary { index: usize, value: f64, group: i64 },
-    /// `order` outside 1..=N for some group.
+    /// MaxRL `order` larger than the unmasked size of a group.
     BadOrder { order: usize, group: i64, size: usize },
     /// Estimator name not recognised.
     UnknownEstimator { name: String },
     /// Any other argument outside its domain.
     InvalidArgument { name: &'static str, reason: String },
+    /// An elementwise call failed at `index` of its (flattened) inputs.
+    AtIndex { index: usize, error: Box<Error> },
+}
+
+impl Error {
+    /// `error` located at element `index` of an elementwise call.
+    pub fn at(index: usize, error: Error) -> Error {
+        Error::AtIndex {
+            index,
+            error: Box::new(error),
+        }
+    }
+
+    /// Index of the offending element, when the error is about one element.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            Error::NonFinite { index, .. }
+            | Error::NonBinary { index, .. }
+            | Error::AtIndex { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// Group id of the offending group (as passed in `group_ids`), when the error is about one group.
+    pub fn group(&self) -> Option<i64> {
+        match self {
+            Error::NonBinary { group, .. } | Error::BadOrder { group, .. } => Some(*group),
+            Error::AtIndex { error, .. } => error.group(),
+            _ => None,
+        }
+    }
+
+    /// Name of the offending argument or array.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::Empty { what } | Error::LengthMismatch { what, .. } => what,
+            Error::NonFinite { .. } | Error::NonBinary { .. } => "rewards",
+            Error::BadOrder { .. } => "order",
+            Error::UnknownEstimator { .. } => "estimator",
+            Error::InvalidArgument { name, .. } => name,
+            Error::AtIndex { error, .. } => error.name(),
+        }
+    }
+
+    /// `Ok(())` when `what` (of length `got`) is aligned with `other` (of length `expected`).
+    pub fn check_aligned(what: &'static str, got: usize, other: &'static str, expected: usize) -> Result<()> {
+        if got == expected {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                what,
+                got,
+                other,
+                expected,
+            })
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Empty { what } => write!(f, "{what} is empty: need at least one element"),
-            Error::LengthMismatch { what, expected, got } => {
-                write!(f, "{what} has length {got}, but rewards has length {expected}; they must be aligned")
-            }
+            Error::LengthMismatch {
+                what,
+                got,
+                other,
+                expected,
+            } => write!(
+                f,
+                "{what} has length {got}, but {other} has length {expected}; they must be aligned"
+            ),
             Error::NonFinite { index, value } => {
                 write!(f, "reward at index {index} is not finite ({value}); mask it or replace it")
             }
@@ -42,9 +109,6 @@ impl fmt::Display for Error {
                 "estimator 'maxrl' needs binary rewards (0 or 1), got {value} at index {index} (group {group}); \
                  binarise first, e.g. rewards >= threshold, or pass it in mask to exclude it"
             ),
-            Error::BadOrder { order, group, size } if *order == 0 => {
-                write!(f, "order must be >= 1, got {order} (group {group} has {size} rollouts)")
-            }
             Error::BadOrder { order, group, size } => write!(
                 f,
                 "order {order} is larger than group {group}, which has {size} unmasked rollouts; \
@@ -56,8 +120,42 @@ impl fmt::Display for Error {
                 crate::estimators::Estimator::NAMES.join(", ")
             ),
             Error::InvalidArgument { name, reason } => write!(f, "invalid {name}: {reason}"),
+            Error::AtIndex { index, error } => write!(f, "at index {index}: {error}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_follow_the_located_error() {
+        let e = Error::at(
+            4,
+            Error::InvalidArgument {
+                name: "c",
+                reason: "5 correct out of n = 3 samples".into(),
+            },
+        );
+        assert_eq!((e.index(), e.group(), e.name()), (Some(4), None, "c"));
+        assert_eq!(
+            e.to_string(),
+            "at index 4: invalid c: 5 correct out of n = 3 samples"
+        );
+        let e = Error::check_aligned("c", 2, "n", 3).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c has length 2, but n has length 3; they must be aligned"
+        );
+        assert_eq!(e.name(), "c");
+        let e = Error::NonBinary {
+            index: 2,
+            value: 0.5,
+            group: 9,
+        };
+        assert_eq!((e.index(), e.group(), e.name()), (Some(2), Some(9), "rewards"));
+    }
+}

@@ -1,4 +1,4 @@
-//! Per-rollout advantages A_i (SPEC §2). The policy-gradient estimate of a group is
+//! Per-rollout advantages A_i (docs/estimators.md). The policy-gradient estimate of a group is
 //! ĝ = (1/N) Σ_i A_i ∇log π(y_i | x), with A_i broadcast to every response token.
 //!
 //! Every estimator here depends only on a rollout's own reward and its group's (N, Σr, Σ(r − r̄)²), so one
@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::groups::Slots;
+use crate::groups::{Runs, Slots};
 use crate::parallel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +100,18 @@ impl AdvantageConfig {
     }
 }
 
-/// Σ_{j=0}^{T−1} C(N−K, j)/C(N−1, j), the MaxRL success weight c_i/r_i of SPEC §2, for K ≥ 1.
+/// The MaxRL order T from a signed value (as Python passes it): T >= 1.
+pub fn order(t: i64) -> Result<usize> {
+    match usize::try_from(t) {
+        Ok(t) if t >= 1 => Ok(t),
+        _ => Err(Error::InvalidArgument {
+            name: "order",
+            reason: format!("{t}; order must be >= 1 (or None for T = N of each group)"),
+        }),
+    }
+}
+
+/// Σ_{j=0}^{T−1} C(N−K, j)/C(N−1, j), the MaxRL success weight c_i/r_i of docs/estimators.md, for K ≥ 1.
 ///
 /// Summing the series term by term loses accuracy for N in the millions, so use its closed form: with
 /// f = N − K, C(f, j)/C(N−1, j) = C(N−1−j, f−j)/C(N−1, f) and the hockey-stick identity give
@@ -183,8 +194,9 @@ fn accumulate<T: Send>(
 }
 
 /// Reject non-finite rewards (and non-binary ones for MaxRL) among unmasked rollouts, naming the first.
-/// Returns whether every reward is 0 or 1. The common case (all valid, no mask) is a branch-free scan the
-/// compiler vectorises; the index of a bad value is looked for only once one is known to exist.
+/// Returns whether every reward is 0 or 1 (masked ones included). The common case (all valid, no mask) is a
+/// branch-free scan the compiler vectorises; the index of a bad value is looked for only once one is known
+/// to exist.
 fn validate(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, binary: bool) -> Result<bool> {
     let is01 = |r: f64| (r == 0.0) | (r == 1.0);
     let ok = |r: f64| r.is_finite() & (!binary | is01(r));
@@ -211,37 +223,43 @@ fn validate(rewards: &[f64], group_ids: &[i64], mask: Option<&[bool]>, binary: b
     }
 }
 
-/// Call `f(i, slot)` for every unmasked rollout i in `range`. Specialised for the common layout (dense ids,
-/// no mask) so that the hot loops carry no per-rollout branches besides the loop itself.
+/// Call `f(i, slot, r_i)` for every unmasked rollout i in `range`. Specialised for the common layout (dense
+/// ids, no mask) so that the hot loops carry no per-rollout branches or bounds checks besides the table's.
 #[inline(always)]
 fn for_each_slot(
     slots: &Slots,
     ids: &[i64],
+    rewards: &[f64],
     mask: Option<&[bool]>,
     range: std::ops::Range<usize>,
-    mut f: impl FnMut(usize, usize),
+    mut f: impl FnMut(usize, usize, f64),
 ) {
     let start = range.start;
+    let r = &rewards[range.clone()];
     match (slots, mask) {
         (Slots::Dense { lo, .. }, None) => {
-            for (j, &id) in ids[range].iter().enumerate() {
-                f(start + j, id.wrapping_sub(*lo) as usize);
+            for (j, (&id, &r)) in ids[range].iter().zip(r).enumerate() {
+                f(start + j, id.wrapping_sub(*lo) as usize, r);
             }
         }
         (Slots::Mapped { of, .. }, None) => {
-            for (j, &s) in of[range].iter().enumerate() {
-                f(start + j, s as usize);
+            for (j, (&s, &r)) in of[range].iter().zip(r).enumerate() {
+                f(start + j, s as usize, r);
             }
         }
         (_, Some(m)) => {
             for i in range.filter(|&i| m[i]) {
-                f(i, slots.slot(i, ids[i]));
+                f(i, slots.slot(i, ids[i]), rewards[i]);
             }
         }
     }
 }
 
 /// As [`advantages`], writing into `out` (same length as `rewards`).
+///
+/// Two layouts, with the same results bit for bit: groups in runs of consecutive rollouts with 0/1 rewards
+/// and no mask (how trainers hand batches over) are read run by run, with no per-rollout table lookups; any
+/// other batch goes through per-group tables indexed by id.
 pub fn advantages_into(
     rewards: &[f64],
     group_ids: &[i64],
@@ -249,28 +267,56 @@ pub fn advantages_into(
     cfg: &AdvantageConfig,
     out: &mut [f64],
 ) -> Result<()> {
+    check_arguments(rewards, group_ids, mask, cfg, out.len())?;
+    if mask.is_none() {
+        if let Some(runs) = binary_runs(rewards, group_ids) {
+            let coef = coefficients(cfg, &runs.totals, |slot| runs.slots.id(slot))?;
+            let coef: Vec<Affine> = runs.slot.iter().map(|&s| coef[s as usize]).collect();
+            write_runs(&runs.runs, &coef, rewards, out);
+            return Ok(());
+        }
+    }
+    let slots = Slots::new(group_ids);
+    let parts = ranges(rewards.len(), slots.len());
+    // Without a mask, 0/1 rewards (which are valid for every estimator) are counted and checked in one pass;
+    // anything else is validated first.
+    let counted = match mask {
+        None => binary_totals(rewards, group_ids, None, &slots, &parts, true),
+        Some(_) => None,
+    };
+    let totals = match counted {
+        Some(t) => t,
+        None => {
+            let all01 = validate(rewards, group_ids, mask, cfg.estimator == Estimator::MaxRL)?;
+            let spread = cfg.estimator == Estimator::Grpo;
+            group_totals(rewards, group_ids, mask, &slots, &parts, spread, all01)?
+        }
+    };
+    let coef = coefficients(cfg, &totals, |slot| slots.id(slot))?;
+    write_by_slot(&slots, &coef, rewards, group_ids, mask, out);
+    Ok(())
+}
+
+/// Lengths, and the arguments that do not depend on the data.
+fn check_arguments(
+    rewards: &[f64],
+    group_ids: &[i64],
+    mask: Option<&[bool]>,
+    cfg: &AdvantageConfig,
+    out: usize,
+) -> Result<()> {
     if rewards.is_empty() {
         return Err(Error::Empty { what: "rewards" });
     }
     for (what, len) in [
         ("group_ids", group_ids.len()),
-        ("out", out.len()),
+        ("out", out),
         ("mask", mask.map_or(rewards.len(), |m| m.len())),
     ] {
-        if len != rewards.len() {
-            return Err(Error::LengthMismatch {
-                what,
-                expected: rewards.len(),
-                got: len,
-            });
-        }
+        Error::check_aligned(what, len, "rewards", rewards.len())?;
     }
     if cfg.order == Some(0) {
-        return Err(Error::BadOrder {
-            order: 0,
-            group: group_ids[0],
-            size: 0,
-        });
+        order(0)?;
     }
     if !(cfg.eps >= 0.0 && cfg.eps.is_finite()) {
         return Err(Error::InvalidArgument {
@@ -278,23 +324,99 @@ pub fn advantages_into(
             reason: format!("{} (must be finite and >= 0)", cfg.eps),
         });
     }
-    let slots = Slots::new(group_ids);
+    Ok(())
+}
+
+/// Per-group totals over unmasked rollouts, indexed by slot: N, Σr, and Σ(r − r̄)² (GRPO only, else empty).
+struct Totals {
+    n: Vec<u32>,
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+}
+
+impl Totals {
+    /// For 0/1 rewards Σ(r − r̄)² = K − K²/N exactly (r² = r).
+    fn binary_spread(&mut self) {
+        self.sq = self
+            .sum
+            .iter()
+            .zip(&self.n)
+            .map(|(&k, &c)| if c > 0 { k - k * k / c as f64 } else { 0.0 })
+            .collect();
+    }
+}
+
+/// Groups in runs, their slots and totals: the fast layout.
+struct BinaryRuns {
+    runs: Runs,
+    /// Slots of the run ids (so of the groups).
+    slots: Slots,
+    /// Slot of each run.
+    slot: Vec<u32>,
+    totals: Totals,
+}
+
+/// The batch as runs of one group each, with totals, when it comes that way (long enough runs on
+/// average) and every reward is 0 or 1; None otherwise, or on any bad value (the general path then
+/// reports it). Σr of 0/1 rewards is an exact count, so it does not depend on the order of summation,
+/// and a group split over several runs gets the same totals as in the general path.
+fn binary_runs(rewards: &[f64], group_ids: &[i64]) -> Option<BinaryRuns> {
+    let runs = Runs::find(group_ids)?;
+    let ones = runs.map_runs(|range| {
+        let r = &rewards[range];
+        let all01 = r.iter().fold(true, |a, &x| a & ((x == 0.0) | (x == 1.0)));
+        let ones = r.iter().map(|&x| (x == 1.0) as u32).sum::<u32>();
+        all01.then_some(ones)
+    });
+    let ones: Vec<u32> = ones.into_iter().collect::<Option<_>>()?;
+    let slots = Slots::new(&runs.ids);
+    let slot: Vec<u32> = (0..runs.ids.len())
+        .map(|j| slots.slot(j, runs.ids[j]) as u32)
+        .collect();
+    let mut n = vec![0u32; slots.len()];
+    let mut k = vec![0u32; slots.len()];
+    for (j, &s) in slot.iter().enumerate() {
+        n[s as usize] += runs.len(j) as u32;
+        k[s as usize] += ones[j];
+    }
+    let mut totals = Totals {
+        n,
+        sum: k.into_iter().map(f64::from).collect(),
+        sq: Vec::new(),
+    };
+    totals.binary_spread();
+    Some(BinaryRuns {
+        runs,
+        slots,
+        slot,
+        totals,
+    })
+}
+
+/// Count N and sum rewards per group (masked rollouts skipped, whatever their value); for GRPO also the
+/// spread around the mean. One (count, sum) pair per slot: a single cache line touched per rollout.
+fn group_totals(
+    rewards: &[f64],
+    group_ids: &[i64],
+    mask: Option<&[bool]>,
+    slots: &Slots,
+    parts: &[std::ops::Range<usize>],
+    spread: bool,
+    all01: bool,
+) -> Result<Totals> {
     let ns = slots.len();
-    let parts = ranges(rewards.len(), ns);
-    let binary = cfg.estimator == Estimator::MaxRL;
-
-    let all01 = validate(rewards, group_ids, mask, binary)?;
-
-    // Pass 1: count N and sum rewards per group (masked rollouts skipped, whatever their value).
-    // One (count, sum) pair per slot: a single cache line touched per rollout.
+    if all01 {
+        let totals = binary_totals(rewards, group_ids, mask, slots, parts, false);
+        return Ok(totals.expect("0/1 rewards"));
+    }
     let table = accumulate(
-        &parts,
+        parts,
         |range| {
             let mut t = vec![(0u32, 0.0f64); ns];
-            for_each_slot(&slots, group_ids, mask, range, |i, slot| {
+            for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
                 let e = &mut t[slot];
                 e.0 += 1;
-                e.1 += rewards[i];
+                e.1 += r;
             });
             Ok(t)
         },
@@ -306,124 +428,185 @@ pub fn advantages_into(
         },
     )?;
     let (n, sum): (Vec<u32>, Vec<f64>) = table.into_iter().unzip();
-
-    // GRPO needs the spread. For 0/1 rewards Σ(r − r̄)² = K − K²/N exactly (r² = r); otherwise a second
-    // pass around the mean stays exact where Σr² − (Σr)²/N would cancel.
-    let sq = if cfg.estimator == Estimator::Grpo && all01 {
-        sum.iter()
-            .zip(&n)
-            .map(|(&k, &c)| if c > 0 { k - k * k / c as f64 } else { 0.0 })
-            .collect()
-    } else if cfg.estimator == Estimator::Grpo {
-        let mean: Vec<f64> = sum
+    let mut totals = Totals {
+        n,
+        sum,
+        sq: Vec::new(),
+    };
+    if spread && all01 {
+        totals.binary_spread();
+    } else if spread {
+        // Real rewards: a second pass around the mean stays exact where Σr² − (Σr)²/N would cancel.
+        let mean: Vec<f64> = totals
+            .sum
             .iter()
-            .zip(&n)
+            .zip(&totals.n)
             .map(|(&s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
             .collect();
-        accumulate(
-            &parts,
+        totals.sq = accumulate(
+            parts,
             |range| {
                 let mut sq = vec![0.0f64; ns];
-                for_each_slot(&slots, group_ids, mask, range, |i, slot| {
-                    let d = rewards[i] - mean[slot];
+                for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
+                    let d = r - mean[slot];
                     sq[slot] += d * d;
                 });
                 Ok(sq)
             },
             |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x += y),
-        )?
-    } else {
-        Vec::new()
-    };
+        )?;
+    }
+    Ok(totals)
+}
 
-    let mut coef = vec![Affine::default(); ns];
+/// Totals of 0/1 rewards: N and K of a slot packed in one u64 (N in the high half, K in the low), so one
+/// add per rollout touches half the memory of an (N, Σr) pair. K is an exact count, so Σr = K as f64 is
+/// the same whatever the order of summation; Σ(r − r̄)² = K − K²/N. With `check`, whether every counted
+/// reward is 0 or 1 is found in the same pass, and None returned when one is not.
+fn binary_totals(
+    rewards: &[f64],
+    group_ids: &[i64],
+    mask: Option<&[bool]>,
+    slots: &Slots,
+    parts: &[std::ops::Range<usize>],
+    check: bool,
+) -> Option<Totals> {
+    const ONE: u64 = 1 << 32;
+    let (table, all01) = accumulate(
+        parts,
+        |range| {
+            let mut t = vec![0u64; slots.len()];
+            let mut all01 = true;
+            let table = &mut t[..];
+            for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
+                all01 &= !check | (r == 0.0) | (r == 1.0);
+                table[slot] += ONE | (r == 1.0) as u64;
+            });
+            Ok((t, all01))
+        },
+        |a, b| {
+            a.0.iter_mut().zip(b.0).for_each(|(x, y)| *x += y);
+            a.1 &= b.1;
+        },
+    )
+    .expect("counting cannot fail");
+    if !all01 {
+        return None;
+    }
+    let mut totals = Totals {
+        n: table.iter().map(|&t| (t >> 32) as u32).collect(),
+        sum: table.iter().map(|&t| (t & (ONE - 1)) as f64).collect(),
+        sq: Vec::new(),
+    };
+    totals.binary_spread();
+    Some(totals)
+}
+
+/// The affine coefficients of every slot from its totals (docs/estimators.md); `id` names a slot's group
+/// in errors.
+fn coefficients(cfg: &AdvantageConfig, totals: &Totals, id: impl Fn(usize) -> i64) -> Result<Vec<Affine>> {
+    let mut coef = vec![Affine::default(); totals.n.len()];
     let mut bad_order: Option<Error> = None;
     for (slot, c) in coef.iter_mut().enumerate() {
-        let nn = n[slot] as usize;
+        let nn = totals.n[slot] as usize;
         if nn == 0 {
             continue;
         }
-        let nf = nn as f64;
-        let s = sum[slot];
+        let s = totals.sum[slot];
         *c = match cfg.estimator {
-            Estimator::Reinforce => Affine {
-                slope: 1.0,
-                intercept: 0.0,
-            },
-            // Groups of one have no baseline: SPEC §2 gives them 0 (never r/ε).
-            _ if nn == 1 && cfg.estimator != Estimator::MaxRL => Affine::default(),
-            // r − (S − r)/(N − 1) = r·N/(N − 1) − S/(N − 1)
-            Estimator::Rloo => Affine {
-                slope: nf / (nf - 1.0),
-                intercept: -s / (nf - 1.0),
-            },
-            Estimator::DrGrpo => Affine {
-                slope: 1.0,
-                intercept: -s / nf,
-            },
-            Estimator::Grpo => {
-                let var = match cfg.std {
-                    StdKind::Sample => sq[slot] / (nf - 1.0),
-                    StdKind::Population => sq[slot] / nf,
-                };
-                let inv = 1.0 / (var.sqrt() + cfg.eps);
-                if inv.is_finite() {
-                    Affine {
-                        slope: inv,
-                        intercept: -s / nf * inv,
-                    }
-                } else {
-                    // eps = 0 and no spread: every r equals the mean, the advantage is 0.
-                    Affine::default()
-                }
-            }
-            Estimator::MaxRL => {
-                let t = cfg.order.unwrap_or(nn);
-                if t > nn {
-                    let group = slots.id(slot);
+            Estimator::MaxRL => match maxrl_affine(cfg, nn, s) {
+                Some(a) => a,
+                None => {
+                    let group = id(slot);
                     // Report the smallest offending id, whatever the slot layout.
                     if !matches!(bad_order, Some(Error::BadOrder { group: g, .. }) if g <= group) {
                         bad_order = Some(Error::BadOrder {
-                            order: t,
+                            order: cfg.order.unwrap_or(nn),
                             group,
                             size: nn,
                         });
                     }
                     continue;
                 }
-                let k = (s + 0.5) as usize; // s is a count of 0/1 rewards
-                if k == 0 {
-                    // All-fail group: 0 drops it (the paper's practical estimator), −1 is Eq. 10 literally.
-                    Affine {
-                        slope: 0.0,
-                        intercept: if cfg.drop_all_fail { 0.0 } else { -1.0 },
-                    }
-                } else {
-                    // Successes c − 1 with c = S_T, failures −1: A = r·S_T − 1.
-                    Affine {
-                        slope: maxrl_success_weight(nn, k, t),
-                        intercept: -1.0,
-                    }
-                }
-            }
+            },
+            _ => baseline_affine(cfg, nn, s, totals.sq.get(slot).copied()),
         };
     }
-    if let Some(e) = bad_order {
-        return Err(e);
+    match bad_order {
+        Some(e) => Err(e),
+        None => Ok(coef),
     }
+}
 
-    let write = |start: usize, out: &mut [f64]| {
-        if mask.is_some() {
-            out.fill(0.0); // masked rollouts keep 0; the others are written below
+/// REINFORCE, RLOO, Dr. GRPO and GRPO for a group of `nn` rollouts with reward sum `s` (and, for GRPO, the
+/// spread `sq` = Σ(r − r̄)²).
+fn baseline_affine(cfg: &AdvantageConfig, nn: usize, s: f64, sq: Option<f64>) -> Affine {
+    let nf = nn as f64;
+    match cfg.estimator {
+        Estimator::Reinforce => Affine {
+            slope: 1.0,
+            intercept: 0.0,
+        },
+        // Groups of one have no baseline: docs/estimators.md gives them 0 (never r/ε).
+        _ if nn == 1 => Affine::default(),
+        // r − (S − r)/(N − 1) = r·N/(N − 1) − S/(N − 1)
+        Estimator::Rloo => Affine {
+            slope: nf / (nf - 1.0),
+            intercept: -s / (nf - 1.0),
+        },
+        Estimator::DrGrpo => Affine {
+            slope: 1.0,
+            intercept: -s / nf,
+        },
+        Estimator::Grpo => {
+            let sq = sq.expect("GRPO totals carry the spread");
+            let var = match cfg.std {
+                StdKind::Sample => sq / (nf - 1.0),
+                StdKind::Population => sq / nf,
+            };
+            let inv = 1.0 / (var.sqrt() + cfg.eps);
+            if inv.is_finite() {
+                Affine {
+                    slope: inv,
+                    intercept: -s / nf * inv,
+                }
+            } else {
+                // eps = 0 and no spread: every r equals the mean, the advantage is 0.
+                Affine::default()
+            }
         }
-        let range = start..start + out.len();
-        for_each_slot(&slots, group_ids, mask, range, |i, slot| {
-            let c = coef[slot];
-            out[i - start] = c.slope * rewards[i] + c.intercept;
-        });
-    };
-    if rewards.len() >= parallel::PARALLEL_THRESHOLD {
-        const BLOCK: usize = 1 << 14;
+        Estimator::MaxRL => unreachable!("MaxRL has its own coefficients"),
+    }
+}
+
+/// MaxRL of order T for a group of `nn` rollouts, `s` of them successes; None when T > N.
+fn maxrl_affine(cfg: &AdvantageConfig, nn: usize, s: f64) -> Option<Affine> {
+    let t = cfg.order.unwrap_or(nn);
+    if t > nn {
+        return None;
+    }
+    let k = (s + 0.5) as usize; // s is a count of 0/1 rewards
+    Some(if k == 0 {
+        // All-fail group: 0 drops it (the paper's practical estimator), −1 is Eq. 10 literally.
+        Affine {
+            slope: 0.0,
+            intercept: if cfg.drop_all_fail { 0.0 } else { -1.0 },
+        }
+    } else {
+        // Successes c − 1 with c = S_T, failures −1: A = r·S_T − 1.
+        Affine {
+            slope: maxrl_success_weight(nn, k, t),
+            intercept: -1.0,
+        }
+    })
+}
+
+/// Rollouts per block of the output pass (each block written by one task).
+const BLOCK: usize = 1 << 14;
+
+/// Call `write(start, block)` for consecutive blocks of `out`, in parallel for large outputs.
+fn write_blocks(out: &mut [f64], write: impl Fn(usize, &mut [f64]) + Sync) {
+    if out.len() >= parallel::PARALLEL_THRESHOLD {
         parallel::install(|| {
             out.par_chunks_mut(BLOCK)
                 .enumerate()
@@ -432,7 +615,52 @@ pub fn advantages_into(
     } else {
         write(0, out);
     }
-    Ok(())
+}
+
+/// A_i = slope·r_i + intercept with the coefficients of each rollout's slot; masked rollouts get 0.
+fn write_by_slot(
+    slots: &Slots,
+    coef: &[Affine],
+    rewards: &[f64],
+    group_ids: &[i64],
+    mask: Option<&[bool]>,
+    out: &mut [f64],
+) {
+    write_blocks(out, |start, out| {
+        let range = start..start + out.len();
+        if let (Slots::Dense { lo, .. }, None) = (slots, mask) {
+            // The common layout, zipped so that only the table lookup is bounds-checked.
+            let ids = &group_ids[range.clone()];
+            for ((o, &r), &id) in out.iter_mut().zip(&rewards[range]).zip(ids) {
+                let c = coef[id.wrapping_sub(*lo) as usize];
+                *o = c.slope * r + c.intercept;
+            }
+            return;
+        }
+        if mask.is_some() {
+            out.fill(0.0); // masked rollouts keep 0; the others are written below
+        }
+        for_each_slot(slots, group_ids, rewards, mask, range, |i, slot, r| {
+            let c = coef[slot];
+            out[i - start] = c.slope * r + c.intercept;
+        });
+    });
+}
+
+/// A_i = slope·r_i + intercept with the coefficients `coef[j]` of run j, run by run.
+fn write_runs(runs: &Runs, coef: &[Affine], rewards: &[f64], out: &mut [f64]) {
+    write_blocks(out, |start, out| {
+        let end = start + out.len();
+        let mut j = runs.run_of(start);
+        while j < coef.len() && runs.start(j) < end {
+            let (lo, hi) = (runs.start(j).max(start), runs.start(j + 1).min(end));
+            let c = coef[j];
+            for (o, &r) in out[lo - start..hi - start].iter_mut().zip(&rewards[lo..hi]) {
+                *o = c.slope * r + c.intercept;
+            }
+            j += 1;
+        }
+    });
 }
 
 #[cfg(test)]
@@ -529,6 +757,101 @@ mod tests {
             advantages(&[], &[], None, &cfg),
             Err(Error::Empty { .. })
         ));
+    }
+
+    /// A batch in runs (the fast layout) gives the same bits as the general path, which an all-true mask
+    /// forces, for every estimator: equal and unequal run lengths, a group split over several runs, runs
+    /// crossing the parallel blocks, and batches too short or too shuffled for the run layout.
+    #[test]
+    fn runs_and_general_path_agree_bit_for_bit() {
+        let mut x: u64 = 7;
+        let mut rnd = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut layouts: Vec<Vec<i64>> = Vec::new();
+        for (groups, size) in [
+            (1, 1),
+            (3, 2),
+            (5, 16),
+            (7, 5),
+            (2500, 16),
+            (40_000, 3),
+            (4_000, 37),
+        ] {
+            layouts.push((0..groups * size).map(|i| (i / size) as i64 * 3 - 50).collect());
+        }
+        // Unequal runs, and group 0 again at the end (a group split over two runs).
+        let mut uneven: Vec<i64> = (0..60_000).map(|_| 0).collect();
+        let mut g = 0;
+        let mut i = 0;
+        while i < uneven.len() - 8 {
+            let len = 1 + rnd(40) as usize;
+            for u in uneven.iter_mut().skip(i).take(len) {
+                *u = g;
+            }
+            g += 1;
+            i += len;
+        }
+        layouts.push(uneven);
+        for ids in &layouts {
+            let r: Vec<f64> = ids.iter().map(|_| rnd(2) as f64).collect();
+            let all = vec![true; r.len()];
+            for est in Estimator::NAMES {
+                for order in [None, Some(1)] {
+                    let cfg = AdvantageConfig {
+                        order,
+                        ..AdvantageConfig::new(est.parse().unwrap())
+                    };
+                    let fast = advantages(&r, ids, None, &cfg).unwrap();
+                    let general = advantages(&r, ids, Some(&all), &cfg).unwrap();
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&fast), bits(&general), "{est} {order:?} n={}", ids.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_report_the_same_errors() {
+        let ids: Vec<i64> = (0..64).map(|i| i / 16).collect();
+        let mut r = vec![1.0; 64];
+        r[37] = 0.5;
+        let e = advantages(&r, &ids, None, &AdvantageConfig::default()).unwrap_err();
+        assert_eq!(
+            e,
+            Error::NonBinary {
+                index: 37,
+                value: 0.5,
+                group: 2
+            }
+        );
+        r[37] = f64::INFINITY;
+        let e = advantages(&r, &ids, None, &AdvantageConfig::new(Estimator::Grpo)).unwrap_err();
+        assert!(matches!(e, Error::NonFinite { index: 37, .. }));
+        // Real-valued rewards in runs take the general path: the same sums in the same order.
+        r[37] = 0.25;
+        let all = vec![true; 64];
+        let cfg = AdvantageConfig::new(Estimator::Grpo);
+        assert_eq!(
+            advantages(&r, &ids, None, &cfg).unwrap(),
+            advantages(&r, &ids, Some(&all), &cfg).unwrap()
+        );
+        let cfg = AdvantageConfig {
+            order: Some(17),
+            ..Default::default()
+        };
+        let e = advantages(&vec![1.0; 64], &ids, None, &cfg).unwrap_err();
+        assert_eq!(
+            e,
+            Error::BadOrder {
+                order: 17,
+                group: 0,
+                size: 16
+            }
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub struct GroupIndex {
     pub ids: Vec<i64>,
     /// For rollout i, the position of its id in `ids`.
     pub of: Vec<u32>,
-    /// Unmasked rollouts per group (N in SPEC §1).
+    /// Unmasked rollouts per group (N in docs/estimators.md).
     pub n: Vec<u32>,
 }
 
@@ -52,13 +52,7 @@ impl GroupIndex {
             });
         }
         if let Some(m) = mask {
-            if m.len() != ids.len() {
-                return Err(Error::LengthMismatch {
-                    what: "mask",
-                    expected: ids.len(),
-                    got: m.len(),
-                });
-            }
+            Error::check_aligned("mask", m.len(), "group_ids", ids.len())?;
         }
         let (lo, hi) = ids
             .iter()
@@ -142,9 +136,25 @@ pub(crate) enum Slots {
 impl Slots {
     /// `ids` must be non-empty.
     pub(crate) fn new(ids: &[i64]) -> Self {
+        // Four independent (min, max) pairs: i64 min/max has no SIMD form on baseline x86-64, so the
+        // speed comes from not chaining every element through one pair.
         let minmax = |c: &[i64]| {
-            c.iter()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+            let (mut lo, mut hi) = ([i64::MAX; 4], [i64::MIN; 4]);
+            let quads = c.chunks_exact(4);
+            for &x in quads.remainder() {
+                lo[0] = lo[0].min(x);
+                hi[0] = hi[0].max(x);
+            }
+            for q in quads {
+                for k in 0..4 {
+                    lo[k] = lo[k].min(q[k]);
+                    hi[k] = hi[k].max(q[k]);
+                }
+            }
+            (
+                lo.into_iter().min().unwrap_or(i64::MAX),
+                hi.into_iter().max().unwrap_or(i64::MIN),
+            )
         };
         let (lo, hi) = if ids.len() >= crate::parallel::PARALLEL_THRESHOLD {
             use rayon::prelude::*;
@@ -156,6 +166,11 @@ impl Slots {
         } else {
             minmax(ids)
         };
+        Self::with_bounds(ids, lo, hi)
+    }
+
+    /// As [`Slots::new`], for ids known to lie in `lo..=hi`.
+    pub(crate) fn with_bounds(ids: &[i64], lo: i64, hi: i64) -> Self {
         let span = hi as i128 - lo as i128 + 1;
         if span <= (2 * ids.len()).max(1 << 16) as i128 {
             Slots::Dense {
@@ -203,6 +218,119 @@ impl Slots {
     }
 }
 
+/// Rollouts as runs of consecutive equal ids. Trainers hand each prompt's rollouts over together, so a
+/// batch is usually one run per group, and a run can be processed without a lookup per rollout. A group may
+/// still occur in several runs; callers that need one entry per group merge runs by id.
+pub(crate) struct Runs {
+    /// Start of each run, then the input length.
+    starts: Vec<usize>,
+    /// Id of each run.
+    pub(crate) ids: Vec<i64>,
+}
+
+impl Runs {
+    /// Shortest mean run worth the run layout; shorter runs (shuffled batches) are faster per rollout.
+    const MIN_MEAN_LEN: usize = 4;
+    /// Rollouts looked at before committing to a full scan.
+    const PROBE: usize = 4096;
+
+    /// The runs of `ids` (non-empty), or None when they are shorter than [`Self::MIN_MEAN_LEN`] on average
+    /// (judged on a prefix first, so a shuffled batch costs only the probe).
+    pub(crate) fn find(ids: &[i64]) -> Option<Runs> {
+        let len = ids.len();
+        let probe = len.min(Self::PROBE);
+        if (1..probe).filter(|&i| ids[i] != ids[i - 1]).count() * Self::MIN_MEAN_LEN > probe {
+            return None;
+        }
+        let mut starts = vec![0];
+        if len >= crate::parallel::PARALLEL_THRESHOLD {
+            use rayon::prelude::*;
+            const CHUNK: usize = 1 << 16;
+            let parts: Vec<Vec<usize>> = crate::parallel::install(|| {
+                (0..len.div_ceil(CHUNK))
+                    .into_par_iter()
+                    .map(|c| Self::boundaries(ids, c * CHUNK..((c + 1) * CHUNK).min(len)))
+                    .collect()
+            });
+            parts.into_iter().for_each(|p| starts.extend(p));
+        } else {
+            starts.extend(Self::boundaries(ids, 0..len));
+        }
+        if starts.len() * Self::MIN_MEAN_LEN > len {
+            return None;
+        }
+        let run_ids = starts.iter().map(|&s| ids[s]).collect();
+        starts.push(len);
+        Some(Runs { starts, ids: run_ids })
+    }
+
+    /// The positions i in `range` (i > 0) where a run starts: `ids[i] != ids[i − 1]`. Runs are walked one at
+    /// a time, guessing that a run is as long as the previous one (groups usually have one size): the guess
+    /// is checked with a branch-free comparison of the whole run, and only a wrong guess costs a scan.
+    fn boundaries(ids: &[i64], range: std::ops::Range<usize>) -> Vec<usize> {
+        let (len, end) = (ids.len(), range.end);
+        let mut out = Vec::new();
+        let mut i = range.start;
+        if i > 0 && ids[i] != ids[i - 1] {
+            out.push(i);
+        }
+        let mut guess = 1;
+        while i < end {
+            let id = ids[i];
+            let g = i + guess;
+            let j = if g < len && ids[g] != id && ids[i + 1..g].iter().fold(true, |all, &x| all & (x == id)) {
+                g
+            } else {
+                let mut j = i + 1;
+                while j < len && ids[j] == id {
+                    j += 1;
+                }
+                j
+            };
+            if j >= end {
+                break;
+            }
+            out.push(j);
+            guess = j - i;
+            i = j;
+        }
+        out
+    }
+
+    /// Start of run `j` (`j` = the number of runs gives the input length).
+    #[inline]
+    pub(crate) fn start(&self, j: usize) -> usize {
+        self.starts[j]
+    }
+
+    pub(crate) fn len(&self, j: usize) -> usize {
+        self.starts[j + 1] - self.starts[j]
+    }
+
+    /// The run holding rollout `i`.
+    pub(crate) fn run_of(&self, i: usize) -> usize {
+        self.starts.partition_point(|&s| s <= i) - 1
+    }
+
+    /// `f(range)` for the rollout range of every run, in run order (in parallel for large inputs).
+    pub(crate) fn map_runs<T: Send>(&self, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+        let range = |j: usize| self.starts[j]..self.starts[j + 1];
+        let n = self.ids.len();
+        if self.starts[n] >= crate::parallel::PARALLEL_THRESHOLD {
+            use rayon::prelude::*;
+            crate::parallel::install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .with_min_len(1024)
+                    .map(|j| f(range(j)))
+                    .collect()
+            })
+        } else {
+            (0..n).map(|j| f(range(j))).collect()
+        }
+    }
+}
+
 /// Per-group statistics of a batch and its summaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupStats {
@@ -210,7 +338,7 @@ pub struct GroupStats {
     pub ids: Vec<i64>,
     /// Unmasked rollouts per group.
     pub n: Vec<u32>,
-    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of SPEC §1).
+    /// Successes per group: unmasked rollouts with reward > 0 (for 0/1 rewards, K of docs/estimators.md).
     pub k: Vec<u32>,
     /// Mean unmasked reward per group (NaN for a group whose rollouts are all masked).
     pub mean: Vec<f64>,
@@ -221,13 +349,7 @@ impl GroupStats {
         if rewards.is_empty() {
             return Err(Error::Empty { what: "rewards" });
         }
-        if ids.len() != rewards.len() {
-            return Err(Error::LengthMismatch {
-                what: "group_ids",
-                expected: rewards.len(),
-                got: ids.len(),
-            });
-        }
+        Error::check_aligned("group_ids", ids.len(), "rewards", rewards.len())?;
         let g = GroupIndex::new(ids, mask)?;
         let mut k = vec![0u32; g.num_groups()];
         let mut sum = vec![0f64; g.num_groups()];

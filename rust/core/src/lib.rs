@@ -1,11 +1,11 @@
 //! maxrl-core: the numeric heart of maxrl-rs, with no Python in it.
 //!
-//! * [`estimators`]: per-rollout advantages (MaxRL of any order, GRPO, RLOO, Dr.GRPO, REINFORCE), SPEC §2.
+//! * [`estimators`]: per-rollout advantages (MaxRL of any order, GRPO, RLOO, Dr.GRPO, REINFORCE).
 //! * [`groups`]: rollouts grouped by prompt id in any order, per-group statistics.
-//! * [`passk`]: unbiased pass@k, fail@k and the order-T MaxRL objective from samples, SPEC §5.
+//! * [`passk`]: unbiased pass@k, fail@k and the order-T MaxRL objective from samples.
 //! * [`parallel`]: the rayon pool shared by every batch call (thread count, fork safety).
 //!
-//! Formulas cite `SPEC.md` (the numeric contract) and Tajwar et al. 2026, arXiv 2602.02710.
+//! Formulas cite `docs/estimators.md` (the numeric contract) and Tajwar et al. 2026, arXiv 2602.02710.
 
 pub mod error;
 pub mod estimators;

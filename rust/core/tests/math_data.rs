@@ -1,35 +1,44 @@
-//! Accuracy of the `math` verifier on the shared grading data (`shared/data/grading/*.jsonl` next to the
-//! repository checkout): agreement per file, every miss listed. Skipped with a message when the data is
-//! not there.
+//! Accuracy of the `math` verifier on the grading data the repository ships in `tests/data/` (sources and
+//! licences in tests/data/README.md): agreement per file, every miss listed. A missing or unreadable file
+//! fails the test with its path.
 //!
 //! Run with `cargo test -p maxrl-core --release --test math_data -- --nocapture` to see the report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use maxrl_core::grading::math::{self, BoxedMode, MathOptions};
 use maxrl_core::grading::{choice, Budget, Limits, Options, Status};
 use serde_json::Value;
 
+/// `tests/data` at the repository root (this crate is `rust/core`).
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/grading")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().nth(2).unwrap().join("tests/data")
 }
 
-fn rows(name: &str) -> Option<Vec<Value>> {
+/// The rows of `tests/data/<name>`, one JSON object per non-blank line; panics naming the file (and line)
+/// when it is missing, unreadable, not JSON Lines or empty.
+fn rows(name: &str) -> Vec<Value> {
     let path = data_dir().join(name);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(_) => {
-            println!("skipping {name}: {} not found", path.display());
-            return None;
-        }
-    };
-    Some(
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).expect("valid JSON line"))
-            .collect(),
-    )
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "test data {} is not readable ({e}); it ships with the repository (see tests/data/README.md): \
+             restore it with `git checkout -- tests/data`",
+            path.display()
+        )
+    });
+    let rows: Vec<Value> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}:{}: not valid JSON ({e})", path.display(), i + 1))
+        })
+        .collect();
+    assert!(!rows.is_empty(), "test data {} holds no rows", path.display());
+    rows
 }
 
 fn budget() -> Budget {
@@ -60,9 +69,7 @@ fn short(s: &str) -> String {
 
 #[test]
 fn qwen25_math_responses() {
-    let Some(rows) = rows("qwen25_math_responses.jsonl") else {
-        return;
-    };
+    let rows = rows("qwen25_math_responses.jsonl");
     let opts = MathOptions::default();
     let mut agree = 0;
     let mut misses = Vec::new();
@@ -128,9 +135,7 @@ fn mathverify_options(config: &Value) -> MathOptions {
 
 #[test]
 fn mathverify_release_cases() {
-    let Some(rows) = rows("mathverify_release_cases.jsonl") else {
-        return;
-    };
+    let rows = rows("mathverify_release_cases.jsonl");
     let mut per_file: Vec<(String, usize, usize)> = Vec::new();
     let mut misses = Vec::new();
     for r in &rows {
@@ -194,9 +199,7 @@ fn mathverify_release_cases() {
 
 #[test]
 fn gold_answers_parse_and_grade_against_themselves() {
-    let Some(rows) = rows("gold_answers.jsonl") else {
-        return;
-    };
+    let rows = rows("gold_answers.jsonl");
     let opts = MathOptions::default();
     let mut failures = Vec::new();
     let mut as_text = Vec::new();
@@ -241,9 +244,7 @@ fn gold_answers_parse_and_grade_against_themselves() {
 
 #[test]
 fn reference_solutions_grade_correct_against_their_gold() {
-    let Some(rows) = rows("gold_answers.jsonl") else {
-        return;
-    };
+    let rows = rows("gold_answers.jsonl");
     let opts = MathOptions::default();
     let mut per_kind: Vec<(String, usize, usize)> = Vec::new();
     let mut misses = Vec::new();
@@ -279,4 +280,9 @@ fn reference_solutions_grade_correct_against_their_gold() {
     for m in &misses {
         println!("{m}");
     }
+    assert!(
+        misses.is_empty(),
+        "{} of {n} reference solutions do not grade correct",
+        misses.len()
+    );
 }

@@ -5,12 +5,12 @@
 
 use std::borrow::Cow;
 
-use maxrl_core::grading::{Grader as CoreGrader, OptValue, Options, Verdict};
+use maxrl_core::grading::{Grader as CoreGrader, OptValue, Options, Status, Verdict, Verifier, LIMIT_KEYS};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 
-use crate::errors::{to_py, InvalidInputError};
+use crate::errors::{bad_argument, invalid_input, to_py};
 
 type Graded<'py> = (
     Bound<'py, PyArray1<f32>>,
@@ -31,23 +31,32 @@ fn options(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
     let Some(dict) = dict else { return Ok(out) };
     for (k, v) in dict.iter() {
         let key: String = k.extract().map_err(|_| {
-            InvalidInputError::new_err(format!("option names must be str, got {}", type_name(&k)))
+            bad_argument(
+                "options",
+                format!("option names must be str, got {}", type_name(&k)),
+            )
         })?;
         let value = if v.is_instance_of::<PyBool>() {
             OptValue::Bool(v.extract()?)
         } else if v.is_instance_of::<PyInt>() {
             OptValue::Int(v.extract().map_err(|_| {
-                InvalidInputError::new_err(format!("option {key:?} = {v} does not fit a 64-bit integer"))
+                bad_argument(
+                    "options",
+                    format!("option {key:?} = {v} does not fit a 64-bit integer"),
+                )
             })?)
         } else if v.is_instance_of::<PyFloat>() {
             OptValue::Float(v.extract()?)
         } else if let Ok(s) = v.cast::<PyString>() {
             OptValue::Str(s.to_cow()?.into_owned())
         } else {
-            return Err(InvalidInputError::new_err(format!(
-                "option {key:?} must be a bool, int, float or str, got {}",
-                type_name(&v)
-            )));
+            return Err(bad_argument(
+                "options",
+                format!(
+                    "option {key:?} must be a bool, int, float or str, got {}",
+                    type_name(&v)
+                ),
+            ));
         };
         out.insert(key, value);
     }
@@ -57,19 +66,22 @@ fn options(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
 /// The `str` objects of a sequence, kept alive while their text is borrowed.
 fn str_objects<'py>(seq: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyString>>> {
     let iter = seq.try_iter().map_err(|_| {
-        InvalidInputError::new_err(format!(
-            "{what} must be a sequence of str, got {}",
-            type_name(seq)
-        ))
+        bad_argument(
+            what,
+            format!("{what} must be a sequence of str, got {}", type_name(seq)),
+        )
     })?;
     iter.enumerate()
         .map(|(i, item)| {
             let item = item?;
             item.cast_into::<PyString>().map_err(|e| {
-                InvalidInputError::new_err(format!(
-                    "{what}[{i}] must be a str, got {}",
-                    type_name(e.into_inner().as_any())
-                ))
+                let got = type_name(e.into_inner().as_any());
+                invalid_input(
+                    format!("{what}[{i}] must be a str, got {got}"),
+                    Some(i),
+                    None,
+                    Some(what),
+                )
             })
         })
         .collect()
@@ -84,8 +96,9 @@ fn texts<'a>(objs: &'a [Bound<'_, PyString>]) -> Vec<Cow<'a, str>> {
 
 fn check_threads(threads: Option<usize>) -> PyResult<Option<usize>> {
     match threads {
-        Some(0) => Err(InvalidInputError::new_err(
-            "threads must be >= 1 (or None for the shared pool), got 0",
+        Some(0) => Err(bad_argument(
+            "threads",
+            "threads must be >= 1 (or None for the shared pool), got 0".into(),
         )),
         t => Ok(t),
     }
@@ -181,7 +194,13 @@ impl PyGrader {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(grade, m)?)?;
     m.add_class::<PyGrader>()?;
-    m.add("STATUS_NAMES", maxrl_core::grading::Status::NAMES.to_vec())?;
-    m.add("VERIFIERS", maxrl_core::grading::Verifier::NAMES.to_vec())?;
+    m.add("STATUS_NAMES", Status::NAMES.to_vec())?;
+    // One module constant per status code (CORRECT = 0, ...), named after the status.
+    for status in Status::ALL {
+        m.add(status.name().to_ascii_uppercase().as_str(), status as u8)?;
+    }
+    m.add("NO_VERDICT", Status::NO_VERDICT.map(|s| s as usize).to_vec())?;
+    m.add("VERIFIERS", Verifier::NAMES.to_vec())?;
+    m.add("LIMIT_KEYS", LIMIT_KEYS.to_vec())?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use super::numbers::Decimal;
+use super::numbers::Number;
 use super::{choice, countdown, exact, gsm8k, math, maze, text};
 use super::{Budget, Limits, OptValue, Options, Status, Verdict};
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ pub enum Verifier {
 #[derive(Debug, Clone)]
 pub enum Reference {
     Math(math::MathReference),
-    Gsm8k(Decimal),
+    Gsm8k(Number),
     Exact(String),
     Choice(u8),
     Maze(maze::Grid),
@@ -96,7 +96,7 @@ impl Verifier {
         }
         Ok(match self {
             Verifier::Math(o) => Reference::Math(math::parse_reference(reference, o, budget)?),
-            Verifier::Gsm8k(_) => Reference::Gsm8k(gsm8k::parse_reference(reference, budget)?),
+            Verifier::Gsm8k(o) => Reference::Gsm8k(gsm8k::parse_reference(reference, o, budget)?),
             Verifier::Exact(o) => Reference::Exact(exact::parse_reference(reference, o, budget)?),
             Verifier::Choice(o) => Reference::Choice(choice::parse_reference(reference, o)?),
             Verifier::Maze(_) => Reference::Maze(maze::parse_reference(reference, budget)?),
@@ -107,11 +107,22 @@ impl Verifier {
     /// Grade one response against a parsed reference (no panic guard: see [`Grader`]).
     pub fn grade(&self, response: &str, reference: &Reference, budget: &mut Budget) -> Verdict {
         let max = budget.limits.max_input_bytes;
-        let response = match response.len() > max {
+        let truncated = response.len() > max;
+        let response = match truncated {
             false => response,
             true if self.reads_from_end() => text::tail(response, max),
             true => return Verdict::limit(),
         };
+        let verdict = self.grade_within(response, reference, budget);
+        // An oversized response with no answer in its tail may have one in the part not read: the
+        // size bound was hit, so `limit`, not `no_answer`.
+        if truncated && verdict.status == Status::NoAnswer {
+            return Verdict::limit();
+        }
+        verdict
+    }
+
+    fn grade_within(&self, response: &str, reference: &Reference, budget: &mut Budget) -> Verdict {
         match (self, reference) {
             (Verifier::Math(o), Reference::Math(r)) => math::grade(response, r, o, budget),
             (Verifier::Gsm8k(o), Reference::Gsm8k(r)) => gsm8k::grade(response, r, o, budget),
@@ -138,7 +149,7 @@ impl Verifier {
 }
 
 /// Option keys that set [`Limits`] rather than a verifier option.
-const LIMIT_KEYS: [&str; 5] = [
+pub const LIMIT_KEYS: [&str; 5] = [
     "max_input_bytes",
     "max_depth",
     "max_exponent",
@@ -260,16 +271,7 @@ impl Grader {
         responses: &[&str],
         references: &[&str],
     ) -> Result<Vec<Verdict>> {
-        if responses.len() != references.len() {
-            return Err(Error::InvalidArgument {
-                name: "references",
-                reason: format!(
-                    "references has length {}, but responses has length {}; they must be aligned",
-                    references.len(),
-                    responses.len()
-                ),
-            });
-        }
+        Error::check_aligned("references", references.len(), "responses", responses.len())?;
         if responses.len() < SMALL_BATCH {
             return Ok(self.run(responses, references, false));
         }
@@ -482,6 +484,21 @@ mod tests {
         assert_eq!(
             Grader::new("exact", &o).unwrap().grade_one(&big, "7").status,
             Status::Limit
+        );
+        // The answer sits in the part that was not read: the size bound, not a missing answer.
+        let early = format!("The answer is \\boxed{{7}}. {}", "x".repeat(5000));
+        for v in ["math", "gsm8k", "choice"] {
+            let gold = if v == "choice" { "B" } else { "7" };
+            let got = Grader::new(v, &o).unwrap().grade_one(&early, gold);
+            assert_eq!((got.status, got.extracted), (Status::Limit, None), "{v}");
+        }
+        // Within the bound an empty response is still no_answer.
+        assert_eq!(
+            Grader::new("math", &o)
+                .unwrap()
+                .grade_one("no numbers", "7")
+                .status,
+            Status::NoAnswer
         );
         assert_eq!(
             Grader::new("maze", &o).unwrap().grade_one(&big, "SG").status,

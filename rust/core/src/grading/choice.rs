@@ -7,6 +7,10 @@
 //!    "option G" / "choice G" (whichever comes last);
 //! 4. the last standalone capital letter that does not start a phrase ("B." counts, "A cat" does not).
 //!
+//! Rules 2 to 4 look at the last 64 KiB of the response. The pronoun "I" ("I think", "I don't know")
+//! is never option I, and a box that starts with an option label and its text (`\boxed{E. A polygenic
+//! risk score}`) is that one letter.
+//!
 //! A letter joined to another by "or", "and", ",", "/" or "&" ("B or C", "(B) and (C)", `\boxed{B, C}`) is a
 //! hedge and grades `incorrect` even when one of the letters is right. Letters are ASCII capitals, except
 //! that boxes and answer phrases also accept a lower-case letter ("the answer is (b)").
@@ -86,11 +90,45 @@ fn not_phrase_start(b: &[u8], i: usize) -> bool {
     j == i + 1 || b.get(j).is_none_or(|c| !c.is_ascii_alphabetic()) || b[j..].starts_with(b"is ")
 }
 
+/// Words that may follow the option letter I ("I is correct", "I because …"); after any other
+/// lower-case word, "I" is the pronoun ("I think", "I don't know").
+const AFTER_LETTER_I: &[&str] = &[
+    "is", "was", "seems", "because", "since", "as", "and", "or", "but", "for", "with", "which", "that",
+    "from", "here", "only", "fits", "matches", "holds",
+];
+
+/// Length of the pronoun "I" and the word after it at `i` ("I think", "I'm", "i'd"), if it is one.
+fn pronoun(b: &[u8], i: usize) -> Option<usize> {
+    if !matches!(b.get(i), Some(b'I' | b'i')) || (i > 0 && word_byte(b[i - 1])) {
+        return None;
+    }
+    if b.get(i + 1) == Some(&b'\'') {
+        let mut j = i + 2;
+        while j < b.len() && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        return (j > i + 2).then_some(j - i);
+    }
+    let mut j = i + 1;
+    while j < b.len() && b[j] == b' ' {
+        j += 1;
+    }
+    if j == i + 1 || !b.get(j).is_some_and(u8::is_ascii_lowercase) {
+        return None;
+    }
+    let mut k = j;
+    while k < b.len() && (b[k].is_ascii_alphabetic() || b[k] == b'\'') {
+        k += 1;
+    }
+    let word = std::str::from_utf8(&b[j..k]).unwrap_or("");
+    (!AFTER_LETTER_I.contains(&word)).then_some(k - i)
+}
+
 /// The option letter at `i`, if it is one: a lone capital in range, or (when `lower`) a lone lower-case
-/// letter in range that does not start a phrase.
+/// letter in range that does not start a phrase. The pronoun "I" is never one.
 fn letter(b: &[u8], i: usize, last: u8, lower: bool) -> Option<u8> {
     let c = *b.get(i)?;
-    if !lone(b, i) {
+    if !lone(b, i) || pronoun(b, i).is_some() {
         return None;
     }
     if (b'A'..=last).contains(&c) {
@@ -102,9 +140,37 @@ fn letter(b: &[u8], i: usize, last: u8, lower: bool) -> Option<u8> {
 
 const MARKUP: &[u8] = b" \t*([{$:";
 
-/// Words that may sit between an answer keyword and its letter ("answer is either the option (B)").
+/// Words that may sit between an answer keyword and its letter ("answer is either the option (B)",
+/// "Answer: I think it is B", "answer: we pick B").
 const FILLERS: &[&str] = &[
-    "is", "would", "will", "should", "must", "be", "either", "the", "correct", "option", "choice", "letter",
+    "is",
+    "would",
+    "will",
+    "should",
+    "must",
+    "be",
+    "either",
+    "the",
+    "correct",
+    "option",
+    "choice",
+    "letter",
+    "it's",
+    "it",
+    "that's",
+    "that",
+    "this",
+    "we",
+    "probably",
+    "likely",
+    "clearly",
+    "definitely",
+    "go",
+    "with",
+    "pick",
+    "choose",
+    "select",
+    "say",
 ];
 
 /// Skip markup, filler words and LaTeX command names after a keyword; the position of what follows.
@@ -120,6 +186,10 @@ fn skip_fillers(b: &[u8], mut i: usize) -> usize {
             while i < stop && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
+        }
+        if let Some(n) = pronoun(b, i) {
+            i += n;
+            continue;
         }
         for w in FILLERS {
             let end = i + w.len();
@@ -212,10 +282,45 @@ fn answer_at(b: &[u8], i: usize, l: u8, last: u8) -> Choice {
     }
 }
 
+/// A letter written as an option label: `E.`, `E)`, `E:` before a space or the end, or `(E)`.
+fn is_label(b: &[u8], i: usize) -> bool {
+    let closed = matches!(b.get(i + 1), Some(b'.' | b')' | b':'))
+        && b.get(i + 2)
+            .is_none_or(|&c| matches!(c, b' ' | b'}' | b'*' | b'$' | b'\\'));
+    closed || (i > 0 && b[i - 1] == b'(' && b.get(i + 1) == Some(&b')'))
+}
+
+/// A capital that starts words ("A polygenic risk score"): an article, not a letter; "A and C",
+/// "B or D" and "B is right" still name letters.
+fn starts_words(b: &[u8], i: usize) -> bool {
+    let mut j = i + 1;
+    while j < b.len() && b[j] == b' ' {
+        j += 1;
+    }
+    if j == i + 1 || !b.get(j).is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    connective_at(b, j).is_none() && !b[j..].starts_with(b"is ")
+}
+
 /// Letters inside the last `\boxed{}`: one letter is the answer, several distinct letters a hedge.
+/// When the box starts with an option label followed by the option's text (`\boxed{E. A polygenic risk
+/// score}`), only labels count: the text is part of the one answer.
 fn from_box(text: &str, last: u8) -> Option<Choice> {
     let inner = super::text::last_boxed(text)?.as_bytes();
-    let mut found: Vec<u8> = (0..inner.len())
+    let letters: Vec<usize> = (0..inner.len())
+        .filter(|&i| letter(inner, i, last, true).is_some())
+        .collect();
+    let labelled = letters.first().is_some_and(|&i| is_label(inner, i));
+    let mut found: Vec<u8> = letters
+        .into_iter()
+        .filter(|&i| {
+            if labelled {
+                is_label(inner, i)
+            } else {
+                !starts_words(inner, i)
+            }
+        })
         .filter_map(|i| letter(inner, i, last, true))
         .collect();
     found.sort_unstable();
@@ -287,11 +392,17 @@ fn from_standalone(text: &str, last: u8) -> Option<Choice> {
 /// The response's answer by the rules in the module docs.
 pub fn extract(response: &str, opts: &ChoiceOptions) -> Option<Choice> {
     let last = opts.last();
+    // Phrases, marks and lone letters are looked for near the end only, which keeps megabyte
+    // responses cheap; a box is found anywhere.
+    let near_end = super::text::tail(response, SEARCH_TAIL);
     from_box(response, last)
-        .or_else(|| from_phrase(response, last))
-        .or_else(|| from_marks(response, last))
-        .or_else(|| from_standalone(response, last))
+        .or_else(|| from_phrase(near_end, last))
+        .or_else(|| from_marks(near_end, last))
+        .or_else(|| from_standalone(near_end, last))
 }
+
+/// Bytes at the end of a response searched for an unboxed letter.
+pub const SEARCH_TAIL: usize = 64 * 1024;
 
 pub fn extract_answer(response: &str, opts: &ChoiceOptions) -> Option<String> {
     extract(response, opts).map(|c| c.display())
@@ -395,5 +506,68 @@ mod tests {
         assert_eq!(grade("Answer: B", b'B', &o, &mut b).status, Status::Correct);
         assert_eq!(grade("Answer: C", b'B', &o, &mut b).status, Status::Incorrect);
         assert_eq!(grade("no idea", b'B', &o, &mut b).status, Status::NoAnswer);
+    }
+
+    fn verdict(response: &str, gold: u8) -> (Status, Option<String>) {
+        let v = grade(
+            response,
+            gold,
+            &ChoiceOptions::default(),
+            &mut Budget::new(Default::default()),
+        );
+        (v.status, v.extracted)
+    }
+
+    fn check(cases: &[(&str, u8, Status, Option<&str>)]) {
+        for &(response, gold, status, extracted) in cases {
+            assert_eq!(
+                verdict(response, gold),
+                (status, extracted.map(String::from)),
+                "{response:?} vs {}",
+                gold as char
+            );
+        }
+    }
+
+    #[test]
+    fn the_pronoun_i_is_not_option_i() {
+        use Status::{Correct, Incorrect, NoAnswer};
+        check(&[
+            ("Answer: I think it is B", b'B', Correct, Some("B")),
+            ("Answer: I don't know.", b'I', NoAnswer, None),
+            ("Answer: I'm fairly sure it's (C).", b'C', Correct, Some("C")),
+            ("The answer is: I believe D", b'D', Correct, Some("D")),
+            ("Answer: I would go with **E**", b'E', Correct, Some("E")),
+            ("I think the answer is A.", b'A', Correct, Some("A")),
+            ("Final answer: i guess it is b", b'B', Correct, Some("B")),
+            ("I am not sure, I guess.", b'I', NoAnswer, None),
+            // The letter I itself.
+            ("Answer: I", b'I', Correct, Some("I")),
+            ("The answer is I because the rest fail.", b'I', Correct, Some("I")),
+            ("Answer: (I)", b'I', Correct, Some("I")),
+            ("Answer: I is correct", b'I', Correct, Some("I")),
+            (r"\boxed{I}", b'I', Correct, Some("I")),
+            ("Answer: I think it is B", b'I', Incorrect, Some("B")),
+        ]);
+    }
+
+    #[test]
+    fn option_text_after_a_label_is_one_answer() {
+        use Status::{Correct, Incorrect, NoAnswer};
+        check(&[
+            (r"\boxed{E. A polygenic risk score}", b'E', Correct, Some("E")),
+            (r"\boxed{E. A polygenic risk score}", b'A', Incorrect, Some("E")),
+            (r"\boxed{\text{B) A decrease in price}}", b'B', Correct, Some("B")),
+            (r"\boxed{(C) I and II only}", b'C', Correct, Some("C")),
+            (r"\boxed{D: A and B are both false}", b'D', Correct, Some("D")),
+            (r"\boxed{A. 12}", b'A', Correct, Some("A")),
+            // Two labels are still a hedge; plain letters joined as before.
+            (r"\boxed{A. 3 or C. 5}", b'A', Incorrect, Some("A,C")),
+            (r"\boxed{B, D}", b'B', Incorrect, Some("B,D")),
+            (r"\boxed{A and C}", b'A', Incorrect, Some("A,C")),
+            // Option text without its label names no letter.
+            (r"\boxed{\text{A polygenic risk score}}", b'A', NoAnswer, None),
+            ("Answer: E. A polygenic risk score", b'E', Correct, Some("E")),
+        ]);
     }
 }

@@ -21,6 +21,6 @@ pub mod options;
 pub mod text;
 pub mod verdict;
 
-pub use batch::{Grader, Reference, Verifier};
+pub use batch::{Grader, Reference, Verifier, LIMIT_KEYS};
 pub use options::{OptValue, OptionReader, Options};
 pub use verdict::{Budget, LimitHit, Limits, Status, Verdict};

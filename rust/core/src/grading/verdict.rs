@@ -1,4 +1,4 @@
-//! What grading one item returns (SPEC §6), and the bounds that replace timeouts.
+//! What grading one item returns (docs/grading.md), and the bounds that replace timeouts.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,20 @@ impl Status {
         "limit",
         "error",
     ];
+
+    /// Every status, in code order.
+    pub const ALL: [Status; 6] = [
+        Status::Correct,
+        Status::Incorrect,
+        Status::NoAnswer,
+        Status::InvalidReference,
+        Status::Limit,
+        Status::Error,
+    ];
+
+    /// Statuses whose score says nothing about the response: no verdict. Rollouts with one are masked out
+    /// of the advantages and left out of pass@k's n, never counted as failures.
+    pub const NO_VERDICT: [Status; 3] = [Status::InvalidReference, Status::Limit, Status::Error];
 
     pub fn name(self) -> &'static str {
         Self::NAMES[self as usize]

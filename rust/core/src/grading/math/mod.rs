@@ -71,6 +71,12 @@ pub struct MathOptions {
     /// match a reference interval. The reverse (reference as inequalities, response as interval) is
     /// always allowed.
     pub set_relation: bool,
+    /// `self_correction` (bool, default true): a box after a correction word (`\boxed{3} Hmm, actually
+    /// \boxed{4}`) replaces the earlier one. When false the two boxes form one group, a hedge.
+    pub self_correction: bool,
+    /// `ignore_run_on` (bool, default true): text after an end-of-turn token or an invented next
+    /// `Question:` line is not read, unless the first turn holds no answer.
+    pub ignore_run_on: bool,
 }
 
 impl Default for MathOptions {
@@ -85,6 +91,8 @@ impl Default for MathOptions {
             plain_numbers: true,
             decimal_comma: false,
             set_relation: false,
+            self_correction: true,
+            ignore_run_on: true,
         }
     }
 }
@@ -141,6 +149,8 @@ impl MathOptions {
             plain_numbers: r.bool("plain_numbers", d.plain_numbers)?,
             decimal_comma: r.bool("decimal_comma", d.decimal_comma)?,
             set_relation: r.bool("set_relation", d.set_relation)?,
+            self_correction: r.bool("self_correction", d.self_correction)?,
+            ignore_run_on: r.bool("ignore_run_on", d.ignore_run_on)?,
         };
         r.finish()?;
         Ok(out)
@@ -154,6 +164,9 @@ pub struct MathReference {
     pub(crate) node: Node,
     /// The normalised reference text (display, and the last-resort textual comparison).
     pub(crate) text: String,
+    /// A multiple-choice gold (`B`, `(B)`, `\text{B}`): responses are read as the `choice` verifier
+    /// reads them (`Answer: B`, `B) 42`, `The correct option is (B).`).
+    pub(crate) choice: Option<u8>,
 }
 
 impl MathReference {
@@ -180,11 +193,74 @@ pub fn parse_reference(
         return Err(Status::Limit);
     }
     let parts = reference_parts(reference, opts).ok_or(Status::InvalidReference)?;
+    if parts.iter().any(|p| malformed(p)) {
+        return Err(Status::InvalidReference);
+    }
     let (node, text) = read_parts(&parts, opts, budget).map_err(|_| Status::Limit)?;
     if text.is_empty() {
         return Err(Status::InvalidReference);
     }
-    Ok(MathReference { node, text })
+    let choice = match parts.as_slice() {
+        [p] => option_letter(p),
+        _ => None,
+    };
+    Ok(MathReference { node, text, choice })
+}
+
+/// A reference that cannot be a written answer: unbalanced braces (`\frac{`), more opening than
+/// closing brackets or the reverse (`((`; intervals such as `[0, 1)` mix kinds and still balance), a
+/// `\begin{…}` without its `\end{…}`, or nothing but an empty box (`\boxed{}`).
+fn malformed(p: &str) -> bool {
+    let b = p.as_bytes();
+    let (mut braces, mut brackets) = (0i64, 0i64);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                // `\{`, `\}` and `\left(`-style delimiters are counted as what they delimit.
+                i += 1;
+                if i < b.len() && matches!(b[i], b'{' | b'}') {
+                    i += 1;
+                    continue;
+                }
+                if b[i..].starts_with(b"left.") {
+                    brackets += 1;
+                } else if b[i..].starts_with(b"right.") {
+                    brackets -= 1;
+                }
+            }
+            b'{' => braces += 1,
+            b'}' => braces -= 1,
+            b'(' | b'[' => brackets += 1,
+            b')' | b']' => brackets -= 1,
+            _ => {}
+        }
+        if braces < 0 {
+            return true;
+        }
+        i += 1;
+    }
+    let empty_box = p
+        .replace("\\boxed", "")
+        .replace("\\fbox", "")
+        .trim_matches(|c: char| c.is_whitespace() || "{}$".contains(c))
+        .is_empty();
+    // `\begin{pmatrix}1` without its `\end`.
+    let environments = p.matches("\\begin{").count() != p.matches("\\end{").count();
+    braces != 0 || brackets != 0 || empty_box || environments
+}
+
+/// The option letter of a multiple-choice gold: one capital, possibly in parentheses, `\text{}` or `$`.
+fn option_letter(p: &str) -> Option<u8> {
+    let mut t = p.to_string();
+    for w in ["\\textbf", "\\textrm", "\\text", "\\mathrm", "\\mathbf", "\\mbox"] {
+        t = t.replace(w, "");
+    }
+    let t: Vec<u8> = t.bytes().filter(|c| !b"{}()[]$ .*:".contains(c)).collect();
+    match t.as_slice() {
+        [c] if c.is_ascii_uppercase() => Some(*c),
+        _ => None,
+    }
 }
 
 /// The answer text(s) of a reference string.
@@ -243,6 +319,28 @@ fn read_parts(
     Ok((node, text))
 }
 
+/// A multiple-choice gold: the letter the response names, read by the `choice` verifier's rules (a
+/// box, an answer phrase, a marked letter, a standalone capital); `None` when it names none, and the
+/// response is then read as math (so a bare lower-case `b` is the variable b, not option B).
+fn grade_choice(text: &str, letter: u8, opts: &MathOptions) -> Option<Verdict> {
+    use crate::grading::choice;
+    let text = text.rfind("</think>").map_or(text, |i| &text[i + 8..]);
+    let text = if opts.ignore_run_on {
+        crate::grading::text::first_turn(text)
+    } else {
+        text
+    };
+    let copts = choice::ChoiceOptions {
+        num_choices: (letter - b'A' + 1).max(10),
+    };
+    let found = choice::extract(text, &copts)?;
+    Some(if choice::compare(&found, letter) {
+        Verdict::correct(found.display())
+    } else {
+        Verdict::incorrect(found.display())
+    })
+}
+
 /// The extraction stage alone: the answer text found in `response`, or None.
 pub fn extract_answer(response: &str, opts: &MathOptions) -> Option<String> {
     extract::extract(
@@ -270,6 +368,11 @@ fn tail(s: &str, max: usize) -> &str {
 /// Grade one response against a parsed reference.
 pub fn grade(response: &str, reference: &MathReference, opts: &MathOptions, budget: &mut Budget) -> Verdict {
     let text = tail(response, budget.limits.max_input_bytes);
+    if let Some(letter) = reference.choice {
+        if let Some(v) = grade_choice(text, letter, opts) {
+            return v;
+        }
+    }
     let Some(found) = extract::extract(text, opts) else {
         return Verdict::no_answer();
     };

@@ -64,6 +64,12 @@ pub fn normalize(s: &str, budget: &mut Budget) -> Result<String, LimitHit> {
             i += 1;
             continue;
         }
+        if (c == b'x' || c == b'X') && times_between_numbers(s, &out, i) {
+            // `7 x 8 = 56`: a plain x between two numbers is a times sign, not a variable.
+            out.push_str("\\times ");
+            i += 1;
+            continue;
+        }
         if c < 0x80 {
             out.push(c as char);
             i += 1;
@@ -109,6 +115,16 @@ pub fn normalize(s: &str, budget: &mut Budget) -> Result<String, LimitHit> {
     } else {
         trimmed.to_string()
     })
+}
+
+/// Whether the `x` (or `X`) at `i` stands alone between two numbers (`7 x 8`, `2x3`, `4 X 5`).
+fn times_between_numbers(s: &str, out: &str, i: usize) -> bool {
+    let b = s.as_bytes();
+    let alone = (i == 0 || !b[i - 1].is_ascii_alphabetic() && b[i - 1] != b'\\')
+        && b.get(i + 1).is_none_or(|c| !c.is_ascii_alphabetic());
+    alone
+        && out.trim_end().ends_with(|c: char| c.is_ascii_digit())
+        && s[i + 1..].trim_start().starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// Length of a `{,}` group (inner spaces allowed) at the start of `t`.

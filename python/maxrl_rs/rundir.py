@@ -1,0 +1,127 @@
+"""Run directories: what a path given to ``--resume`` means, what an existing run is, and the lock that keeps
+a second process out of a run directory.
+
+A run directory holds ``config.json`` (see :mod:`maxrl_rs.run`); its checkpoints are ``checkpoints/step-N``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from maxrl_rs import checkpoint as ckpt
+from maxrl_rs.errors import ConfigError, FileError
+from maxrl_rs.metrics import METRICS_FILE
+
+LOCK_FILE = ".lock"
+#: What a run writes at its top level; ``--overwrite`` removes all but the cached warm-start.
+RUN_FILES = (ckpt.CONFIG_FILE, METRICS_FILE, "tensorboard", ckpt.CHECKPOINTS)
+
+
+def resolve_resume(path: str | Path) -> tuple[Path, Path | None]:
+    """``(run directory, checkpoint or None)`` for a ``--resume`` argument.
+
+    ``RUN`` resumes from its newest readable checkpoint (None here: chosen later); ``RUN/checkpoints/step-N``
+    resumes ``RUN`` from that checkpoint. Paths are made absolute.
+
+    Raises:
+        ConfigError: when ``path`` is neither, naming what is missing.
+    """
+    p = Path(path).absolute()
+    if not p.is_dir():
+        raise ConfigError(f"resume: {str(path)!r} is not a directory")
+    if (p / ckpt.CONFIG_FILE).is_file() and not (p / ckpt.STATE_FILE).exists():
+        return p, None
+    if p.parent.name == ckpt.CHECKPOINTS and (p.parent.parent / ckpt.CONFIG_FILE).is_file():
+        if not ckpt.STEP_DIR.match(p.name):
+            raise ConfigError(f"resume: {str(path)!r} is not a checkpoint (checkpoints are named step-N)")
+        return p.parent.parent, p
+    if p.name == ckpt.CHECKPOINTS and (p.parent / ckpt.CONFIG_FILE).is_file():
+        return p.parent, None
+    raise ConfigError(
+        f"resume: {str(path)!r} is neither a run directory (no {ckpt.CONFIG_FILE}) nor a checkpoint inside "
+        f"one (RUN/{ckpt.CHECKPOINTS}/step-N); give the --out directory of the run to continue"
+    )
+
+
+def later_checkpoints(run_dir: Path, checkpoint: Path) -> list[Path]:
+    """The checkpoints of ``run_dir`` newer than ``checkpoint``."""
+    m = ckpt.STEP_DIR.match(checkpoint.name)
+    step = int(m.group(1)) if m else -1
+    return [p for s, p in ckpt.step_dirs(run_dir) if s > step]
+
+
+def check_new_run(run_dir: Path, *, overwrite: bool) -> None:
+    """Refuse to start a new run over an existing one (or over a directory that is not a run) unless
+    ``overwrite``, which removes the old run's config, metrics and checkpoints (a cached warm-start stays:
+    it is reused only when its settings match)."""
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise ConfigError(f"out: {str(run_dir)!r} exists and is not a directory")
+    entries = {p.name for p in run_dir.iterdir()} - {LOCK_FILE}
+    if not entries:
+        return
+    if ckpt.CONFIG_FILE not in entries:
+        raise ConfigError(
+            f"out: {str(run_dir)!r} is not empty and holds no run ({ckpt.CONFIG_FILE} is missing); "
+            "pick a new or empty directory"
+        )
+    if not overwrite:
+        found = ckpt.step_dirs(run_dir)
+        held = f"checkpoints up to step {found[-1][0]}" if found else "a run without checkpoints"
+        raise ConfigError(
+            f"out: {str(run_dir)!r} already holds {held}; continue it with --resume {run_dir}, "
+            "replace it with --overwrite, or pick another --out"
+        )
+
+
+def clear_run(run_dir: Path) -> None:
+    """Remove what a previous run wrote (see :data:`RUN_FILES`)."""
+    for name in RUN_FILES:
+        p = run_dir / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold ``RUN_DIR/.lock`` (an exclusive ``flock``, holding this process id) for the block.
+
+    The operating system releases the lock when the process dies, so a lock left by a killed run never
+    blocks the next one.
+
+    Raises:
+        FileError: when another live process holds the lock, naming it.
+    """
+    import fcntl
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise FileError(
+                f"{str(run_dir)!r} is in use by process {holder} (lock {str(path)!r}); "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -1,0 +1,336 @@
+"""User data in the layouts TRL and verl users have: ``task.name = "dataset"`` with ``[task.dataset]``.
+
+Files are local ``.jsonl``, ``.json``, ``.parquet`` or ``.csv``, read with the ``datasets`` library
+(``load_dataset("json" | "parquet" | "csv", data_files=...)``, nothing from the hub). Each row gives:
+
+- a prompt, column ``prompt_field`` (default ``prompt``): a string, or a list of ``{"role", "content"}``
+  chat messages. Messages go through the tokenizer's chat template; a tokenizer without one (the word-level
+  tokenizers of tiny models) gets the messages' contents joined by blank lines, roles dropped.
+  ``system_prompt``, when set, is put first as a system message (before a string prompt: a blank line);
+- a reference answer, column ``answer_field`` (default ``answer``); both fields take dotted paths into
+  nested columns, so verl's ``reward_model.ground_truth`` works as is. Numbers become their text, dicts JSON
+  (``countdown``), a list of strings rows (``maze``);
+- optionally ``verifier``: the row's ``maxrl_rs.grade`` verifier (default ``task.dataset.verifier``).
+
+A verl-layout parquet file (``data_source``, ``prompt`` = messages, ``ability``, ``reward_model`` =
+``{style, ground_truth}``, ``extra_info``) trains with ``answer_field = "reward_model.ground_truth"``.
+``reward_fn`` scores responses with a Python function instead of the verifiers (:mod:`maxrl_rs.rewards`).
+
+Every row is checked before training (:func:`validate_rows`): a row with a missing or null field, a prompt
+that is neither a string nor messages, an empty answer, an unknown verifier or a reference the verifier
+cannot read is left out with a warning naming the file and the row index (0-based); more than 10% of such
+rows, or none usable, stop the run with the list (the same rule as JSONL files).
+
+The held-out set is ``eval`` when given, else the first ``task.eval_size`` rows of ``train`` (then left out
+of training).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maxrl_rs.errors import ConfigError
+from maxrl_rs.tasks.base import Example, Graded, Task, register_task
+from maxrl_rs.tasks.jsonl import report_unusable
+
+#: File suffix -> ``datasets`` builder.
+BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+#: The verifier name of examples scored by ``reward_fn``.
+PYTHON_REWARD = "python"
+
+
+@dataclass
+class DatasetOptions:
+    """``[task.dataset]``: ``train`` and optional ``eval`` files; the prompt and answer columns (dotted paths
+    into nested columns allowed); ``system_prompt``; the default ``verifier``; ``reward_fn``, a Python reward
+    function replacing the verifiers (``module:function`` or ``file.py:function``); the token budget."""
+
+    train: str = ""
+    eval: str = ""
+    prompt_field: str = "prompt"
+    answer_field: str = "answer"
+    system_prompt: str = ""
+    verifier: str = "math"
+    reward_fn: str = ""
+    max_new_tokens: int = 512
+
+
+@dataclass(frozen=True)
+class Row:
+    """One checked row: the prompt as text (messages' contents joined) and as messages, and its reference."""
+
+    index: int
+    text: str
+    messages: tuple[tuple[str, str], ...] | None
+    reference: str
+    verifier: str
+
+
+def read_rows(path: str, key: str) -> list[dict[str, Any]]:
+    """The rows of a local data file as dicts, read with ``datasets``; ConfigError naming ``key``."""
+    p = Path(path)
+    builder = BUILDERS.get(p.suffix.lower())
+    if builder is None:
+        raise ConfigError(f"{key}: {path!r} must end in one of {', '.join(BUILDERS)}")
+    if not p.is_file():
+        raise ConfigError(f"{key}: file {path!r} does not exist")
+    from datasets import load_dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+    try:
+        data = load_dataset(builder, data_files=str(p), split="train")
+    except Exception as e:  # datasets raises many kinds (ArrowInvalid, DatasetGenerationError, ...)
+        raise ConfigError(
+            f"{key}: {path!r} could not be read as {builder}: {type(e).__name__}: {e}"
+        ) from None
+    return list(data)
+
+
+def get_field(row: dict[str, Any], path: str) -> Any:
+    """``row[path]``, or the nested value at dotted ``path`` (``reward_model.ground_truth``).
+
+    KeyError when absent or null: ``datasets`` gives every row every column of the file, so a field some
+    rows lack reads as None there.
+    """
+    node: Any = row
+    if path in row:
+        node = row[path]
+    else:
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(path)
+            node = node[part]
+    if node is None:
+        raise KeyError(path)
+    return node
+
+
+def _fields(row: dict[str, Any]) -> str:
+    return ", ".join(k for k, v in row.items() if v is not None)
+
+
+def validate_rows(rows: list[dict[str, Any]], options: DatasetOptions, path: str) -> list[Row]:
+    """Check every row of ``path`` up front and return the usable ones, parsed.
+
+    Unusable rows are left out with a warning naming each as ``path: row i: why`` (0-based); as for JSONL
+    files (:func:`maxrl_rs.tasks.jsonl.report_unusable`), ConfigError listing them when no row or more than
+    10% of the rows are unusable.
+    """
+    out: list[Row] = []
+    problems: list[tuple[int, str]] = []
+    for i, row in enumerate(rows):
+        try:
+            out.append(_row(i, row, options))
+        except _Unusable as e:
+            problems.append((i, str(e)))
+    if not options.reward_fn:
+        unreadable = _unreadable_references(out, options.answer_field)
+        problems += unreadable
+        out = [r for r in out if r.index not in {i for i, _ in unreadable}]
+    report_unusable(path, [(f"{path}: row {i}", why) for i, why in sorted(problems)], len(rows), len(out))
+    if not out:
+        raise ConfigError(f"{path}: has no rows")
+    return out
+
+
+class _Unusable(ValueError):
+    """Why one row cannot be trained on."""
+
+
+def _row(i: int, row: dict[str, Any], options: DatasetOptions) -> Row:
+    from maxrl_rs.grading import VERIFIERS
+
+    python_reward = bool(options.reward_fn)
+    try:
+        prompt = get_field(row, options.prompt_field)
+    except KeyError:
+        raise _Unusable(
+            f"no field {options.prompt_field!r} (task.dataset.prompt_field); its fields: {_fields(row)}"
+        ) from None
+    text, messages = _prompt(prompt, options.system_prompt, options.prompt_field)
+    try:
+        answer = get_field(row, options.answer_field)
+    except KeyError:
+        if not python_reward:
+            raise _Unusable(
+                f"no field {options.answer_field!r} (task.dataset.answer_field), or it is null; "
+                f"its fields: {_fields(row)}"
+            ) from None
+        answer = ""
+    verifier = row.get("verifier") or options.verifier
+    if python_reward:
+        verifier = PYTHON_REWARD
+    elif verifier not in VERIFIERS:
+        raise _Unusable(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
+    if (isinstance(answer, float) and math.isnan(answer)) or answer == "":
+        if not python_reward:
+            raise _Unusable(f"field {options.answer_field!r} is empty ({answer!r})")
+        answer = ""
+    try:
+        reference = _reference(answer, verifier)
+    except TypeError as e:
+        raise _Unusable(f"field {options.answer_field!r} {e}") from None
+    return Row(i, text, messages, reference, verifier)
+
+
+def _prompt(value: Any, system: str, field: str) -> tuple[str, tuple[tuple[str, str], ...] | None]:
+    if isinstance(value, str):
+        if not value.strip():
+            raise _Unusable(f"field {field!r} is an empty prompt")
+        if not system:
+            return value, None
+        return f"{system}\n\n{value}", (("system", system), ("user", value))
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and value:
+        messages = []
+        for j, m in enumerate(value):
+            if (
+                not isinstance(m, dict)
+                or not isinstance(m.get("role"), str)
+                or not isinstance(m.get("content"), str)
+            ):
+                raise _Unusable(
+                    f"field {field!r} message {j} must be {{'role': str, 'content': str}}, got {m!r:.120}"
+                )
+            messages.append((m["role"], m["content"]))
+        if system and messages[0][0] != "system":
+            messages.insert(0, ("system", system))
+        return "\n\n".join(c for _, c in messages), tuple(messages)
+    raise _Unusable(
+        f"field {field!r} must be a string or a non-empty list of {{role, content}} messages, "
+        f"got {value!r:.120}"
+    )
+
+
+def _reference(answer: Any, verifier: str) -> str:
+    from maxrl_rs.grading import reference_text
+
+    if isinstance(answer, bool):
+        raise TypeError(f"must be a string or a number, got {answer!r}")
+    if isinstance(answer, int):
+        return str(answer)
+    if isinstance(answer, float):
+        return str(int(answer)) if answer.is_integer() else repr(answer)
+    if isinstance(answer, np.ndarray):
+        answer = answer.tolist()
+    if isinstance(answer, (list, tuple)) and verifier != "maze":
+        if len(answer) == 1:  # verl sometimes stores one ground truth in a list
+            return _reference(answer[0], verifier)
+        return json.dumps(list(answer))
+    return reference_text(answer, verifier)
+
+
+def _unreadable_references(rows: list[Row], field: str) -> list[tuple[int, str]]:
+    """Rows whose reference the verifier cannot read (graded against itself: ``invalid_reference``),
+    which would otherwise mask every rollout of their prompt."""
+    import maxrl_rs
+
+    invalid = maxrl_rs.STATUS_NAMES.index("invalid_reference")
+    by_verifier: dict[str, list[Row]] = {}
+    for r in rows:
+        by_verifier.setdefault(r.verifier, []).append(r)
+    out = []
+    for verifier, group in by_verifier.items():
+        refs = [r.reference for r in group]
+        status = maxrl_rs.grade(refs, refs, verifier=verifier).status
+        for r, code in zip(group, status.tolist()):
+            if code == invalid:
+                out.append(
+                    (
+                        r.index,
+                        f"field {field!r} = {r.reference!r:.80} is not a reference the "
+                        f"{verifier!r} verifier can read",
+                    )
+                )
+    return out
+
+
+@register_task
+class DatasetTask(Task):
+    name = "dataset"
+    Options = DatasetOptions
+
+    #: Set by the run: reward_fn scores must be 0/1 (the maxrl estimator).
+    binary_rewards: bool = True
+
+    def __init__(self, options: DatasetOptions, **kwargs: Any) -> None:
+        if not options.train:
+            raise ConfigError(
+                "task.dataset.train: path to a .jsonl, .json, .parquet or .csv file is required"
+            )
+        super().__init__(options, **kwargs)
+        self._reward_fn = None
+        if options.reward_fn:
+            from maxrl_rs.rewards import load_reward_fn
+
+            self._reward_fn = load_reward_fn(options.reward_fn)
+
+    def _read(self, path: str, key: str, prefix: str) -> list[tuple[Example, Row]]:
+        rows = validate_rows(read_rows(path, key), self.options, path)
+        return [(Example(f"{prefix}:{r.index}", r.text, r.reference, r.verifier), r) for r in rows]
+
+    @cached_property
+    def _split(self) -> tuple[list[Example], list[Example]]:
+        train = self._read(self.options.train, "task.dataset.train", "train")
+        if self.options.eval:
+            held = self._read(self.options.eval, "task.dataset.eval", "eval")
+        else:
+            if len(train) <= self.eval_size:
+                raise ConfigError(
+                    f"task.eval_size ({self.eval_size}) leaves no training rows in {self.options.train!r} "
+                    f"({len(train)} rows); lower it or set task.dataset.eval"
+                )
+            train, held = train[self.eval_size :], train[: self.eval_size]
+        self._messages = {ex.id: r.messages for ex, r in (*train, *held)}
+        return [ex for ex, _ in train], [ex for ex, _ in held]
+
+    @property
+    def num_train(self) -> int:
+        return len(self._split[0])
+
+    def train_example(self, index: int) -> Example:
+        return self._split[0][index]
+
+    def eval_examples(self) -> list[Example]:
+        return list(self._split[1])
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.options.max_new_tokens
+
+    def prompt_ids(self, example: Example, tokenizer: Any) -> list[int]:
+        """Chat messages through the tokenizer's chat template; without one, the prompt text (contents
+        joined by blank lines)."""
+        self._split  # noqa: B018 - reads the files, which fills _messages
+        messages = self._messages.get(example.id)
+        if messages is None or not getattr(tokenizer, "chat_template", None):
+            return super().prompt_ids(example, tokenizer)
+        ids = tokenizer.apply_chat_template(
+            [{"role": r, "content": c} for r, c in messages], add_generation_prompt=True, tokenize=True
+        )
+        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+    def grade(self, responses: Any, examples: Any) -> Graded:
+        """The verifiers (:meth:`Task.grade`), or one call of ``reward_fn`` on the whole batch."""
+        if self._reward_fn is None:
+            return super().grade(responses, examples)
+        from maxrl_rs.rewards import call_reward_fn
+
+        rewards, mask, status = call_reward_fn(
+            self._reward_fn,
+            [ex.prompt for ex in examples],
+            list(responses),
+            [ex.reference for ex in examples],
+            binary=self.binary_rewards,
+            ids=[ex.id for ex in examples],
+        )
+        return Graded(rewards=rewards, mask=mask, status=status)

@@ -1,0 +1,365 @@
+"""``task.name = "dataset"``: verl-layout parquet, chat-message JSONL, CSV and JSON files read with
+``datasets``; dotted answer fields; chat templates and the no-template fallback; Python reward functions;
+every row checked up front with the file and row index."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("datasets")
+
+import _byo_rewards  # noqa: E402
+import maxrl_rs  # noqa: E402
+from maxrl_rs import ConfigError  # noqa: E402
+from maxrl_rs.config import load_config  # noqa: E402
+from maxrl_rs.models import TinyModelSpec, tiny_model, word_level_tokenizer  # noqa: E402
+from maxrl_rs.rewards import RewardFunctionError  # noqa: E402
+from maxrl_rs.run import make_task, train  # noqa: E402
+
+WORDS = ["user:", "system:", "assistant:", "add", "Be", "brief.", *"123456"]
+TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+PROBLEMS = [("1 2", "3"), ("2 2", "4"), ("1 4", "5"), ("3 3", "6"), ("1 1", "2"), ("2 3", "5")]
+
+
+def model_dir(tmp_path, *, chat_template: bool):
+    tok = word_level_tokenizer(WORDS)
+    if chat_template:
+        tok.chat_template = TEMPLATE
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    out = tmp_path / ("chat-model" if chat_template else "plain-model")
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out, tok
+
+
+def verl_parquet(path):
+    """A file in verl's layout, written as verl's data scripts write it."""
+    from datasets import Dataset
+
+    rows = [
+        {
+            "data_source": "toy/add",
+            "prompt": [{"role": "user", "content": f"add {q}"}],
+            "ability": "math",
+            "reward_model": {"style": "rule", "ground_truth": a},
+            "extra_info": {"split": "train", "index": i},
+        }
+        for i, (q, a) in enumerate(PROBLEMS)
+    ]
+    Dataset.from_list(rows).to_parquet(str(path))
+    return path
+
+
+def messages_jsonl(path, *, system=False):
+    rows = []
+    for q, a in PROBLEMS:
+        msgs = [{"role": "user", "content": f"add {q}"}]
+        if system:
+            msgs.insert(0, {"role": "system", "content": "Be brief."})
+        rows.append({"messages": msgs, "solution": int(a)})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def messages_options(data, reward_fn):
+    """Overrides for a messages-layout JSONL scored by ``reward_fn``."""
+    return [
+        f"task.dataset.train={data}",
+        "task.dataset.prompt_field=messages",
+        "task.dataset.answer_field=solution",
+        f"task.dataset.reward_fn={reward_fn}",
+    ]
+
+
+def run_config(tmp_path, model, *extra):
+    return load_config(
+        None,
+        [
+            f"out={tmp_path / 'run'}",
+            "task.name=dataset",
+            "task.dataset.max_new_tokens=3",
+            "task.eval_size=2",
+            f"model.path={model}",
+            "train.steps=1",
+            "train.prompts_per_step=2",
+            "rollout.n=4",
+            "eval.samples=2",
+            "log.progress=false",
+            "log.tensorboard=false",
+            *extra,
+        ],
+    )
+
+
+def prompt_text(batch, tok, row=0):
+    r = batch.rollouts
+    return tok.decode(r.prompt_ids[row][r.prompt_mask[row].bool()].tolist())
+
+
+def test_verl_parquet_trains_a_step_with_a_python_reward(tmp_path):
+    model, tok = model_dir(tmp_path, chat_template=True)
+    data = verl_parquet(tmp_path / "train.parquet")
+    seen = []
+    _byo_rewards.CALLS.clear()
+    cfg = run_config(
+        tmp_path,
+        model,
+        f"task.dataset.train={data}",
+        "task.dataset.answer_field=reward_model.ground_truth",
+        "task.dataset.reward_fn=_byo_rewards:contains_reference",
+    )
+    summary = train(cfg, hooks=[seen.append])
+    assert summary.last_step == 1
+    (batch,) = seen
+    # One call per batch; its scores are the step's rewards, row for row.
+    step_call = next(c for c in _byo_rewards.CALLS if c[1] == list(batch.rollouts.texts))
+    _prompts, responses, references = step_call
+    want = [float(ref in resp.split()) for resp, ref in zip(responses, references)]
+    np.testing.assert_array_equal(batch.rewards, want)
+    assert batch.mask.all()
+    assert {ex.reference for ex in batch.examples} <= {a for _, a in PROBLEMS}
+    assert set(references) == {ex.reference for ex in batch.examples}
+    # The messages went through the chat template.
+    assert prompt_text(batch, tok) == f"user: {batch.examples[0].prompt} assistant:"
+    assert batch.examples[0].prompt.startswith("add ")
+    assert batch.examples[0].id.startswith("train:")
+
+
+def test_messages_jsonl_without_chat_template_trains_a_step_with_a_reward_file(tmp_path):
+    model, tok = model_dir(tmp_path, chat_template=False)
+    data = messages_jsonl(tmp_path / "train.jsonl", system=True)
+    reward_file = tmp_path / "my_reward.py"
+    reward_file.write_text(
+        "def score(prompts, responses, references):\n"
+        "    return [1.0 if r.split()[:1] == [ref] else 0.0 for r, ref in zip(responses, references)]\n"
+    )
+    seen = []
+    cfg = run_config(tmp_path, model, *messages_options(data, f"{reward_file}:score"))
+    train(cfg, hooks=[seen.append])
+    (batch,) = seen
+    want = [float(t.split()[:1] == [ex]) for t, ex in zip(batch.rollouts.texts, _refs(batch))]
+    np.testing.assert_array_equal(batch.rewards, want)
+    # No chat template: the messages' contents, joined by blank lines.
+    assert batch.examples[0].prompt.startswith("Be brief.\n\nadd ")
+    assert prompt_text(batch, tok) == "<bos> " + " ".join(batch.examples[0].prompt.split())
+    assert {ex.reference for ex in batch.examples} <= {"2", "3", "4", "5", "6"}  # integers as text
+
+
+def _refs(batch):
+    per = len(batch.rewards) // len(batch.examples)
+    return [batch.examples[i // per].reference for i in range(len(batch.rewards))]
+
+
+def test_verifiers_per_row_system_prompt_csv_and_json(tmp_path):
+    model, tok = model_dir(tmp_path, chat_template=True)
+    rows = [
+        {"q": f"add {q}", "a": a, "verifier": "exact" if i % 2 else ""} for i, (q, a) in enumerate(PROBLEMS)
+    ]
+    csv = tmp_path / "d.csv"
+    csv.write_text("q,a,verifier\n" + "".join(f"{r['q']},{r['a']},{r['verifier']}\n" for r in rows))
+    js = tmp_path / "d.json"
+    js.write_text(json.dumps(rows))
+    for path in (csv, js):
+        cfg = run_config(
+            tmp_path,
+            model,
+            f"task.dataset.train={path}",
+            "task.dataset.prompt_field=q",
+            "task.dataset.answer_field=a",
+            "task.dataset.verifier=gsm8k",
+            "task.dataset.system_prompt=Be brief.",
+        )
+        task = make_task(cfg)
+        examples = [task.train_example(i) for i in range(task.num_train)] + task.eval_examples()
+        assert sorted(ex.id for ex in examples) == sorted(f"train:{i}" for i in range(6))
+        by_id = {ex.id: ex for ex in examples}
+        for i, (q, a) in enumerate(PROBLEMS):
+            ex = by_id[f"train:{i}"]
+            assert ex.verifier == ("exact" if i % 2 else "gsm8k") and ex.reference == a
+            assert ex.prompt == f"Be brief.\n\nadd {q}"
+            assert tok.decode(task.prompt_ids(ex, tok)) == f"system: Be brief. user: add {q} assistant:"
+        graded = task.grade(["#### 3", "3", "4"], [by_id["train:0"], by_id["train:1"], by_id["train:1"]])
+        np.testing.assert_array_equal(graded.rewards, [1.0, 0.0, 1.0])
+
+
+def test_separate_eval_file_and_numbers_and_lists_as_references(tmp_path):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    train_file = tmp_path / "t.jsonl"
+    train_file.write_text(
+        "".join(json.dumps({"prompt": "add 1 2", "answer": v}) + "\n" for v in (3, 3.0, 2.5, ["7"]))
+    )
+    eval_file = tmp_path / "e.jsonl"
+    eval_file.write_text(json.dumps({"prompt": "add 1 1", "answer": "2"}) + "\n")
+    cfg = run_config(tmp_path, model, f"task.dataset.train={train_file}", f"task.dataset.eval={eval_file}")
+    task = make_task(cfg)
+    assert [task.train_example(i).reference for i in range(4)] == ["3", "3", "2.5", "7"]
+    assert [ex.id for ex in task.eval_examples()] == ["eval:0"]
+
+
+@pytest.mark.parametrize(
+    ("row", "options", "message"),
+    [
+        (
+            {"question": "add 1 2", "answer": "3"},
+            [],
+            r"row 1: no field 'prompt'.*its fields: answer, question",
+        ),
+        ({"prompt": [{"role": "user"}], "answer": "3"}, [], r"row 1: field 'prompt' message 0 must be"),
+        ({"prompt": 7, "answer": "3"}, [], r"row 1: field 'prompt' must be a string or a non-empty list"),
+        ({"prompt": "add 1 2", "answer": ""}, [], r"row 1: field 'answer' is empty"),
+        ({"prompt": "add 1 2", "answer": None}, [], r"row 1: no field 'answer' .*or it is null"),
+        ({"prompt": "add 1 2"}, [], r"row 1: no field 'answer' .*or it is null; its fields: prompt\n"),
+        ({"prompt": "add 1 2", "answer": "3", "verifier": "maths"}, [], r"row 1: unknown verifier 'maths'"),
+        (
+            {"prompt": "add 1 2", "answer": "abc"},
+            ["task.dataset.verifier=gsm8k"],
+            r"row 1: .*'gsm8k' verifier",
+        ),
+        (
+            {"prompt": "add 1 2", "rm": {"gt": "3"}},
+            ["task.dataset.answer_field=rm.truth"],
+            r"row 1: no field 'rm.truth'",
+        ),
+    ],
+)
+def test_bad_rows_are_reported_with_file_and_row(tmp_path, row, options, message):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    good = {"prompt": "add 1 1", "answer": "2"}
+    if "rm" in row:
+        good = {"prompt": "add 1 1", "rm": {"truth": "2"}}
+    data = tmp_path / "bad.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in (good, row, good)))
+    task = make_task(run_config(tmp_path, model, f"task.dataset.train={data}", *options))
+    with pytest.raises(ConfigError, match=rf"bad\.jsonl: {message}"):
+        task.num_train  # noqa: B018
+
+
+def test_file_errors(tmp_path):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    for path, message in [
+        (tmp_path / "missing.jsonl", "does not exist"),
+        (tmp_path / "d.txt", r"must end in one of \.jsonl, \.json, \.parquet, \.csv"),
+    ]:
+        with pytest.raises(ConfigError, match=rf"task\.dataset\.train: .*{message}"):
+            make_task(run_config(tmp_path, model, f"task.dataset.train={path}")).num_train  # noqa: B018
+    with pytest.raises(ConfigError, match=r"task\.dataset\.train: path"):
+        make_task(run_config(tmp_path, model))
+    for spec, message in [
+        ("nocolon", "must look like"),
+        ("no_such_module_xyz:f", "cannot import module"),
+        ("_byo_rewards:nothing", "has no attribute 'nothing'"),
+        (f"{tmp_path / 'nope.py'}:f", "does not exist"),
+    ]:
+        with pytest.raises(ConfigError, match=rf"task\.dataset\.reward_fn: .*{message}"):
+            make_task(
+                run_config(tmp_path, model, "task.dataset.train=x.jsonl", f"task.dataset.reward_fn={spec}")
+            )
+
+
+def reward_task(tmp_path, fn, *extra):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    cfg = run_config(tmp_path, model, *messages_options(data, f"_byo_rewards:{fn}"), *extra)
+    return cfg, make_task(cfg)
+
+
+def test_reward_function_errors_name_the_function_and_the_row(tmp_path):
+    _, task = reward_task(tmp_path, "half")
+    examples = [task.train_example(i) for i in range(task.num_train)] + task.eval_examples()
+    n = len(examples)
+    with pytest.raises(
+        RewardFunctionError, match=r"_byo_rewards\.half returned 0\.5 for row 0 \(example 'train:\d'\).*maxrl"
+    ):
+        task.grade(["3"] * n, examples)
+    _, task = reward_task(tmp_path, "half", "algo.estimator=grpo")  # graded scores are fine for grpo
+    np.testing.assert_array_equal(task.grade(["3"] * n, examples).rewards, [0.5] * n)
+    _, task = reward_task(tmp_path, "raises_on_three")
+    three = next(i for i, ex in enumerate(examples) if ex.reference == "3")
+    with pytest.raises(
+        RewardFunctionError,
+        match=rf"_byo_rewards\.raises_on_three raised ValueError: cannot score 3 on a batch of {n} "
+        rf"responses; called row by row, row {three} \(example '{examples[three].id}'\) raises first",
+    ):
+        task.grade(["x"] * n, examples)
+    _, task = reward_task(tmp_path, "wrong_length")
+    with pytest.raises(RewardFunctionError, match=rf"wrong_length returned 1 scores for {n} responses"):
+        task.grade(["x"] * n, examples)
+    _, task = reward_task(tmp_path, "no_verdict_on_odd_rows")
+    g = task.grade([ex.reference for ex in examples], examples)
+    np.testing.assert_array_equal(g.mask, np.arange(n) % 2 == 0)
+    np.testing.assert_array_equal(g.rewards, np.arange(n) % 2 == 0)
+    assert [maxrl_rs.STATUS_NAMES[s] for s in g.status[:2]] == ["correct", "error"]
+
+
+def test_a_failing_reward_leaves_the_trainer_as_it_was(tmp_path, monkeypatch):
+    from maxrl_rs.rollout.hf import HFBackend
+    from maxrl_rs.run import load_pretrained
+    from maxrl_rs.trainer import Trainer
+
+    cfg, task = reward_task(tmp_path, "contains_reference", "train.steps=3")
+    model, tok = load_pretrained(cfg.model.path)
+    trainer = Trainer(cfg, model, tok, task, HFBackend(model, tok))
+    trainer.step()
+    before = (trainer.step_count, trainer.sampler.consumed, torch.get_rng_state().clone())
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def broken(*args):
+        raise RuntimeError("scorer down")
+
+    monkeypatch.setattr(task, "_reward_fn", broken)
+    with pytest.raises(RewardFunctionError, match="scorer down"):
+        trainer.step()
+    assert (trainer.step_count, trainer.sampler.consumed) == before[:2]
+    assert torch.equal(torch.get_rng_state(), before[2])
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in weights.items())
+    # A retry is the step the failed call would have been.
+    monkeypatch.setattr(task, "_reward_fn", _byo_rewards.contains_reference)
+    batch, _ = trainer.step()
+    assert batch.step == 2
+
+
+def test_example_configs_and_data_files_load(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    verl = load_config(
+        root / "train_verl_parquet.toml",
+        [f"task.dataset.train={root / 'data' / 'verl_layout.parquet'}", "model.path=unused"],
+    )
+    task = make_task(verl)
+    assert task.num_train == 6 and verl.model.lora.r == 16
+    ex = task.eval_examples()[0]
+    assert (ex.reference, ex.verifier) == ("42", "math") and ex.prompt.startswith("What is 12 + 30?")
+    messages = load_config(
+        root / "train_messages_jsonl.toml",
+        [
+            f"task.dataset.train={root / 'data' / 'messages_layout.jsonl'}",
+            f"task.dataset.reward_fn={root / 'reward_fn.py'}:boxed_match",
+        ],
+    )
+    task = make_task(messages)
+    exs = task.eval_examples()
+    g = task.grade(["so \\boxed{42}", "\\boxed{55}"], exs)
+    np.testing.assert_array_equal(g.rewards, [1.0, 0.0])
+
+
+def test_a_few_bad_rows_are_left_out_with_a_warning(tmp_path, caplog):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    rows = [{"prompt": f"add {q}", "answer": a} for q, a in PROBLEMS * 2]  # 12 rows
+    rows[5] = {"prompt": "add 1 1", "answer": ""}
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = make_task(run_config(tmp_path, model, f"task.dataset.train={data}"))
+    with caplog.at_level("WARNING"):
+        ids = [task.train_example(i).id for i in range(task.num_train)] + [e.id for e in task.eval_examples()]
+    assert sorted(ids) == sorted(f"train:{i}" for i in range(12) if i != 5)
+    assert f"{data}: 1 of 12 rows are unusable" in caplog.text
+    assert f"{data}: row 5: field 'answer' is empty" in caplog.text

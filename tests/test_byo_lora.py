@@ -1,0 +1,130 @@
+"""LoRA through peft: trains only the adapter, resumes bit-identically, exports a merged model that plain
+``from_pretrained`` loads with the adapter model's logits; KL against the adapter-free base; gradient
+checkpointing with and without an adapter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from _tiny import TINY  # noqa: E402
+from maxrl_rs import ConfigError  # noqa: E402
+from maxrl_rs.config import Config, load_config, merge  # noqa: E402
+from maxrl_rs.run import train  # noqa: E402
+
+# Mazes of size 3 after a short warm-start: mixed groups, so every step moves the weights.
+SMALL = [*TINY, "task.maze.size=3", "task.eval_size=2", "sft.steps=100"]
+LORA = [*SMALL, "model.lora.r=8", "model.lora.alpha=16", "train.lr=1e-2", "checkpoint.every=1",
+        "checkpoint.keep=5"]  # fmt: skip
+
+
+def adapter(run, step):
+    from safetensors.torch import load_file
+
+    return load_file(run / "checkpoints" / f"step-{step}" / "model" / "adapter_model.safetensors")
+
+
+def test_lora_run_resumes_bit_identically_and_exports_a_merged_model(tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    train(load_config(None, [f"out={whole}", *LORA, "train.steps=3"]))
+    train(load_config(None, [f"out={part}", *LORA, "train.steps=1"]))
+    train(load_config(None, [*LORA, "train.steps=3", f"out={part}"]), resume=part)
+
+    a, b = adapter(whole, 3), adapter(part, 3)
+    assert set(a) == set(b) and all("lora_" in k for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # bit-identical after a resume
+    assert any(not torch.equal(adapter(whole, 1)[k], a[k]) for k in a)  # and training moved it
+    rows = [json.loads(x) for x in (whole / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+    assert len(rows) == 3 and all(r["update_tokens"] > 0 for r in rows)
+    # The checkpoint holds the adapter alone, not the base weights.
+    assert not (whole / "checkpoints" / "step-3" / "model" / "model.safetensors").exists()
+
+    merged = AutoModelForCausalLM.from_pretrained(whole / "merged")
+    assert not hasattr(merged, "peft_config")
+    base = AutoModelForCausalLM.from_pretrained(whole / "sft")
+    with_adapter = PeftModel.from_pretrained(base, whole / "checkpoints" / "step-3" / "model")
+    ids = torch.tensor([[1, 5, 6, 7, 8, 9, 10, 4], [1, 7, 7, 3, 5, 9, 12, 4]])
+    with torch.no_grad():
+        want = with_adapter(input_ids=ids).logits
+        got = merged(input_ids=ids).logits
+        with with_adapter.disable_adapter():
+            plain = with_adapter(input_ids=ids).logits
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert (want - plain).abs().max() > 1e-3  # the adapter changed the model
+    # A checkpoint loads on its own (maxrl eval): its adapter names the base directory.
+    from maxrl_rs.run import load_pretrained
+
+    alone, _ = load_pretrained(whole / "checkpoints" / "step-3" / "model")
+    with torch.no_grad():
+        torch.testing.assert_close(alone(input_ids=ids).logits, want, rtol=1e-5, atol=1e-5)
+
+
+def test_lora_with_kl_uses_the_base_as_reference_and_gradient_checkpointing(tmp_path):
+    seen = []
+    cfg = load_config(
+        None,
+        [f"out={tmp_path / 'run'}", *LORA, "train.steps=2", "algo.kl_coef=0.1",
+         "train.gradient_checkpointing=true"],
+    )  # fmt: skip
+    train(cfg, hooks=[seen.append])
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    kl = [r["kl"] for r in rows if "kl" in r]
+    assert kl[0] == pytest.approx(0.0, abs=1e-6)  # step 1: the policy is still the base (B = 0)
+    assert kl[1] > 0  # step 2: the adapter has moved it away from the base
+
+
+def test_gradient_checkpointing_gives_the_same_update_without_lora(tmp_path):
+    from safetensors.torch import load_file
+
+    outs = []
+    for flag in ("false", "true"):
+        out = tmp_path / flag
+        train(load_config(None, [f"out={out}", *SMALL, "train.steps=1",
+                                 f"train.gradient_checkpointing={flag}"]))  # fmt: skip
+        outs.append(load_file(out / "checkpoints" / "step-1" / "model" / "model.safetensors"))
+        step = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+        assert step[0]["grad_norm"] > 0
+    start = load_file(tmp_path / "true" / "sft" / "model.safetensors")
+    assert any(not torch.equal(start[k], outs[1][k]) for k in start)
+    for k in outs[0]:
+        torch.testing.assert_close(outs[0][k], outs[1][k], rtol=1e-5, atol=1e-6)
+
+
+def test_lora_options_are_checked():
+    with pytest.raises(ConfigError, match=r"model\.lora\.dropout: must be 0"):
+        load_config(None, ["model.lora.r=8", "model.lora.dropout=0.1"])
+    with pytest.raises(ConfigError, match=r"model\.lora\.r: must be >= 0"):
+        load_config(None, ["model.lora.r=-1"])
+    with pytest.raises(ConfigError, match=r"model\.lora: .*fsdp"):
+        load_config(None, ["model.lora.r=8", "distributed.strategy=fsdp"])
+    with pytest.raises(ConfigError, match=r"model\.lora\.target_modules: expected a list of strings"):
+        merge(Config(), {"model": {"lora": {"target_modules": "q_proj"}}})
+    assert load_config(None, ["model.lora.target_modules=q_proj, v_proj"]).model.lora.target_modules == [
+        "q_proj",
+        "v_proj",
+    ]
+
+
+def test_unknown_target_module_and_resuming_an_adapter_without_lora(tmp_path):
+    cfg = load_config(
+        None,
+        [f"out={tmp_path / 'a'}", *TINY, "sft.steps=0", "model.lora.r=4", "model.lora.target_modules=nope"],
+    )
+    with pytest.raises(ConfigError, match=r"model\.lora\.target_modules"):
+        train(cfg)
+    out = tmp_path / "b"
+    train(load_config(None, [f"out={out}", *TINY, "sft.steps=0", "model.lora.r=4", "train.steps=1"]))
+    # No warm-start: the base lives only in memory, so it is written for the checkpoints to name.
+    from maxrl_rs.run import load_pretrained
+
+    assert (out / "base" / "model.safetensors").is_file()
+    load_pretrained(out / "checkpoints" / "step-1" / "model")
+    with pytest.raises(ConfigError, match=r"model\.lora"):  # the saved run has an adapter
+        train(load_config(None, [*TINY, "sft.steps=0", "train.steps=2", f"out={out}"]), resume=out)

@@ -1,0 +1,555 @@
+"""A run is never lost: resume from a run or a checkpoint, changes a resume may make, paths that work from any
+directory, data checked up front, the run-directory lock, damaged checkpoints, a full disk and Ctrl-C."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from click.testing import CliRunner  # noqa: E402
+
+from _tiny import TINY  # noqa: E402
+from maxrl_rs import checkpoint as ckpt  # noqa: E402
+from maxrl_rs import rundir  # noqa: E402
+from maxrl_rs.atomic import NoSpaceError  # noqa: E402
+from maxrl_rs.cli import main  # noqa: E402
+from maxrl_rs.config import load_config, read_file  # noqa: E402
+from maxrl_rs.errors import ConfigError, FileError  # noqa: E402
+from maxrl_rs.metrics import read_metrics  # noqa: E402
+from maxrl_rs.models import check_model_dir  # noqa: E402
+from maxrl_rs.run import resume_config, train  # noqa: E402
+from maxrl_rs.tasks.jsonl import read_examples  # noqa: E402
+
+FAST = [*TINY, "sft.steps=20", "checkpoint.keep=5"]
+SETS = [a for item in FAST for a in ("--set", item)]
+
+
+def tiny(out, *extra):
+    return load_config(None, [f"out={out}", *FAST, *extra])
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, ["train", *args])
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` (but the lock) and its bytes."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name != rundir.LOCK_FILE
+    }
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    """Two steps, a checkpoint after each."""
+    run = tmp_path_factory.mktemp("base") / "run"
+    train(tiny(run, "train.steps=2", "checkpoint.every=1"))
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2]
+    return run
+
+
+@pytest.fixture
+def run(base_run, tmp_path):
+    """A copy of the base run to change; its config.json names where it now is."""
+    copy = tmp_path / "run"
+    shutil.copytree(base_run, copy)
+    return copy
+
+
+# -- --resume ------------------------------------------------------------------------------------------------
+
+
+def test_resume_from_a_checkpoint_directory_resumes_its_run(run):
+    r = cli("--resume", str(run / "checkpoints" / "step-2"), "--steps", "3")
+    assert r.exit_code == 0, r.output
+    assert f"resuming {run} from checkpoint {run / 'checkpoints' / 'step-2'} (step 2)" in r.output
+    assert "final (step 3)" in r.output
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2, 3]
+    assert not (run / "checkpoints" / "step-2" / "checkpoints").exists()  # no run inside the checkpoint
+    assert sorted(p.name for p in (run / "checkpoints" / "step-2").iterdir()) == [
+        "config.json",
+        "model",
+        "trainer_state.pt",
+    ]
+    assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1, 2, 3]
+
+
+def test_resume_from_an_older_checkpoint_keeps_later_ones_unless_overwrite(run):
+    step2 = snapshot(run / "checkpoints" / "step-2")
+    r = cli("--resume", str(run / "checkpoints" / "step-1"), "--steps", "2")
+    assert (
+        r.exit_code == 2 and "has checkpoints after step-1 (step-2)" in r.output and "--overwrite" in r.output
+    )
+    assert snapshot(run / "checkpoints" / "step-2") == step2
+    r = cli("--resume", str(run / "checkpoints" / "step-1"), "--steps", "2", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert f"from checkpoint {run / 'checkpoints' / 'step-1'} (step 1)" in r.output
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2]
+    assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1, 2]
+
+
+@pytest.mark.parametrize("where", ["elsewhere", "file", "run/checkpoints/other", "run/model"])
+def test_resume_refuses_what_is_not_a_run(run, tmp_path, where):
+    target = tmp_path / where
+    if where == "file":
+        target.write_text("x")
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+    before = snapshot(run)
+    r = cli("--resume", str(target))
+    assert r.exit_code == 2, r.output
+    assert "resume" in r.output and str(target) in r.output
+    assert snapshot(run) == before
+    assert not (target / "checkpoints").exists() and not (target / "config.json").exists()
+
+
+# -- what a resume may change --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("task.name=arithmetic", "task.name: saved 'maze', given 'arithmetic'"),
+        ("model.hidden_size=128", "model.hidden_size: saved 32, given 128"),
+        ("algo.estimator=grpo", "algo.estimator: saved 'maxrl', given 'grpo'"),
+        ("train.lr=0.5", "train.lr: saved 0.0001, given 0.5"),
+    ],
+)
+def test_resume_refuses_keys_it_cannot_change_and_keeps_the_config(run, option, message):
+    before = snapshot(run)
+    for _ in range(2):  # and the run still resumes afterwards
+        r = cli("--resume", str(run), "--set", option)
+        assert r.exit_code == 2 and message in r.output, r.output
+        assert "a resumed run may change only" in r.output
+        assert snapshot(run) == before
+    r = cli("--resume", str(run), "--steps", "3")
+    assert r.exit_code == 0, r.output
+
+
+def test_resume_config_changes_only_once_the_run_has_started(run, monkeypatch):
+    saved = json.loads((run / "config.json").read_text())
+    import maxrl_rs.run as run_module
+
+    def broken(*args, **kwargs):
+        raise FileError("model does not load (simulated)")
+
+    monkeypatch.setattr(run_module, "load_pretrained", broken)
+    r = cli("--resume", str(run), "--steps", "5", "--set", "checkpoint.every=2")
+    assert r.exit_code == 1 and "simulated" in r.output
+    assert json.loads((run / "config.json").read_text()) == saved
+    monkeypatch.undo()
+    r = cli("--resume", str(run), "--steps", "3", "--set", "checkpoint.every=2")
+    assert r.exit_code == 0, r.output
+    now = json.loads((run / "config.json").read_text())
+    assert now["train"]["steps"] == 3 and now["checkpoint"]["every"] == 2
+    assert {k: v for k, v in now.items() if k not in ("train", "checkpoint")} == {
+        k: v for k, v in saved.items() if k not in ("train", "checkpoint", "out")
+    } | {"out": str(run)}
+
+
+# -- paths ---------------------------------------------------------------------------------------------------
+
+
+def test_config_file_paths_are_relative_to_the_file_and_overrides_to_cwd(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "run.toml").write_text(
+        'out = "runs/a"\n[model]\npath = "../models/m"\n[task.jsonl]\ntrain = "data/t.jsonl"\neval = ""\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    data = read_file("../conf/run.toml")
+    assert data["out"] == str(conf / "runs" / "a")
+    assert data["model"]["path"] == str(tmp_path / "models" / "m")
+    assert data["task"]["jsonl"] == {"train": str(conf / "data" / "t.jsonl"), "eval": ""}
+    cfg = load_config("../conf/run.toml", ["task.jsonl.eval=e.jsonl", "model.path=none"])
+    assert cfg.task.jsonl.eval == str(elsewhere / "e.jsonl") and cfg.model.path is None
+    assert cfg.out == str(conf / "runs" / "a")
+    home = load_config(None, ["out=~/r"])
+    assert home.out == os.path.expanduser("~/r")
+
+
+def test_relative_paths_run_resume_and_eval_from_anywhere(tmp_path, monkeypatch):
+    conf = tmp_path / "project"
+    conf.mkdir()
+    (conf / "run.toml").write_text('out = "runs/first"\n')
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    monkeypatch.chdir(one)
+    r = cli("--config", str(conf / "run.toml"), "--steps", "1", *SETS)
+    assert r.exit_code == 0, r.output
+    run = conf / "runs" / "first"
+    assert not (one / "runs").exists() and ckpt.latest_checkpoint(run) is not None
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["out"] == str(run)
+    monkeypatch.chdir(two)
+    r = cli("--resume", os.path.relpath(run, two), "--steps", "2")
+    assert r.exit_code == 0, r.output
+    assert [s for s, _ in ckpt.step_dirs(run)][-1] == 2
+    r = CliRunner().invoke(main, ["eval", str(run), "--n", "2", "--prompts", "2", "--no-progress"])
+    assert r.exit_code == 0, r.output
+
+
+# -- data checked up front -----------------------------------------------------------------------------------
+
+
+def write_rows(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+GOOD = {"prompt": "1+1?", "answer": "2", "verifier": "gsm8k"}
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [
+        ({"prompt": "p", "answer": "2", "verifier": "gsmk8"}, "field 'verifier': unknown verifier 'gsmk8'"),
+        ({"prompt": "p", "answer": None}, "field 'answer' is null"),
+        ({"prompt": "p", "answer": ""}, "field 'answer' is empty"),
+        ({"prompt": "p", "answer": "  "}, "field 'answer' is empty"),
+        ({"prompt": "p", "answer": "three", "verifier": "gsm8k"}, "(invalid_reference)"),
+        ({"prompt": "p", "answer": {"target": 1}, "verifier": "countdown"}, "(invalid_reference)"),
+        ({"prompt": "p", "answer": [1, 2]}, "field 'answer' must be a str, got list"),
+        ({"prompt": "", "answer": "2"}, "field 'prompt' must be a non-empty string"),
+        ("{oops", "not valid JSON"),
+    ],
+)
+def test_unusable_rows_are_reported_with_file_and_line(tmp_path, caplog, row, why):
+    path = write_rows(tmp_path / "d.jsonl", [GOOD] * 5 + [row] + [GOOD] * 14)
+    examples = read_examples(str(path), "math", "train:")
+    assert len(examples) == 19 and all(ex.reference == "2" for ex in examples)
+    assert "train:6" not in {ex.id for ex in examples}
+    assert f"{path}: 1 of 20 rows are unusable" in caplog.text
+    (line,) = [x for x in caplog.text.splitlines() if f"{path}:6: " in x]
+    assert why in line
+
+
+def test_too_many_unusable_rows_is_an_error_listing_them(tmp_path):
+    rows = [GOOD] * 8 + [{"prompt": "p", "answer": None}] * 2  # 20% unusable
+    path = write_rows(tmp_path / "d.jsonl", rows)
+    with pytest.raises(ConfigError) as e:
+        read_examples(str(path), "math", "train:")
+    assert f"{path}:9: field 'answer' is null" in str(e.value) and f"{path}:10:" in str(e.value)
+    assert "too few usable rows (8 of 10; at most 10% may be unusable)" in str(e.value)
+    empty = write_rows(tmp_path / "empty.jsonl", [{"prompt": "p", "answer": ""}] * 30)
+    with pytest.raises(ConfigError, match=r"30 of 30 rows are unusable(.|\n)*\.\.\. and 20 more"):
+        read_examples(str(empty), "math", "train:")
+
+
+def test_null_answer_never_becomes_the_string_null(tmp_path):
+    path = write_rows(
+        tmp_path / "d.jsonl", [GOOD] * 10 + [{"prompt": "p", "answer": None, "verifier": "exact"}]
+    )
+    assert all(ex.reference != "null" for ex in read_examples(str(path), "math", "train:"))
+
+
+def test_binary_training_data_is_a_clear_error_before_the_run_dir(tmp_path):
+    data = tmp_path / "model.safetensors"
+    data.write_bytes(bytes(range(128, 256)) * 50)
+    out = tmp_path / "run"
+    r = cli("--out", str(out), "--set", "task.name=jsonl", "--set", f"task.jsonl.train={data}", *SETS)
+    assert r.exit_code == 2
+    assert f"{data}:1: not UTF-8 text (byte 0x80 at column 1)" in r.output
+    assert "Traceback" not in r.output and "UnicodeDecodeError" not in r.output
+    assert not out.exists()
+
+
+def test_bad_verifier_in_training_data_fails_before_anything_is_written(tmp_path):
+    rows = [{"prompt": "UP", "answer": "x", "verifier": "nope"}] * 3
+    data = write_rows(tmp_path / "d.jsonl", rows)
+    out = tmp_path / "run"
+    r = cli("--out", str(out), "--set", "task.name=jsonl", "--set", f"task.jsonl.train={data}", *SETS)
+    assert r.exit_code == 2 and f"{data}:1: field 'verifier': unknown verifier 'nope'" in r.output
+    assert not out.exists()
+
+
+# -- the run directory ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad", [["--set", "algo.estimator=nope"], ["--set", "model.path=MISSING"], ["--set", "model.path=EMPTY"]]
+)
+def test_a_failed_start_leaves_no_run_directory(tmp_path, bad):
+    (tmp_path / "empty").mkdir()
+    bad = [
+        b.replace("MISSING", str(tmp_path / "absent")).replace("EMPTY", str(tmp_path / "empty")) for b in bad
+    ]
+    out = tmp_path / "run"
+    r = cli("--out", str(out), *SETS, *bad)
+    assert r.exit_code == 2, r.output
+    assert not out.exists()
+
+
+def test_rerun_over_an_existing_run_is_refused_unless_overwrite(run):
+    shutil.rmtree(run / "checkpoints")  # metrics and config, no checkpoint: a run killed early
+    before = snapshot(run)
+    r = cli("--out", str(run), "--steps", "1", *SETS)
+    assert r.exit_code == 2 and "already holds a run without checkpoints" in r.output
+    assert "--resume" in r.output and "--overwrite" in r.output
+    assert snapshot(run) == before
+    r = cli("--out", str(run), "--steps", "1", "--overwrite", *SETS)
+    assert r.exit_code == 0, r.output
+    assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1]
+
+
+def test_new_run_refuses_a_directory_that_is_not_a_run(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    r = cli("--out", str(tmp_path), "--steps", "1", *SETS)
+    assert r.exit_code == 2 and "holds no run" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_lock_stops_a_second_process(run, tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from maxrl_rs.rundir import run_lock\n"
+            "with run_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
+            str(run),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = snapshot(run)
+        r = cli("--resume", str(run), "--steps", "3")
+        assert r.exit_code == 1 and f"is in use by process {holder.pid}" in r.output, r.output
+        assert snapshot(run) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without unlocking: its lock file (naming a dead process) does not stop the next run.
+    (run / rundir.LOCK_FILE).write_text(f"{holder.pid}\n")
+    r = cli("--resume", str(run), "--steps", "3")
+    assert r.exit_code == 0, r.output
+
+
+def test_lock_in_process(tmp_path):
+    with rundir.run_lock(tmp_path), pytest.raises(FileError, match=f"in use by process {os.getpid()}"):
+        with rundir.run_lock(tmp_path):
+            pass
+    with rundir.run_lock(tmp_path):  # released
+        pass
+
+
+# -- damaged checkpoints -------------------------------------------------------------------------------------
+
+
+def _damage(path: Path, how: str) -> None:
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        data = bytearray(path.read_bytes())
+        data[:16] = b"\xff" * 16
+        path.write_bytes(bytes(data))
+
+
+DAMAGE = [
+    ("trainer_state.pt", "empty", "is empty (0 bytes)"),
+    ("model/model.safetensors", "garbled", "is damaged"),
+    ("trainer_state.pt", "truncated", "cannot be read"),
+    ("model/model.safetensors", "truncated", "is damaged"),
+]
+
+
+@pytest.mark.parametrize(("file", "how", "message"), DAMAGE)
+def test_damaged_latest_checkpoint_falls_back_to_the_previous(run, file, how, message):
+    damaged = run / "checkpoints" / "step-2" / file
+    _damage(damaged, how)
+    kept = damaged.read_bytes()
+    r = cli("--resume", str(run), "--steps", "2")
+    assert r.exit_code == 0, r.output
+    assert f"checkpoint {run / 'checkpoints' / 'step-2'} is damaged" in r.output
+    assert str(damaged) in r.output and message in r.output
+    assert f"from checkpoint {run / 'checkpoints' / 'step-1'} (step 1)" in r.output
+    aside = run / "checkpoints" / "step-2.corrupt" / file
+    assert aside.read_bytes() == kept  # set aside, not deleted
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2]  # step 2 trained again
+
+
+@pytest.mark.parametrize(("file", "how", "message"), DAMAGE[:2])
+def test_damaged_named_checkpoint_is_an_error_naming_the_file(run, file, how, message):
+    damaged = run / "checkpoints" / "step-2" / file
+    _damage(damaged, how)
+    before = snapshot(run)
+    r = cli("--resume", str(run / "checkpoints" / "step-2"), "--steps", "3")
+    assert r.exit_code == 1 and str(damaged) in r.output and message in r.output, r.output
+    assert "Aborted" not in r.output and "Traceback" not in r.output
+    assert snapshot(run) == before
+
+
+def test_every_checkpoint_damaged_is_an_error_naming_each(run):
+    for step in (1, 2):
+        _damage(run / "checkpoints" / f"step-{step}" / "trainer_state.pt", "empty")
+    r = cli("--resume", str(run), "--steps", "3")
+    assert r.exit_code == 1 and "no readable checkpoint" in r.output
+    assert "step-1" in r.output and "step-2" in r.output
+
+
+# -- full disk -----------------------------------------------------------------------------------------------
+
+
+def test_full_disk_while_checkpointing_names_the_path_and_keeps_older_checkpoints(run, monkeypatch):
+    before = snapshot(run / "checkpoints")
+
+    def full(*args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:626] . unexpected pos 945280 vs 945172"
+        ) from (OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(NoSpaceError, match="no space left on device while writing") as e:
+        train(resume_config(run, {"train": {"steps": 3}}), resume=run)
+    assert str(run / "checkpoints" / "step-3") in str(e.value)
+    assert snapshot(run / "checkpoints") == before
+    assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")]
+    r = cli("--resume", str(run), "--steps", "3")
+    assert r.exit_code == 1 and "no space left on device" in r.output and "step-3" in r.output
+    assert "unexpected pos" not in r.output
+
+
+def test_full_disk_writing_config_or_metrics(tmp_path, monkeypatch):
+    import maxrl_rs.atomic as atomic
+
+    real = os.replace
+
+    def full_replace(src, dst):
+        if str(dst).endswith("config.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", full_replace)
+    out = tmp_path / "run"
+    r = cli("--out", str(out), "--steps", "1", *SETS)
+    assert (
+        r.exit_code == 1 and f"no space left on device while writing {str(out / 'config.json')!r}" in r.output
+    )
+    assert not (out / "config.json").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".config.json")]
+
+
+# -- model directories ---------------------------------------------------------------------------------------
+
+
+def test_model_dir_check_names_what_is_missing(tmp_path, base_run):
+    with pytest.raises(ConfigError, match="is not a directory"):
+        check_model_dir(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"has no config\.json; it is not a Hugging Face model"):
+        check_model_dir(tmp_path / "empty")
+    with pytest.raises(ConfigError, match=r"is a training run directory, not a model(.|\n)*step-N"):
+        check_model_dir(base_run)
+    model = base_run / "checkpoints" / "step-2" / "model"
+    check_model_dir(model)
+    partial = tmp_path / "partial"
+    shutil.copytree(model, partial)
+    for f in partial.glob("tokenizer*"):
+        f.unlink()
+    with pytest.raises(ConfigError, match="has no tokenizer"):
+        check_model_dir(partial)
+    (partial / "model.safetensors").unlink()
+    with pytest.raises(ConfigError, match="has no weights"):
+        check_model_dir(partial)
+
+
+@pytest.mark.parametrize("which", ["empty", "run"])
+def test_cli_model_path_at_an_empty_or_run_dir(tmp_path, base_run, which):
+    target = base_run if which == "run" else tmp_path / "empty"
+    target.mkdir(exist_ok=True)
+    out = tmp_path / "new"
+    r = cli("--out", str(out), "--set", f"model.path={target}", *SETS)
+    assert r.exit_code == 2 and str(target) in r.output
+    assert ("no config.json" if which == "empty" else "is a training run directory") in r.output
+    assert "sentencepiece" not in r.output.lower()
+    assert not out.exists()
+
+
+# -- Ctrl-C --------------------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_says_which_checkpoint_and_how_to_resume(tmp_path, monkeypatch):
+    from maxrl_rs.trainer import Trainer
+
+    real_step = Trainer.step
+
+    def interrupted_step(self):
+        if self.step_count == 2:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "step", interrupted_step)
+    out = tmp_path / "my run"
+    r = cli("--out", str(out), "--steps", "5", "--set", "checkpoint.every=1", *SETS)
+    assert r.exit_code == 130
+    assert f"A resume starts from checkpoint {out / 'checkpoints' / 'step-2'}" in r.output
+    assert f"maxrl train --resume '{out}'" in r.output
+    monkeypatch.undo()
+    r = cli("--resume", str(out))
+    assert r.exit_code == 0 and "final (step 5)" in r.output, r.output
+    # Before the first checkpoint and before the run directory exists.
+    monkeypatch.setattr(Trainer, "step", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+    early = tmp_path / "early"
+    r = cli("--out", str(early), "--steps", "5", *SETS)
+    assert r.exit_code == 130 and "from step 0 (no checkpoint was saved yet)" in r.output
+    assert f"maxrl train --resume {early}" in r.output
+
+
+def test_real_sigint_prints_the_resume_command(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "maxrl_rs", "train", "--out", str(out), "--steps", "1000", "--quiet"]
+    proc = subprocess.Popen(
+        [*cmd, *SETS, "--set", "checkpoint.every=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out / "checkpoints" / "step-2").is_dir():
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, output
+    latest = ckpt.latest_checkpoint(out)
+    assert f"Interrupted. A resume starts from checkpoint {latest}:" in output
+    assert f"maxrl train --resume {out}" in output and "Traceback" not in output
+
+
+def test_torch_full_disk_error_without_errno_still_says_no_space(run, monkeypatch):
+    import maxrl_rs.atomic as atomic
+
+    def torn(*args, **kwargs):  # what torch's writer raises on a full disk: no errno, no cause
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 945280 vs 945172")
+
+    monkeypatch.setattr(torch, "save", torn)
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda p: type("Usage", (), {"free": 0})())
+    before = snapshot(run / "checkpoints")
+    r = cli("--resume", str(run), "--steps", "3")
+    assert r.exit_code == 1, r.output
+    assert f"no space left on device while writing {str(run / 'checkpoints' / 'step-3')!r}" in r.output
+    assert snapshot(run / "checkpoints") == before
