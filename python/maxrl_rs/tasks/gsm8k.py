@@ -10,13 +10,13 @@ set: training on it is refused (train on ``word_problems`` or your own ``jsonl``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.tasks.base import Example, Task, register_task
+from maxrl_rs.tasks.dataset import read_rows
 from maxrl_rs.tasks.word_problems import INSTRUCTION
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "gsm8k_test_300.jsonl"
@@ -33,27 +33,15 @@ class Gsm8kOptions:
 def read_gsm8k(path: str | Path) -> list[tuple[str, str]]:
     """(question, answer) pairs of a JSONL with ``question`` and ``answer`` fields.
 
-    Errors name the file and line."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"task.gsm8k.path: file {str(path)!r} does not exist")
+    Errors name the file and the row (1-based)."""
     out = []
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"{p}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{p}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            for key in ("question", "answer"):
-                if not isinstance(row.get(key), str):
-                    raise ConfigError(f"{p}:{lineno}: field {key!r} must be a string, got {row.get(key)!r}")
-            out.append((row["question"], row["answer"]))
+    for i, row in enumerate(read_rows(str(path), "task.gsm8k.path"), start=1):
+        for key in ("question", "answer"):
+            if not isinstance(row.get(key), str):
+                raise ConfigError(f"{path}: row {i}: field {key!r} must be a string, got {row.get(key)!r}")
+        out.append((row["question"], row["answer"]))
     if not out:
-        raise ConfigError(f"task.gsm8k.path: file {str(p)!r} has no problems")
+        raise ConfigError(f"task.gsm8k.path: file {str(path)!r} has no problems")
     return out
 
 
