@@ -234,3 +234,31 @@ def test_smollm2_gguf_takes_an_rl_step_on_word_problems(tmp_path, monkeypatch) -
     assert tokenizer.chat_template and "<|im_start|>" in tokenizer.chat_template
     gen = json.loads((saved / "generation_config.json").read_text())
     assert "repetition_penalty" not in gen and gen.get("top_p") in (None, 1.0)
+
+
+def test_maxrl_eval_samples_a_gguf_file(tiny_gguf, tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    path, _ = tiny_gguf
+    monkeypatch.setenv("MAXRL_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "report.json"
+    args = [
+        "eval",
+        str(path),
+        "--task",
+        "word_problems",
+        "--prompts",
+        "2",
+        "--n",
+        "2",
+        "--max-new-tokens",
+        "3",
+    ]
+    result = CliRunner().invoke(main, [*args, "--device", "cpu", "--json", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    rows = report["reports"] if "reports" in report else [report]
+    assert rows[0]["task"] == "word_problems" and rows[0]["n"] == 2 and rows[0]["num_prompts"] == 2
+    assert (tmp_path / "cache" / "gguf").is_dir()
