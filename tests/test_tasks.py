@@ -217,7 +217,9 @@ def test_prompt_sampler_splits_whole_prompts_over_ranks_and_resumes():
 
 def test_task_registry_names_known_tasks():
     assert task_class("maze") is MazeTask
-    with pytest.raises(ConfigError, match="known tasks: arithmetic, dataset, jsonl, maze"):
+    with pytest.raises(
+        ConfigError, match=r"known tasks: arithmetic, dataset, gsm8k, jsonl, maze, word_problems$"
+    ):
         task_class("sudoku")
 
 

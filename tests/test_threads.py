@@ -62,3 +62,12 @@ def test_forked_child_does_not_deadlock():
     assert not alive, "the forked child hung in the thread pool"
     assert p.exitcode == 0
     assert q.get(timeout=5) == want
+
+
+def test_training_uses_one_torch_thread_on_cpu_unless_told(tmp_path):
+    from maxrl_rs.config import load_config
+    from maxrl_rs.run import cpu_threads
+
+    assert cpu_threads(load_config(None, ["device=cpu"])) == 1
+    assert cpu_threads(load_config(None, ["device=cpu", f"model.path={tmp_path}"])) == 1
+    assert cpu_threads(load_config(None, ["device=cpu", "threads=2"])) == 2

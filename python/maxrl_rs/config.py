@@ -28,7 +28,14 @@ from maxrl_rs.errors import ConfigError
 from maxrl_rs.lora import LoraOptions
 from maxrl_rs.losses import AGGREGATIONS
 from maxrl_rs.rollout.vllm import VLLMOptions, check_options
-from maxrl_rs.tasks import ArithmeticOptions, DatasetOptions, JsonlOptions, MazeOptions
+from maxrl_rs.tasks import (
+    ArithmeticOptions,
+    DatasetOptions,
+    Gsm8kOptions,
+    JsonlOptions,
+    MazeOptions,
+    WordProblemsOptions,
+)
 
 
 @dataclass
@@ -43,6 +50,8 @@ class TaskConfig:
     arithmetic: ArithmeticOptions = field(default_factory=ArithmeticOptions)
     jsonl: JsonlOptions = field(default_factory=JsonlOptions)
     dataset: DatasetOptions = field(default_factory=DatasetOptions)
+    word_problems: WordProblemsOptions = field(default_factory=WordProblemsOptions)
+    gsm8k: Gsm8kOptions = field(default_factory=Gsm8kOptions)
 
 
 @dataclass
@@ -158,8 +167,8 @@ class LogConfig:
 @dataclass
 class Config:
     """Everything ``maxrl train`` needs. ``out`` unset: ``runs/<task>-<date-time>``; ``device`` ``auto``:
-    CUDA when available, else CPU; ``threads``: torch CPU threads during the run (unset: 1 for a built-in
-    tiny model on CPU, which a second thread barely speeds up, else torch's default)."""
+    CUDA when available, else CPU; ``threads``: torch CPU threads during the run (unset: 1 on CPU, the faster
+    choice measured on a shared 2-core machine (docs/benchmarks.md), else torch's default)."""
 
     seed: int = 0
     out: str | None = None

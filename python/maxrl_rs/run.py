@@ -37,6 +37,7 @@ from maxrl_rs import atomic, distributed, lora, rundir, tracking
 from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.config import Config, check_resume_changes, from_dict, to_dict
 from maxrl_rs.errors import ConfigError, FileError
+from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
 from maxrl_rs.models import TinyModelSpec, check_model_dir, load_tokenizer, num_parameters, tiny_model
@@ -95,7 +96,8 @@ def seed_everything(seed: int) -> None:
 
 
 def load_pretrained(path: str | Path) -> tuple[Any, Any]:
-    """A model directory's causal LM (float32 master weights) and tokenizer.
+    """A model directory's (or a ``.gguf`` file's, converted once: :mod:`maxrl_rs.gguf_models`) causal LM
+    (float32 master weights) and tokenizer.
 
     Raises:
         ConfigError: the directory lacks a model (see :func:`maxrl_rs.models.check_model_dir`).
@@ -104,7 +106,7 @@ def load_pretrained(path: str | Path) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    p = Path(path)
+    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
     if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
         model, tokenizer = lora.load_merged(p), load_tokenizer(p)
         return _padded_left(model, tokenizer)
@@ -293,14 +295,15 @@ def _prepare_resume(
 
 
 def cpu_threads(cfg: Config) -> int | None:
-    """``threads``, or when unset: 1 for a built-in tiny model on CPU, else torch's default (None).
+    """``threads``, or when unset: 1 on CPU (any model), else torch's default (None).
 
-    A model of ~0.3M parameters gains little from a second thread, and on a busy machine torch's
-    intra-op threads can slow it down by an order of magnitude.
+    Measured on a shared 2-core machine (docs/benchmarks.md, "CPU rollouts"): one thread generated 6×
+    faster than two with SmolLM2-135M under load, and a tiny built-in model gains little from a second
+    thread even when the machine is idle. On a dedicated many-core CPU set ``threads`` higher.
     """
     if cfg.threads is not None:
         return cfg.threads
-    return 1 if resolve_device(cfg.device).type == "cpu" and not cfg.model.path else None
+    return 1 if resolve_device(cfg.device).type == "cpu" else None
 
 
 @contextlib.contextmanager
@@ -348,7 +351,9 @@ def _train(
     seed_everything(cfg.seed)
     task = make_task(cfg)
     task.num_train  # noqa: B018 - reads and checks the task's data (user JSONL) before anything is written
-    if cfg.model.path:
+    if cfg.model.path and is_gguf(cfg.model.path):
+        gguf_model_dir(cfg.model.path)  # converted (once) or its absence named before anything is written
+    elif cfg.model.path:
         check_model_dir(cfg.model.path)
     state: dict[str, Any] | None = None
     if resume is not None:

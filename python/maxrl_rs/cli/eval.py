@@ -1,6 +1,6 @@
 """``maxrl eval``: pass@k and the MaxRL objective of trained policies on held-out prompts.
 
-    maxrl eval RUN_DIR|MODEL_DIR [RUN_DIR ...] --task maze --n 256 [--k 1,2,4] [--prompts P]
+    maxrl eval RUN_DIR|MODEL_DIR|MODEL.gguf [RUN_DIR ...] --task maze --n 256 [--k 1,2,4] [--prompts P]
                [--json OUT.json] [--plot OUT.png]
 
 Each policy samples n responses per held-out prompt; the table shows unbiased pass@k and J^(k)

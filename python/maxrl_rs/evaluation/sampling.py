@@ -27,6 +27,7 @@ import numpy as np
 from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport, passk_report
+from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.grading import CORRECT, NO_VERDICT
 from maxrl_rs.rollout.base import RolloutBackend, SamplingParams
 from maxrl_rs.tasks.base import Example, Task
@@ -50,8 +51,11 @@ def _is_run_config(path: Path) -> bool:
 
 
 def resolve_policy(path: str | Path) -> PolicySource:
-    """A run directory (its latest checkpoint), a checkpoint ``step-N`` directory, or a model directory."""
+    """A run directory (its latest checkpoint), a checkpoint ``step-N`` directory, a model directory, or a
+    ``.gguf`` file (its converted model directory, see :mod:`maxrl_rs.gguf_models`)."""
     p = Path(path)
+    if p.is_file() and is_gguf(p):
+        return PolicySource(gguf_model_dir(p), None, None)
     if not p.is_dir():
         raise ConfigError(f"{str(path)!r} is not a directory (expected a run, checkpoint or model directory)")
     if (p / ckpt.CHECKPOINTS).is_dir() or _is_run_config(p / ckpt.CONFIG_FILE):
