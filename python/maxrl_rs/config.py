@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.losses import AGGREGATIONS
+from maxrl_rs.losses import check_loss_settings
 from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
 from maxrl_rs.tasks import ArithmeticOptions, DatasetOptions, JsonlOptions, MazeOptions, task_names
 
@@ -167,23 +167,7 @@ class AlgoConfig:
             "algo.order",
             "only the maxrl estimator has an order",
         )
-        need(
-            self.tis_cap is None or self.tis_cap > 0,
-            "algo.tis_cap",
-            f"must be > 0 (or none), got {self.tis_cap}",
-        )
-        need(
-            self.loss_agg in AGGREGATIONS,
-            "algo.loss_agg",
-            f"unknown aggregation {self.loss_agg!r}; known: {', '.join(AGGREGATIONS)}",
-        )
-        need(self.clip_low >= 0, "algo.clip_low", f"must be >= 0, got {self.clip_low}")
-        need(self.clip_high >= 0, "algo.clip_high", f"must be >= 0, got {self.clip_high}")
-        need(
-            self.dual_clip is None or self.dual_clip > 1,
-            "algo.dual_clip",
-            f"must be > 1 (or none), got {self.dual_clip}",
-        )
+        check_loss_settings(self.loss_agg, self.clip_low, self.clip_high, self.dual_clip, self.tis_cap)
         need(self.ppo_epochs >= 1, "algo.ppo_epochs", f"must be >= 1, got {self.ppo_epochs}")
         need(self.minibatches >= 1, "algo.minibatches", f"must be >= 1, got {self.minibatches}")
         need(self.kl_coef >= 0, "algo.kl_coef", f"must be >= 0, got {self.kl_coef}")
@@ -512,11 +496,9 @@ def _unknown_key(dotted: str, known: list[str]) -> str:
 def validate(cfg: Config) -> None:
     """Every section's own checks (its ``check`` method, next to its fields), then the constraints that
     join sections. Raises ConfigError naming the first bad key."""
-    c = cfg
-    for check in (c.task.check, c.check, c.sft.check, c.rollout.check, c.distributed.check, c.algo.check):
-        check()
-    for check in (c.train.check, c.eval.check, c.checkpoint.check, c.log.check, c.model.check):
-        check()
+    sections = (cfg.task, cfg, cfg.sft, cfg.rollout, cfg.distributed, cfg.algo, cfg.train, cfg.eval)
+    for section in (*sections, cfg.checkpoint, cfg.log, cfg.model):
+        section.check()
     r, a = cfg.rollout, cfg.algo
     if r.backend == "vllm":
         for key, t in (("rollout.temperature", r.temperature), ("eval.temperature", cfg.eval.temperature)):
