@@ -1,6 +1,10 @@
 """Training configuration: dataclasses with the defaults of ``maxrl train``, loaded from TOML or JSON and
 overridden with ``key=value`` strings (``--set algo.estimator=grpo``).
 
+Each section's ``check`` method, next to its fields, checks that section's keys; :func:`validate` runs them
+and the checks that join sections. The option classes of runtime modules come from :mod:`maxrl_rs.options`,
+so this module imports neither torch nor vLLM.
+
 Every error is a :class:`maxrl_rs.ConfigError` that names the dotted key and says what was wrong. Unset
 optional values (``None``) are written ``none`` on the command line and left out (TOML) or ``null``
 (JSON) in files.
