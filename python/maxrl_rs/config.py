@@ -1,6 +1,10 @@
 """Training configuration: dataclasses with the defaults of ``maxrl train``, loaded from TOML or JSON and
 overridden with ``key=value`` strings (``--set algo.estimator=grpo``).
 
+Each section's ``check`` method, next to its fields, checks that section's keys; :func:`validate` runs them
+and the checks that join sections. The option classes of runtime modules come from :mod:`maxrl_rs.options`,
+so this module imports neither torch nor vLLM.
+
 Every error is a :class:`maxrl_rs.ConfigError` that names the dotted key and says what was wrong. Unset
 optional values (``None``) are written ``none`` on the command line and left out (TOML) or ``null``
 (JSON) in files.
@@ -23,11 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maxrl_rs.distributed import DistributedConfig, check_config
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.lora import LoraOptions
-from maxrl_rs.losses import AGGREGATIONS
-from maxrl_rs.rollout.vllm import VLLMOptions, check_options
+from maxrl_rs.losses import check_loss_settings
+from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
 from maxrl_rs.tasks import (
     ArithmeticOptions,
     DatasetOptions,
@@ -35,6 +37,7 @@ from maxrl_rs.tasks import (
     JsonlOptions,
     MazeOptions,
     WordProblemsOptions,
+    task_names,
 )
 
 
@@ -53,6 +56,14 @@ class TaskConfig:
     word_problems: WordProblemsOptions = field(default_factory=WordProblemsOptions)
     gsm8k: Gsm8kOptions = field(default_factory=Gsm8kOptions)
 
+    def check(self) -> None:
+        need(
+            self.name in task_names(),
+            "task.name",
+            f"unknown task {self.name!r}; known: {', '.join(task_names())}",
+        )
+        need(self.eval_size >= 1, "task.eval_size", f"must be >= 1, got {self.eval_size}")
+
 
 @dataclass
 class ModelConfig:
@@ -67,6 +78,23 @@ class ModelConfig:
     intermediate_size: int = 256
     lora: LoraOptions = field(default_factory=LoraOptions)
 
+    def check(self) -> None:
+        from maxrl_rs.models import ARCHITECTURES
+
+        self.lora.check()
+        need(
+            self.arch in ARCHITECTURES,
+            "model.arch",
+            f"unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURES)}",
+        )
+        for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size"):
+            need(getattr(self, k) >= 1, f"model.{k}", f"must be >= 1, got {getattr(self, k)}")
+        need(
+            self.hidden_size % self.num_heads == 0,
+            "model.hidden_size",
+            f"must be a multiple of model.num_heads={self.num_heads}",
+        )
+
 
 @dataclass
 class SFTConfig:
@@ -77,6 +105,11 @@ class SFTConfig:
     batch_size: int = 64
     lr: float = 2e-3
     warmup_steps: int = 20
+
+    def check(self) -> None:
+        need(self.steps is None or self.steps >= 0, "sft.steps", f"must be >= 0, got {self.steps}")
+        need(self.batch_size >= 1, "sft.batch_size", f"must be >= 1, got {self.batch_size}")
+        need(self.lr > 0, "sft.lr", f"must be > 0, got {self.lr}")
 
 
 @dataclass
@@ -93,6 +126,28 @@ class RolloutConfig:
     max_new_tokens: int | None = None
     batch_size: int = 64
     vllm: VLLMOptions = field(default_factory=VLLMOptions)
+
+    def check(self) -> None:
+        from maxrl_rs.rollout.base import BACKENDS
+
+        need(
+            self.backend in BACKENDS,
+            "rollout.backend",
+            f"unknown backend {self.backend!r}; known: {', '.join(sorted(BACKENDS))}",
+        )
+        need(self.n >= 1, "rollout.n", f"must be >= 1, got {self.n}")
+        need(self.temperature >= 0, "rollout.temperature", f"must be >= 0, got {self.temperature}")
+        need(0 < self.top_p <= 1, "rollout.top_p", f"must be in (0, 1], got {self.top_p}")
+        need(self.top_k >= 0, "rollout.top_k", f"must be >= 0 (0: off), got {self.top_k}")
+        need(0 <= self.min_p < 1, "rollout.min_p", f"must be in [0, 1) (0: off), got {self.min_p}")
+        need(
+            self.max_new_tokens is None or self.max_new_tokens >= 1,
+            "rollout.max_new_tokens",
+            f"must be >= 1, got {self.max_new_tokens}",
+        )
+        need(self.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {self.batch_size}")
+        if self.backend == "vllm":  # the engine's options are read only by the vllm backend
+            self.vllm.check()
 
 
 @dataclass
@@ -113,6 +168,25 @@ class AlgoConfig:
     mask_truncated: bool = False
     tis_cap: float | None = None
 
+    def check(self) -> None:
+        from maxrl_rs.advantages import ESTIMATORS
+
+        need(
+            self.estimator in ESTIMATORS,
+            "algo.estimator",
+            f"unknown estimator {self.estimator!r}; known: {', '.join(ESTIMATORS)}",
+        )
+        need(
+            self.order is None or self.estimator == "maxrl",
+            "algo.order",
+            "only the maxrl estimator has an order",
+        )
+        check_loss_settings(self.loss_agg, self.clip_low, self.clip_high, self.dual_clip, self.tis_cap)
+        need(self.ppo_epochs >= 1, "algo.ppo_epochs", f"must be >= 1, got {self.ppo_epochs}")
+        need(self.minibatches >= 1, "algo.minibatches", f"must be >= 1, got {self.minibatches}")
+        need(self.kl_coef >= 0, "algo.kl_coef", f"must be >= 0, got {self.kl_coef}")
+        need(self.entropy_coef >= 0, "algo.entropy_coef", f"must be >= 0, got {self.entropy_coef}")
+
 
 @dataclass
 class TrainConfig:
@@ -132,6 +206,25 @@ class TrainConfig:
     bf16: bool = True
     gradient_checkpointing: bool = False
 
+    def check(self) -> None:
+        need(self.steps >= 0, "train.steps", f"must be >= 0, got {self.steps}")
+        need(
+            self.prompts_per_step >= 1,
+            "train.prompts_per_step",
+            f"must be >= 1, got {self.prompts_per_step}",
+        )
+        need(
+            self.micro_batch_size >= 1,
+            "train.micro_batch_size",
+            f"must be >= 1, got {self.micro_batch_size}",
+        )
+        need(self.lr > 0, "train.lr", f"must be > 0, got {self.lr}")
+        need(self.warmup_steps >= 0, "train.warmup_steps", f"must be >= 0, got {self.warmup_steps}")
+        need(self.weight_decay >= 0, "train.weight_decay", f"must be >= 0, got {self.weight_decay}")
+        need(0 <= self.adam_beta1 < 1, "train.adam_beta1", f"must be in [0, 1), got {self.adam_beta1}")
+        need(0 <= self.adam_beta2 < 1, "train.adam_beta2", f"must be in [0, 1), got {self.adam_beta2}")
+        need(self.grad_clip > 0, "train.grad_clip", f"must be > 0, got {self.grad_clip}")
+
 
 @dataclass
 class EvalConfig:
@@ -142,6 +235,11 @@ class EvalConfig:
     samples: int = 4
     temperature: float = 1.0
 
+    def check(self) -> None:
+        need(self.every >= 0, "eval.every", f"must be >= 0 (0: before and after only), got {self.every}")
+        need(self.samples >= 1, "eval.samples", f"must be >= 1, got {self.samples}")
+        need(self.temperature >= 0, "eval.temperature", f"must be >= 0, got {self.temperature}")
+
 
 @dataclass
 class CheckpointConfig:
@@ -149,6 +247,10 @@ class CheckpointConfig:
 
     every: int = 50
     keep: int = 2
+
+    def check(self) -> None:
+        need(self.every >= 0, "checkpoint.every", f"must be >= 0 (0: only at the end), got {self.every}")
+        need(self.keep >= 1, "checkpoint.keep", f"must be >= 1, got {self.keep}")
 
 
 @dataclass
@@ -162,6 +264,9 @@ class LogConfig:
     wandb_project: str = "maxrl-rs"
     samples: int = 0
     progress: bool = True
+
+    def check(self) -> None:
+        need(self.samples >= 0, "log.samples", f"must be >= 0 (0: none), got {self.samples}")
 
 
 @dataclass
@@ -184,6 +289,19 @@ class Config:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     log: LogConfig = field(default_factory=LogConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
+
+    def check(self) -> None:
+        """The top-level keys; each section checks its own (:func:`validate` checks them all)."""
+        need(
+            self.device in ("auto", "cpu") or self.device.startswith("cuda"),
+            "device",
+            f"auto, cpu or cuda[:i], got {self.device!r}",
+        )
+        need(
+            self.threads is None or self.threads >= 1,
+            "threads",
+            f"must be >= 1 (or none), got {self.threads}",
+        )
 
 
 #: Keys whose values are file or directory paths.
@@ -390,63 +508,20 @@ def _unknown_key(dotted: str, known: list[str]) -> str:
 
 
 def validate(cfg: Config) -> None:
-    """Range and name checks that types alone cannot express."""
-    from maxrl_rs.advantages import ESTIMATORS
-    from maxrl_rs.rollout.base import BACKENDS
-    from maxrl_rs.tasks import task_names
-
-    def need(ok: bool, key: str, why: str) -> None:
-        if not ok:
-            raise ConfigError(f"{key}: {why}")
-
-    need(
-        cfg.task.name in task_names(),
-        "task.name",
-        f"unknown task {cfg.task.name!r}; known: {', '.join(task_names())}",
-    )
-    need(cfg.task.eval_size >= 1, "task.eval_size", f"must be >= 1, got {cfg.task.eval_size}")
-    need(
-        cfg.device in ("auto", "cpu") or cfg.device.startswith("cuda"),
-        "device",
-        f"auto, cpu or cuda[:i], got {cfg.device!r}",
-    )
-    need(cfg.threads is None or cfg.threads >= 1, "threads", f"must be >= 1 (or none), got {cfg.threads}")
-    need(cfg.sft.steps is None or cfg.sft.steps >= 0, "sft.steps", f"must be >= 0, got {cfg.sft.steps}")
-    need(cfg.sft.batch_size >= 1, "sft.batch_size", f"must be >= 1, got {cfg.sft.batch_size}")
-    need(cfg.sft.lr > 0, "sft.lr", f"must be > 0, got {cfg.sft.lr}")
-    r = cfg.rollout
-    need(
-        r.backend in BACKENDS,
-        "rollout.backend",
-        f"unknown backend {r.backend!r}; known: {', '.join(sorted(BACKENDS))}",
-    )
-    need(r.n >= 1, "rollout.n", f"must be >= 1, got {r.n}")
-    need(r.temperature >= 0, "rollout.temperature", f"must be >= 0, got {r.temperature}")
-    need(0 < r.top_p <= 1, "rollout.top_p", f"must be in (0, 1], got {r.top_p}")
-    need(r.top_k >= 0, "rollout.top_k", f"must be >= 0 (0: off), got {r.top_k}")
-    need(0 <= r.min_p < 1, "rollout.min_p", f"must be in [0, 1) (0: off), got {r.min_p}")
-    need(
-        r.max_new_tokens is None or r.max_new_tokens >= 1,
-        "rollout.max_new_tokens",
-        f"must be >= 1, got {r.max_new_tokens}",
-    )
-    need(r.batch_size >= 1, "rollout.batch_size", f"must be >= 1, got {r.batch_size}")
+    """Every section's own checks (its ``check`` method, next to its fields), then the constraints that
+    join sections. Raises ConfigError naming the first bad key."""
+    sections = (cfg.task, cfg, cfg.sft, cfg.rollout, cfg.distributed, cfg.algo, cfg.train, cfg.eval)
+    for section in (*sections, cfg.checkpoint, cfg.log, cfg.model):
+        section.check()
+    r, a = cfg.rollout, cfg.algo
     if r.backend == "vllm":
-        temperatures = {"rollout.temperature": r.temperature, "eval.temperature": cfg.eval.temperature}
-        check_options(r.vllm, temperatures)
-    check_config(cfg.distributed)
-    a = cfg.algo
-    need(
-        a.estimator in ESTIMATORS,
-        "algo.estimator",
-        f"unknown estimator {a.estimator!r}; known: {', '.join(ESTIMATORS)}",
-    )
+        for key, t in (("rollout.temperature", r.temperature), ("eval.temperature", cfg.eval.temperature)):
+            check_temperature(t, key)
     need(
         a.order is None or 1 <= a.order <= r.n,
         "algo.order",
         f"must be in 1..rollout.n={r.n} (or none), got {a.order}",
     )
-    need(a.order is None or a.estimator == "maxrl", "algo.order", "only the maxrl estimator has an order")
     need(
         r.n > 1 or a.estimator == "reinforce" or (a.estimator == "maxrl" and not a.drop_all_fail),
         "rollout.n",
@@ -456,68 +531,18 @@ def validate(cfg: Config) -> None:
         "Use rollout.n >= 2, or with one rollout algo.estimator = 'reinforce' (A = r) or 'maxrl' with "
         "algo.drop_all_fail = false (failures -1, successes 0)",
     )
-    need(a.tis_cap is None or a.tis_cap > 0, "algo.tis_cap", f"must be > 0 (or none), got {a.tis_cap}")
-    need(
-        a.loss_agg in AGGREGATIONS,
-        "algo.loss_agg",
-        f"unknown aggregation {a.loss_agg!r}; known: {', '.join(AGGREGATIONS)}",
-    )
-    need(a.clip_low >= 0, "algo.clip_low", f"must be >= 0, got {a.clip_low}")
-    need(a.clip_high >= 0, "algo.clip_high", f"must be >= 0, got {a.clip_high}")
-    need(
-        a.dual_clip is None or a.dual_clip > 1, "algo.dual_clip", f"must be > 1 (or none), got {a.dual_clip}"
-    )
-    need(a.ppo_epochs >= 1, "algo.ppo_epochs", f"must be >= 1, got {a.ppo_epochs}")
-    need(a.minibatches >= 1, "algo.minibatches", f"must be >= 1, got {a.minibatches}")
     need(
         a.minibatches <= cfg.train.prompts_per_step,
         "algo.minibatches",
         "must be <= train.prompts_per_step (minibatches hold whole groups)",
     )
-    need(a.kl_coef >= 0, "algo.kl_coef", f"must be >= 0, got {a.kl_coef}")
-    need(a.entropy_coef >= 0, "algo.entropy_coef", f"must be >= 0, got {a.entropy_coef}")
-    t = cfg.train
-    need(t.steps >= 0, "train.steps", f"must be >= 0, got {t.steps}")
-    need(t.prompts_per_step >= 1, "train.prompts_per_step", f"must be >= 1, got {t.prompts_per_step}")
-    need(t.micro_batch_size >= 1, "train.micro_batch_size", f"must be >= 1, got {t.micro_batch_size}")
-    need(t.lr > 0, "train.lr", f"must be > 0, got {t.lr}")
-    need(t.warmup_steps >= 0, "train.warmup_steps", f"must be >= 0, got {t.warmup_steps}")
-    need(t.weight_decay >= 0, "train.weight_decay", f"must be >= 0, got {t.weight_decay}")
-    need(0 <= t.adam_beta1 < 1, "train.adam_beta1", f"must be in [0, 1), got {t.adam_beta1}")
-    need(0 <= t.adam_beta2 < 1, "train.adam_beta2", f"must be in [0, 1), got {t.adam_beta2}")
-    need(t.grad_clip > 0, "train.grad_clip", f"must be > 0, got {t.grad_clip}")
-    e = cfg.eval
-    need(e.every >= 0, "eval.every", f"must be >= 0 (0: before and after only), got {e.every}")
-    need(e.samples >= 1, "eval.samples", f"must be >= 1, got {e.samples}")
-    need(e.temperature >= 0, "eval.temperature", f"must be >= 0, got {e.temperature}")
-    need(
-        cfg.checkpoint.every >= 0,
-        "checkpoint.every",
-        f"must be >= 0 (0: only at the end), got {cfg.checkpoint.every}",
-    )
-    need(cfg.log.samples >= 0, "log.samples", f"must be >= 0 (0: none), got {cfg.log.samples}")
-    need(cfg.checkpoint.keep >= 1, "checkpoint.keep", f"must be >= 1, got {cfg.checkpoint.keep}")
     from maxrl_rs.lora import check_options as check_lora
-    from maxrl_rs.models import ARCHITECTURES
 
-    m = cfg.model
-    check_lora(m.lora, strategy=cfg.distributed.strategy)
+    check_lora(cfg.model.lora, strategy=cfg.distributed.strategy)
     need(
-        m.lora.r == 0 or r.backend == "hf",
+        cfg.model.lora.r == 0 or r.backend == "hf",
         "model.lora",
         f"LoRA training samples with rollout.backend = 'hf' only, got {r.backend!r}",
-    )
-    need(
-        m.arch in ARCHITECTURES,
-        "model.arch",
-        f"unknown architecture {m.arch!r}; known: {', '.join(ARCHITECTURES)}",
-    )
-    for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size"):
-        need(getattr(m, k) >= 1, f"model.{k}", f"must be >= 1, got {getattr(m, k)}")
-    need(
-        m.hidden_size % m.num_heads == 0,
-        "model.hidden_size",
-        f"must be a multiple of model.num_heads={m.num_heads}",
     )
 
 

@@ -32,44 +32,17 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import STRATEGIES as STRATEGIES  # re-exported
+from maxrl_rs.options import DistributedConfig as DistributedConfig
 
 if TYPE_CHECKING:
     import torch
     from torch.distributed.fsdp import FSDPModule
 
-STRATEGIES = ("none", "ddp", "fsdp")
-
-
-@dataclass
-class DistributedConfig:
-    """``[distributed]``: ``strategy`` none (one process), ``ddp`` (replicated model, averaged gradients)
-    or ``fsdp`` (FSDP2: parameters, gradients and optimizer state sharded over ranks, one shard unit per
-    decoder layer; on CUDA with ``train.bf16`` it computes on bf16 parameters and reduces gradients in
-    float32). Launch with torchrun for more than one process.
-
-    ``seed_per_prompt`` samples every prompt with its own seed (always on with vLLM; with the HF backend it
-    costs one ``generate`` call per prompt), so results do not depend on how prompts are split over ranks;
-    unset, it is on for ``ddp``/``fsdp`` and off for ``none`` (batched sampling).
-    ``fsdp_reshard_after_forward`` frees each layer's gathered parameters after its forward pass.
-    ``fsdp_gather_for_generation`` keeps them gathered while the training model generates rollouts (one
-    all-gather per layer per rollout batch instead of per token; the whole model's parameters are resident
-    meanwhile). ``timeout_s``: collective timeout.
-    """
-
-    strategy: str = "none"
-    seed_per_prompt: bool | None = None
-    fsdp_reshard_after_forward: bool = True
-    fsdp_gather_for_generation: bool = True
-    timeout_s: int = 1800
-
 
 def check_config(cfg: DistributedConfig) -> None:
-    if cfg.strategy not in STRATEGIES:
-        raise ConfigError(
-            f"distributed.strategy: unknown strategy {cfg.strategy!r}; known: {', '.join(STRATEGIES)}"
-        )
-    if cfg.timeout_s < 1:
-        raise ConfigError(f"distributed.timeout_s: must be >= 1, got {cfg.timeout_s}")
+    """ConfigError naming the ``distributed.*`` key of a bad value (:meth:`DistributedConfig.check`)."""
+    cfg.check()
 
 
 # -- the process group ---------------------------------------------------------------------------------------

@@ -21,27 +21,14 @@ PPO epochs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import LoraOptions as LoraOptions  # re-exported
 
 MERGED_DIR = "merged"
 BASE_DIR = "base"
-
-
-@dataclass
-class LoraOptions:
-    """``[model.lora]``: ``r`` the adapter rank (0: no adapter, train all weights); ``alpha`` the scale
-    numerator (updates are scaled by alpha / r); ``target_modules`` the module names to adapt (empty: peft's
-    default for the architecture, ``["all-linear"]``: every linear layer but the output head); ``dropout``
-    must be 0 (see the module docstring)."""
-
-    r: int = 0
-    alpha: int = 16
-    target_modules: list[str] = field(default_factory=list)
-    dropout: float = 0.0
 
 
 def enabled(options: LoraOptions) -> bool:
@@ -49,18 +36,9 @@ def enabled(options: LoraOptions) -> bool:
 
 
 def check_options(options: LoraOptions, *, strategy: str = "none") -> None:
-    """ConfigError naming the ``model.lora`` key for values peft would reject or RL cannot use."""
-    if options.r < 0:
-        raise ConfigError(f"model.lora.r: must be >= 0 (0: off), got {options.r}")
-    if options.alpha <= 0:
-        raise ConfigError(f"model.lora.alpha: must be > 0, got {options.alpha}")
-    if options.dropout != 0:
-        raise ConfigError(
-            f"model.lora.dropout: must be 0 for RL, got {options.dropout} (the log-probabilities of sampled "
-            "tokens are recomputed in training mode; a dropout mask would change them)"
-        )
-    if any(not m for m in options.target_modules):
-        raise ConfigError(f"model.lora.target_modules: empty module name in {options.target_modules!r}")
+    """ConfigError naming the ``model.lora`` key for values peft would reject or RL cannot use (see
+    :meth:`LoraOptions.check`), or that ``strategy`` cannot train."""
+    options.check()
     if enabled(options) and strategy == "fsdp":
         raise ConfigError("model.lora: not supported with distributed.strategy = 'fsdp'; use 'ddp'")
 

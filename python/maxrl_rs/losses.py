@@ -58,18 +58,25 @@ class LossConfig:
     def __post_init__(self) -> None:
         from maxrl_rs.errors import ConfigError
 
-        if self.agg not in AGGREGATIONS:
-            raise ConfigError(
-                f"algo.loss_agg: unknown aggregation {self.agg!r}; known: {', '.join(AGGREGATIONS)}"
-            )
-        if self.clip_low < 0 or self.clip_high < 0:
-            raise ConfigError(f"algo.clip_low/clip_high must be >= 0, got {self.clip_low}, {self.clip_high}")
-        if self.dual_clip is not None and self.dual_clip <= 1:
-            raise ConfigError(f"algo.dual_clip must be > 1 (or unset), got {self.dual_clip}")
-        if self.tis_cap is not None and not self.tis_cap > 0:
-            raise ConfigError(f"algo.tis_cap must be > 0 (or unset), got {self.tis_cap}")
+        check_loss_settings(self.agg, self.clip_low, self.clip_high, self.dual_clip, self.tis_cap)
         if self.agg == "seq-mean-token-sum-norm" and (self.max_len is None or self.max_len < 1):
             raise ConfigError("algo.loss_agg='seq-mean-token-sum-norm' needs a positive max_len")
+
+
+def check_loss_settings(
+    agg: str, clip_low: float, clip_high: float, dual_clip: float | None, tis_cap: float | None
+) -> None:
+    """ConfigError naming the ``algo.*`` key of a bad loss setting: ``agg`` one of :data:`AGGREGATIONS`,
+    clip ranges >= 0, ``dual_clip`` > 1 and ``tis_cap`` > 0 where set. Shared by :class:`LossConfig` (built
+    without a config by the integrations) and the ``[algo]`` section's checks."""
+    from maxrl_rs.options import need
+
+    need(tis_cap is None or tis_cap > 0, "algo.tis_cap", f"must be > 0 (or none), got {tis_cap}")
+    known = ", ".join(AGGREGATIONS)
+    need(agg in AGGREGATIONS, "algo.loss_agg", f"unknown aggregation {agg!r}; known: {known}")
+    need(clip_low >= 0, "algo.clip_low", f"must be >= 0, got {clip_low}")
+    need(clip_high >= 0, "algo.clip_high", f"must be >= 0, got {clip_high}")
+    need(dual_clip is None or dual_clip > 1, "algo.dual_clip", f"must be > 1 (or none), got {dual_clip}")
 
 
 def aggregate(

@@ -62,7 +62,6 @@ import contextlib
 import copy
 import gc
 import json
-import math
 import os
 import socket
 import tempfile
@@ -73,6 +72,11 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import GREEDY_BELOW as GREEDY_BELOW
+from maxrl_rs.options import MAX_TEMPERATURE as MAX_TEMPERATURE
+from maxrl_rs.options import MIN_TEMPERATURE as MIN_TEMPERATURE
+from maxrl_rs.options import VLLMOptions as VLLMOptions
+from maxrl_rs.options import check_temperature as check_temperature
 from maxrl_rs.rollout.base import (
     RolloutBackend,
     Rollouts,
@@ -88,51 +92,9 @@ INSTALL_HINT = (
 )
 
 
-@dataclass
-class VLLMOptions:
-    """``[rollout.vllm]``: the in-process engine.
-
-    ``gpu_memory_utilization`` is the share of the GPU's memory vLLM may take while awake (weights plus KV
-    cache); the training model, its gradients and optimizer state must fit in the rest. ``sleep`` frees the
-    KV cache and moves vLLM's weights to CPU memory between rollouts. ``dtype`` ``auto``: bfloat16 (float16
-    on GPUs without bf16), whatever the float32 master weights of training; ``float32`` samples exactly from
-    the training weights at a cost in speed and memory.
-    """
-
-    gpu_memory_utilization: float = 0.4
-    sleep: bool = True
-    dtype: str = "auto"
-    max_model_len: int | None = None
-    enforce_eager: bool = False
-
-
-#: vLLM's temperature rules (``vllm/sampling_params.py``, ``SamplingParams.__post_init__`` and
-#: ``_verify_args``, the same in 0.10 and 0.33): temperatures in (0, ``MIN_TEMPERATURE``) are raised to
-#: ``MIN_TEMPERATURE`` (vLLM's ``_MAX_TEMP``) before anything else, then below ``GREEDY_BELOW``
-#: (``_SAMPLING_EPS``) sampling is greedy and n > 1 is refused; 0.33 also refuses > ``MAX_TEMPERATURE``
-#: (0.10 does not; the supported range is the narrower one).
-MIN_TEMPERATURE = 0.01
-GREEDY_BELOW = 1e-5
-MAX_TEMPERATURE = 2.0
-
-
 def is_greedy(temperature: float) -> bool:
     """Whether vLLM samples greedily at ``temperature`` (its ``temperature < _SAMPLING_EPS`` test)."""
     return temperature < GREEDY_BELOW
-
-
-def check_temperature(temperature: float, key: str = "temperature") -> None:
-    """ConfigError naming ``key`` unless vLLM samples at exactly ``temperature``: 0 (greedy) or a finite value
-    in [``MIN_TEMPERATURE``, ``MAX_TEMPERATURE``]. vLLM would silently sample a temperature in (0, 0.01) at
-    0.01, off the distribution the training pass scores at the configured temperature."""
-    t = float(temperature)
-    if t == 0 or (math.isfinite(t) and MIN_TEMPERATURE <= t <= MAX_TEMPERATURE):
-        return
-    raise ConfigError(
-        f"{key}: with rollout.backend=vllm must be 0 (greedy) or in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}] "
-        f"(vLLM raises smaller temperatures to {MIN_TEMPERATURE} and vLLM 0.33 refuses larger ones), "
-        f"got {temperature}"
-    )
 
 
 def check_options(options: VLLMOptions, temperatures: Mapping[str, float] | None = None) -> None:
@@ -140,14 +102,7 @@ def check_options(options: VLLMOptions, temperatures: Mapping[str, float] | None
     (``temperatures``: config key -> value, each checked with :func:`check_temperature`)."""
     for key, value in (temperatures or {}).items():
         check_temperature(value, key)
-    if not 0 < options.gpu_memory_utilization <= 1:
-        raise ConfigError(
-            f"rollout.vllm.gpu_memory_utilization: must be in (0, 1], got {options.gpu_memory_utilization}"
-        )
-    if options.dtype not in ("auto", "bfloat16", "float16", "float32"):
-        raise ConfigError(f"rollout.vllm.dtype: auto, bfloat16, float16 or float32, got {options.dtype!r}")
-    if options.max_model_len is not None and options.max_model_len < 2:
-        raise ConfigError(f"rollout.vllm.max_model_len: must be >= 2, got {options.max_model_len}")
+    options.check()
 
 
 def require_vllm() -> Any:
