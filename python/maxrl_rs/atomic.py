@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,16 @@ def reporting_full_disk(path: str | Path) -> Iterator[None]:
         raise full from e
 
 
+def _mode_for(final: Path) -> int:
+    """The permissions a plain ``open(final, "w")`` would give: those of the file it replaces, else 0o666
+    less the umask (``mkstemp`` makes its file 0o600, readable by its owner only)."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(final.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
     """A temporary path next to ``path``; renamed to ``path`` when the block ends without an error, removed
@@ -91,6 +102,7 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
         with reporting_full_disk(final):
             yield tmp
             _fsync(tmp)
+            os.chmod(tmp, _mode_for(final))
             os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):

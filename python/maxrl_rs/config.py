@@ -305,14 +305,29 @@ class Config:
 
 
 #: Keys whose values are file or directory paths.
-PATH_KEYS = ("out", "model.path", "task.jsonl.train", "task.jsonl.eval")
+PATH_KEYS = (
+    "out",
+    "model.path",
+    "task.jsonl.train",
+    "task.jsonl.eval",
+    "task.dataset.train",
+    "task.dataset.eval",
+    "task.dataset.reward_fn",
+    "task.gsm8k.path",
+)
 
 
 def absolute_path(value: Any, base: str | Path) -> Any:
     """``value`` as an absolute path (``~`` expanded, relative to ``base``); unset or empty values as they
-    are."""
+    are. A reward function spec keeps its form: ``file.py:function`` gets an absolute file part, an importable
+    ``package.module:function`` is not a path and stays as it is."""
     if not isinstance(value, str) or not value:
         return value
+    file, sep, function = value.rpartition(":")
+    if sep and file and "/" not in function and "\\" not in function:
+        if not (file.endswith(".py") or "/" in file or "\\" in file):
+            return value  # package.module:function
+        return f"{absolute_path(file, base)}:{function}"
     return os.path.normpath(os.path.join(base, os.path.expanduser(value)))
 
 

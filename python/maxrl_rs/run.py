@@ -280,6 +280,8 @@ def _prepare_resume(
     ckpt.remove_stale_temporaries(run_dir)
     if chosen is None:
         found = ckpt.usable_checkpoint(run_dir)
+        if found:
+            _check_steps_ahead(cfg, found[0], found[1])
         return (str(found[0]), found[1]) if found else ("", None)
     later = rundir.later_checkpoints(run_dir, chosen)
     if later and not overwrite:
@@ -289,9 +291,21 @@ def _prepare_resume(
             f"{chosen.name} would replace them: add --overwrite to delete them, or resume the run directory"
         )
     state = ckpt.check_checkpoint(chosen)
+    _check_steps_ahead(cfg, chosen, state)
     for p in later:
         shutil.rmtree(p)
     return str(chosen), state
+
+
+def _check_steps_ahead(cfg: Config, checkpoint: Path, state: dict[str, Any] | None) -> None:
+    """A resume with ``train.steps`` below the checkpoint's step would train nothing and record the smaller
+    number as the run's length."""
+    step = int(state["step"]) if state is not None and "step" in state else None
+    if step is not None and cfg.train.steps < step:
+        raise ConfigError(
+            f"resume: train.steps = {cfg.train.steps} is below step {step} of {str(checkpoint)!r}; give "
+            f"--steps {step} or more (to go back to an earlier step, resume from that checkpoint)"
+        )
 
 
 def cpu_threads(cfg: Config) -> int | None:
