@@ -199,7 +199,9 @@ def test_dataset_gsm8k_and_reward_paths_are_made_absolute(tmp_path, monkeypatch)
     assert over.task.dataset.reward_fn == f"{tmp_path / 'lib' / 'r.py'}:f"
     assert over.task.gsm8k.path == str(tmp_path / "x.jsonl")
     for importable in ("my_rewards:score", "pkg.mod:fn"):  # a module, not a file: left as written
-        assert load_config(None, [f"task.dataset.reward_fn={importable}"]).task.dataset.reward_fn == importable
+        assert (
+            load_config(None, [f"task.dataset.reward_fn={importable}"]).task.dataset.reward_fn == importable
+        )
 
 
 def test_resume_with_fewer_steps_than_done_is_refused_and_keeps_the_config(run):
