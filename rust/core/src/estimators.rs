@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use rayon::prelude::*;
 
+use crate::dense_counts::{self, DenseCounts, ONE};
 use crate::error::{Error, Result};
 use crate::groups::{Runs, Slots};
 use crate::parallel;
@@ -180,7 +181,7 @@ fn accumulate<T: Send>(
     f: impl Fn(std::ops::Range<usize>) -> Result<T> + Sync,
     merge: impl Fn(&mut T, T),
 ) -> Result<T> {
-    let parts: Vec<Result<T>> = if ranges.len() > 1 {
+    let parts: Vec<Result<T>> = if ranges.len() > 1 && parallel::num_threads() > 1 {
         parallel::install(|| ranges.par_iter().cloned().map(&f).collect())
     } else {
         ranges.iter().cloned().map(&f).collect()
@@ -257,9 +258,10 @@ fn for_each_slot(
 
 /// As [`advantages`], writing into `out` (same length as `rewards`).
 ///
-/// Two layouts, with the same results bit for bit: groups in runs of consecutive rollouts with 0/1 rewards
-/// and no mask (how trainers hand batches over) are read run by run, with no per-rollout table lookups; any
-/// other batch goes through per-group tables indexed by id.
+/// Three paths, with the same results bit for bit. Without a mask and with 0/1 rewards, groups in runs of
+/// consecutive rollouts (how trainers hand batches over) are read run by run, with no per-rollout table
+/// lookups, and scattered groups with ids in a small range are counted in one pass into a table indexed by
+/// id (`dense_counts`). Any other batch is validated, then counted per group.
 pub fn advantages_into(
     rewards: &[f64],
     group_ids: &[i64],
@@ -275,23 +277,21 @@ pub fn advantages_into(
             write_runs(&runs.runs, &coef, rewards, out);
             return Ok(());
         }
+        if let Some((slots, counts)) = binary_scattered(rewards, group_ids) {
+            if let Some(by_k) = BySuccesses::new(cfg, &counts) {
+                by_k.write(&slots, rewards, group_ids, out);
+                return Ok(());
+            }
+            let coef = coefficients(cfg, &Totals::from_packed(&counts), |slot| slots.id(slot))?;
+            write_by_slot(&slots, &coef, rewards, group_ids, None, out);
+            return Ok(());
+        }
     }
     let slots = Slots::new(group_ids);
     let parts = ranges(rewards.len(), slots.len());
-    // Without a mask, 0/1 rewards (which are valid for every estimator) are counted and checked in one pass;
-    // anything else is validated first.
-    let counted = match mask {
-        None => binary_totals(rewards, group_ids, None, &slots, &parts, true),
-        Some(_) => None,
-    };
-    let totals = match counted {
-        Some(t) => t,
-        None => {
-            let all01 = validate(rewards, group_ids, mask, cfg.estimator == Estimator::MaxRL)?;
-            let spread = cfg.estimator == Estimator::Grpo;
-            group_totals(rewards, group_ids, mask, &slots, &parts, spread, all01)?
-        }
-    };
+    let all01 = validate(rewards, group_ids, mask, cfg.estimator == Estimator::MaxRL)?;
+    let spread = cfg.estimator == Estimator::Grpo;
+    let totals = group_totals(rewards, group_ids, mask, &slots, &parts, spread, all01)?;
     let coef = coefficients(cfg, &totals, |slot| slots.id(slot))?;
     write_by_slot(&slots, &coef, rewards, group_ids, mask, out);
     Ok(())
@@ -335,6 +335,17 @@ struct Totals {
 }
 
 impl Totals {
+    /// Totals of 0/1 rewards from counts packed `N << 32 | K` per slot.
+    fn from_packed(table: &[u64]) -> Self {
+        let mut totals = Totals {
+            n: table.iter().map(|&t| (t >> 32) as u32).collect(),
+            sum: table.iter().map(|&t| (t & (ONE - 1)) as f64).collect(),
+            sq: Vec::new(),
+        };
+        totals.binary_spread();
+        totals
+    }
+
     /// For 0/1 rewards Σ(r − r̄)² = K − K²/N exactly (r² = r).
     fn binary_spread(&mut self) {
         self.sq = self
@@ -406,8 +417,7 @@ fn group_totals(
 ) -> Result<Totals> {
     let ns = slots.len();
     if all01 {
-        let totals = binary_totals(rewards, group_ids, mask, slots, parts, false);
-        return Ok(totals.expect("0/1 rewards"));
+        return Ok(binary_totals(rewards, group_ids, mask, slots, parts));
     }
     let table = accumulate(
         parts,
@@ -461,45 +471,96 @@ fn group_totals(
 
 /// Totals of 0/1 rewards: N and K of a slot packed in one u64 (N in the high half, K in the low), so one
 /// add per rollout touches half the memory of an (N, Σr) pair. K is an exact count, so Σr = K as f64 is
-/// the same whatever the order of summation; Σ(r − r̄)² = K − K²/N. With `check`, whether every counted
-/// reward is 0 or 1 is found in the same pass, and None returned when one is not.
+/// the same whatever the order of summation; Σ(r − r̄)² = K − K²/N.
 fn binary_totals(
     rewards: &[f64],
     group_ids: &[i64],
     mask: Option<&[bool]>,
     slots: &Slots,
     parts: &[std::ops::Range<usize>],
-    check: bool,
-) -> Option<Totals> {
-    const ONE: u64 = 1 << 32;
-    let (table, all01) = accumulate(
+) -> Totals {
+    let table = accumulate(
         parts,
         |range| {
             let mut t = vec![0u64; slots.len()];
-            let mut all01 = true;
-            let table = &mut t[..];
             for_each_slot(slots, group_ids, rewards, mask, range, |_, slot, r| {
-                all01 &= !check | (r == 0.0) | (r == 1.0);
-                table[slot] += ONE | (r == 1.0) as u64;
+                t[slot] += ONE | (r == 1.0) as u64;
             });
-            Ok((t, all01))
+            Ok(t)
         },
-        |a, b| {
-            a.0.iter_mut().zip(b.0).for_each(|(x, y)| *x += y);
-            a.1 &= b.1;
-        },
+        |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x += y),
     )
     .expect("counting cannot fail");
-    if !all01 {
-        return None;
-    }
-    let mut totals = Totals {
-        n: table.iter().map(|&t| (t >> 32) as u32).collect(),
-        sum: table.iter().map(|&t| (t & (ONE - 1)) as f64).collect(),
-        sq: Vec::new(),
+    Totals::from_packed(&table)
+}
+
+/// The batch's slots and packed counts `N << 32 | K` per slot when its ids span a small range and every
+/// reward is 0 or 1, counted in one pass (`dense_counts`), in parallel ranges for large batches; None
+/// otherwise (the general path then validates and reports any bad value).
+fn binary_scattered(rewards: &[f64], group_ids: &[i64]) -> Option<(Slots, Vec<u64>)> {
+    let len = group_ids.len();
+    let limit = Slots::dense_limit(len);
+    let guess = dense_counts::probe_span(group_ids).filter(|&s| s <= limit)?;
+    let count = |range| DenseCounts::count(group_ids, rewards, range, limit);
+    // Counts are exact whatever the split, so the batch is split only to use more threads (each range
+    // fills its own table, worth it only when the batch is much larger than the table).
+    let parts = if parallel::use_pool(len) {
+        (len / (8 * guess.max(1))).clamp(1, parallel::num_threads())
+    } else {
+        1
     };
-    totals.binary_spread();
-    Some(totals)
+    let counted = if parts > 1 {
+        let step = len.div_ceil(parts);
+        parallel::install(|| {
+            (0..parts)
+                .into_par_iter()
+                .map(|p| count(p * step..((p + 1) * step).min(len)))
+                .collect::<Option<Vec<_>>>()
+        })?
+    } else {
+        vec![count(0..len)?]
+    };
+    Some(DenseCounts::merge(counted))
+}
+
+/// Coefficients of 0/1-reward groups that all have one size N < 2^16 (a batch without a mask whose
+/// prompts got the same number of rollouts): they depend on the success count K alone, so there are at
+/// most N + 1 of them, and the output pass looks up two bytes per rollout's group instead of 16.
+struct BySuccesses {
+    /// K of each slot.
+    k: Vec<u16>,
+    /// Coefficients by K.
+    coef: Vec<Affine>,
+}
+
+impl BySuccesses {
+    /// None when group sizes differ or reach 2^16, or a coefficient is refused (the per-slot path then
+    /// reports the smallest offending group id).
+    fn new(cfg: &AdvantageConfig, counts: &[u64]) -> Option<Self> {
+        let sizes = counts.iter().map(|&t| t >> 32).filter(|&n| n > 0);
+        let n = sizes.clone().next()?;
+        if n > u16::MAX as u64 || sizes.into_iter().any(|m| m != n) {
+            return None;
+        }
+        let by_k: Vec<u64> = (0..=n).map(|k| (n << 32) | k).collect();
+        let coef = coefficients(cfg, &Totals::from_packed(&by_k), |_| 0).ok()?;
+        let k = counts.iter().map(|&t| (t & (ONE - 1)) as u16).collect();
+        Some(BySuccesses { k, coef })
+    }
+
+    /// A_i = slope·r_i + intercept with the coefficients of rollout i's group (dense slots, no mask).
+    fn write(&self, slots: &Slots, rewards: &[f64], group_ids: &[i64], out: &mut [f64]) {
+        let Slots::Dense { lo, .. } = *slots else {
+            unreachable!("counted in a dense table")
+        };
+        write_blocks(out, |start, out| {
+            let range = start..start + out.len();
+            for ((o, &r), &id) in out.iter_mut().zip(&rewards[range.clone()]).zip(&group_ids[range]) {
+                let c = self.coef[self.k[id.wrapping_sub(lo) as usize] as usize];
+                *o = c.slope * r + c.intercept;
+            }
+        });
+    }
 }
 
 /// The affine coefficients of every slot from its totals (docs/estimators.md); `id` names a slot's group
@@ -606,7 +667,7 @@ const BLOCK: usize = 1 << 14;
 
 /// Call `write(start, block)` for consecutive blocks of `out`, in parallel for large outputs.
 fn write_blocks(out: &mut [f64], write: impl Fn(usize, &mut [f64]) + Sync) {
-    if out.len() >= parallel::PARALLEL_THRESHOLD {
+    if parallel::use_pool(out.len()) {
         parallel::install(|| {
             out.par_chunks_mut(BLOCK)
                 .enumerate()
@@ -759,9 +820,10 @@ mod tests {
         ));
     }
 
-    /// A batch in runs (the fast layout) gives the same bits as the general path, which an all-true mask
-    /// forces, for every estimator: equal and unequal run lengths, a group split over several runs, runs
-    /// crossing the parallel blocks, and batches too short or too shuffled for the run layout.
+    /// A batch without a mask (the fast paths) gives the same bits as the general path, which an all-true
+    /// mask forces, for every estimator: equal and unequal run lengths, a group split over several runs,
+    /// runs crossing the parallel blocks, the same batches shuffled, ids leaving the range of the first
+    /// ones, and ids too wide for a lookup table.
     #[test]
     fn runs_and_general_path_agree_bit_for_bit() {
         let mut x: u64 = 7;
@@ -796,6 +858,20 @@ mod tests {
             i += len;
         }
         layouts.push(uneven);
+        // The same batches shuffled (the scattered paths: one group size, or several).
+        for k in 0..layouts.len() {
+            let mut ids = layouts[k].clone();
+            for i in (1..ids.len()).rev() {
+                ids.swap(i, rnd(i as u64 + 1) as usize);
+            }
+            layouts.push(ids);
+        }
+        // Scattered ids that leave the range of the first ones, on both sides (the dense table grows), and
+        // ids too wide for a dense table.
+        let mut growing: Vec<i64> = (0..50_000).map(|i| (i % 997) as i64).collect();
+        growing.extend((0..50_000).map(|i| (i % 5_003) as i64 * 13 - 20_000));
+        layouts.push(growing);
+        layouts.push((0..20_000).map(|i| (i % 101) as i64 * 1_000_000_007).collect());
         for ids in &layouts {
             let r: Vec<f64> = ids.iter().map(|_| rnd(2) as f64).collect();
             let all = vec![true; r.len()];
@@ -852,6 +928,45 @@ mod tests {
                 size: 16
             }
         );
+    }
+
+    #[test]
+    fn scattered_batches_report_the_same_errors() {
+        // Groups of 4 with ids 10, 17, 24, ... interleaved: no runs, one group size.
+        let ids: Vec<i64> = (0..40_000).map(|i| (i % 10_000) * 7 + 10).collect();
+        let mut r: Vec<f64> = (0..40_000).map(|i| (i % 3 == 0) as u8 as f64).collect();
+        let cfg = AdvantageConfig {
+            order: Some(5),
+            ..Default::default()
+        };
+        let e = advantages(&r, &ids, None, &cfg).unwrap_err();
+        assert_eq!(
+            e,
+            Error::BadOrder {
+                order: 5,
+                group: 10,
+                size: 4
+            }
+        );
+        r[30_001] = 0.5;
+        let e = advantages(&r, &ids, None, &AdvantageConfig::default()).unwrap_err();
+        assert_eq!(
+            e,
+            Error::NonBinary {
+                index: 30_001,
+                value: 0.5,
+                group: 7 + 10
+            }
+        );
+        // −0.0 equals 0 (the general path takes it); the bits match those of 0.0 through a mask.
+        r[30_001] = -0.0;
+        let all = vec![true; r.len()];
+        for est in Estimator::NAMES {
+            let cfg = AdvantageConfig::new(est.parse().unwrap());
+            let a = advantages(&r, &ids, None, &cfg).unwrap();
+            let b = advantages(&r, &ids, Some(&all), &cfg).unwrap();
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{est}");
+        }
     }
 
     #[test]

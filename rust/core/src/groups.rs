@@ -58,7 +58,7 @@ impl GroupIndex {
             .iter()
             .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
         let span = (hi as i128 - lo as i128 + 1) as u128;
-        let (ids_sorted, of) = if span <= (2 * ids.len()).max(1 << 16) as u128 {
+        let (ids_sorted, of) = if span <= Slots::dense_limit(ids.len()) as u128 {
             Self::dense(ids, lo, span as usize)
         } else {
             Self::hashed(ids)
@@ -156,7 +156,7 @@ impl Slots {
                 hi.into_iter().max().unwrap_or(i64::MIN),
             )
         };
-        let (lo, hi) = if ids.len() >= crate::parallel::PARALLEL_THRESHOLD {
+        let (lo, hi) = if crate::parallel::use_pool(ids.len()) {
             use rayon::prelude::*;
             crate::parallel::install(|| {
                 ids.par_chunks(1 << 14)
@@ -169,10 +169,15 @@ impl Slots {
         Self::with_bounds(ids, lo, hi)
     }
 
+    /// The widest id range that gets a lookup table for `len` rollouts (wider ranges use a hash map).
+    pub(crate) fn dense_limit(len: usize) -> usize {
+        (2 * len).max(1 << 16)
+    }
+
     /// As [`Slots::new`], for ids known to lie in `lo..=hi`.
-    pub(crate) fn with_bounds(ids: &[i64], lo: i64, hi: i64) -> Self {
+    fn with_bounds(ids: &[i64], lo: i64, hi: i64) -> Self {
         let span = hi as i128 - lo as i128 + 1;
-        if span <= (2 * ids.len()).max(1 << 16) as i128 {
+        if span <= Self::dense_limit(ids.len()) as i128 {
             Slots::Dense {
                 lo,
                 span: span as usize,
@@ -243,7 +248,7 @@ impl Runs {
             return None;
         }
         let mut starts = vec![0];
-        if len >= crate::parallel::PARALLEL_THRESHOLD {
+        if crate::parallel::use_pool(len) {
             use rayon::prelude::*;
             const CHUNK: usize = 1 << 16;
             let parts: Vec<Vec<usize>> = crate::parallel::install(|| {
@@ -316,7 +321,7 @@ impl Runs {
     pub(crate) fn map_runs<T: Send>(&self, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
         let range = |j: usize| self.starts[j]..self.starts[j + 1];
         let n = self.ids.len();
-        if self.starts[n] >= crate::parallel::PARALLEL_THRESHOLD {
+        if crate::parallel::use_pool(self.starts[n]) {
             use rayon::prelude::*;
             crate::parallel::install(|| {
                 (0..n)

@@ -7,6 +7,7 @@
 //!
 //! Formulas cite `docs/estimators.md` (the numeric contract) and Tajwar et al. 2026, arXiv 2602.02710.
 
+mod dense_counts;
 pub mod error;
 pub mod estimators;
 pub mod grading;

@@ -94,6 +94,13 @@ pub fn install_with<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Sen
 /// Inputs shorter than this are processed on the calling thread: the pool's wake-up costs more.
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;
 
+/// Whether work over `len` items goes to the pool: it is large enough and there is more than one thread.
+/// With one thread the calling thread does it, which spares the hand-over to a pool thread (and that
+/// thread's own, cold, allocator arena).
+pub fn use_pool(len: usize) -> bool {
+    len >= PARALLEL_THRESHOLD && num_threads() > 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
