@@ -192,6 +192,53 @@ def test_jsonl_prompt_uses_chat_template_when_present(tmp_path):
     assert tok.decode(ids) == "user: UP DOWN assistant:"
 
 
+def file_task(kind, tmp_path, n_train, eval_size, *, n_eval=0, max_new_tokens=77):
+    """A ``jsonl`` or ``dataset`` task over ``n_train`` rows (and ``n_eval`` held-out rows when > 0)."""
+    from maxrl_rs.tasks import DatasetOptions, DatasetTask
+
+    rows = [{"prompt": f"What is {i}+{i}?", "answer": str(2 * i)} for i in range(n_train)]
+    train = write_jsonl(tmp_path / "train.jsonl", rows)
+    held = write_jsonl(tmp_path / "held.jsonl", rows[:n_eval]) if n_eval else ""
+    if kind == "jsonl":
+        options = JsonlOptions(train=train, eval=held, max_new_tokens=max_new_tokens)
+        return JsonlTask(options, seed=0, eval_seed=0, eval_size=eval_size)
+    pytest.importorskip("datasets")
+    options = DatasetOptions(train=train, eval=held, max_new_tokens=max_new_tokens)
+    return DatasetTask(options, seed=0, eval_seed=0, eval_size=eval_size)
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "dataset"])
+def test_file_tasks_hold_out_the_first_rows_without_an_eval_file(tmp_path, kind):
+    task = file_task(kind, tmp_path, 7, 2, max_new_tokens=33)
+    assert task.num_train == 5
+    assert [ex.reference for ex in task.eval_examples()] == ["0", "2"]
+    assert [task.train_example(i).reference for i in range(5)] == ["4", "6", "8", "10", "12"]
+    assert task.max_new_tokens == 33
+    task.eval_examples().clear()  # a copy: the task's held-out set stays
+    assert len(task.eval_examples()) == 2
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "dataset"])
+def test_file_tasks_train_on_every_row_with_an_eval_file(tmp_path, kind):
+    task = file_task(kind, tmp_path, 4, 100, n_eval=3)
+    assert task.num_train == 4
+    assert [ex.id.split(":")[0] for ex in task.eval_examples()] == ["eval"] * 3
+    assert task.train_example(0).reference == "0"
+
+
+@pytest.mark.parametrize(("kind", "items"), [("jsonl", "lines"), ("dataset", "rows")])
+@pytest.mark.parametrize("eval_size", [3, 5])
+def test_file_tasks_refuse_a_held_out_set_that_leaves_no_training_rows(tmp_path, kind, items, eval_size):
+    task = file_task(kind, tmp_path, 3, eval_size)
+    path = str(tmp_path / "train.jsonl")
+    message = (
+        f"task.eval_size ({eval_size}) leaves no training {items} in {path!r} (3 {items}); "
+        f"lower it or set task.{kind}.eval"
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        task.num_train  # noqa: B018
+
+
 # -- sampler and registries ----------------------------------------------------------------------------------
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import cached_property
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,52 @@ class Task(ABC):
             # A limit or error is "no verdict", not a failure (docs/grading.md): masked out of the update.
             mask[idx] = np.asarray(grades.mask, dtype=bool)
         return Graded(rewards=rewards, mask=mask, status=status)
+
+
+class FileTask(Task):
+    """A task whose examples come from user files: ``options.train``, optional ``options.eval`` and
+    ``options.max_new_tokens``. The held-out set is the ``eval`` file when given, else the first
+    ``eval_size`` training items (then left out of training, :meth:`_hold_out`). The files are read once, on
+    first use, by the subclass's :meth:`_read_split`."""
+
+    #: What one item of the training file is called in errors ("rows", "lines").
+    items_name: ClassVar[str] = "rows"
+
+    @abstractmethod
+    def _read_split(self) -> tuple[list[Example], list[Example]]:
+        """(training examples, held-out examples), read from the files."""
+
+    @cached_property
+    def _split(self) -> tuple[list[Example], list[Example]]:
+        return self._read_split()
+
+    def _hold_out(self, train: list[T]) -> tuple[list[T], list[T]]:
+        """(training, held-out) from the training file's items alone.
+
+        Raises:
+            ConfigError: ``task.eval_size`` would leave no training items.
+        """
+        if len(train) <= self.eval_size:
+            what = self.items_name
+            raise ConfigError(
+                f"task.eval_size ({self.eval_size}) leaves no training {what} in {self.options.train!r} "
+                f"({len(train)} {what}); lower it or set task.{self.name}.eval"
+            )
+        return train[self.eval_size :], train[: self.eval_size]
+
+    @property
+    def num_train(self) -> int:
+        return len(self._split[0])
+
+    def train_example(self, index: int) -> Example:
+        return self._split[0][index]
+
+    def eval_examples(self) -> list[Example]:
+        return list(self._split[1])
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.options.max_new_tokens
 
 
 class PromptSampler:
