@@ -129,6 +129,42 @@ def test_arithmetic_solutions_graded_exact():
     assert {ex.prompt for ex in task.eval_examples()}.isdisjoint({ex.prompt for ex in examples})
 
 
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        (
+            lambda: ArithmeticTask(ArithmeticOptions(digits=1, ops="+"), seed=0, eval_seed=7, eval_size=3000),
+            "task.arithmetic: too few distinct problems besides the held-out set; raise digits",
+        ),
+        (
+            lambda: maze_task(size=3, eval_size=200),  # a 2×2-cell grid has 4 mazes, all held out
+            "task.maze.size=3 has too few distinct mazes besides the held-out set",
+        ),
+    ],
+)
+def test_generated_tasks_refuse_when_the_held_out_set_covers_every_problem(task, message):
+    t = task()
+    assert len({e.reference for e in t.eval_examples()}) < len(t.eval_examples())  # repeats: space exhausted
+    for draw in (t.train_example, t.sft_example):
+        with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+            draw(0)
+
+
+def test_generated_training_skips_held_out_problems_and_keeps_its_stream():
+    """A training draw equal to a held-out problem is drawn again: in a space of 100 problems with most held
+    out, every training example is one of the rest, and the same seed gives the same stream."""
+    small = ArithmeticOptions(digits=1, ops="+")
+    t = ArithmeticTask(small, seed=0, eval_seed=7, eval_size=150)
+    held = {e.prompt for e in t.eval_examples()}
+    assert 60 < len(held) < 100
+    train = [t.train_example(i) for i in range(200)] + [t.sft_example(i) for i in range(200)]
+    assert not {e.prompt for e in train} & held
+    assert len({e.prompt for e in train}) == 100 - len(held)  # all the rest are reached
+    again = ArithmeticTask(small, seed=0, eval_seed=7, eval_size=150)
+    assert [again.train_example(i) for i in range(200)] == train[:200]
+    assert [e.id for e in train[:2] + train[200:202]] == ["train-0", "train-1", "sft-0", "sft-1"]
+
+
 def test_arithmetic_options_are_checked():
     with pytest.raises(ConfigError, match="digits"):
         ArithmeticTask(ArithmeticOptions(digits=0), seed=0, eval_seed=1, eval_size=1)
