@@ -178,6 +178,44 @@ def test_single_process_helpers_are_identities():
     assert distributed.reduce_step_metrics(ctx, m, batch=None) == m
 
 
+def _reduce_on_rank(rank: int, port: int, out: str) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        ctx = distributed.DistContext(rank=rank, world_size=2, strategy="ddp", backend="gloo")
+        values = [1.5, -2.0, 10.0 * rank]
+        got = {
+            "sums": distributed.all_reduce_sums(ctx, values).tolist(),
+            "max": distributed.all_reduce_max(ctx, values if rank else [0.0, -3.0, 4.0]).tolist(),
+            "global_sum": distributed.global_sum(ctx, rank + 0.25),
+        }
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump(got, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_host_value_reductions_over_two_gloo_ranks(tmp_path):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = str(tmp_path / "reduced")
+    mp.spawn(_reduce_on_rank, args=(port, out), nprocs=2)
+    for rank in range(2):
+        got = json.loads((tmp_path / f"reduced.{rank}").read_text())
+        assert got["sums"] == [3.0, -4.0, 10.0]
+        assert got["max"] == [1.5, -2.0, 10.0]
+        assert got["global_sum"] == 1.5
+
+
 def test_metric_rules():
     assert distributed.metric_rule("loss") == "sum"
     assert distributed.metric_rule("time_rollout") == "max"

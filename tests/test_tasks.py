@@ -129,6 +129,42 @@ def test_arithmetic_solutions_graded_exact():
     assert {ex.prompt for ex in task.eval_examples()}.isdisjoint({ex.prompt for ex in examples})
 
 
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        (
+            lambda: ArithmeticTask(ArithmeticOptions(digits=1, ops="+"), seed=0, eval_seed=7, eval_size=3000),
+            "task.arithmetic: too few distinct problems besides the held-out set; raise digits",
+        ),
+        (
+            lambda: maze_task(size=3, eval_size=200),  # a 2×2-cell grid has 4 mazes, all held out
+            "task.maze.size=3 has too few distinct mazes besides the held-out set",
+        ),
+    ],
+)
+def test_generated_tasks_refuse_when_the_held_out_set_covers_every_problem(task, message):
+    t = task()
+    assert len({e.reference for e in t.eval_examples()}) < len(t.eval_examples())  # repeats: space exhausted
+    for draw in (t.train_example, t.sft_example):
+        with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+            draw(0)
+
+
+def test_generated_training_skips_held_out_problems_and_keeps_its_stream():
+    """A training draw equal to a held-out problem is drawn again: in a space of 100 problems with most held
+    out, every training example is one of the rest, and the same seed gives the same stream."""
+    small = ArithmeticOptions(digits=1, ops="+")
+    t = ArithmeticTask(small, seed=0, eval_seed=7, eval_size=150)
+    held = {e.prompt for e in t.eval_examples()}
+    assert 60 < len(held) < 100
+    train = [t.train_example(i) for i in range(200)] + [t.sft_example(i) for i in range(200)]
+    assert not {e.prompt for e in train} & held
+    assert len({e.prompt for e in train}) == 100 - len(held)  # all the rest are reached
+    again = ArithmeticTask(small, seed=0, eval_seed=7, eval_size=150)
+    assert [again.train_example(i) for i in range(200)] == train[:200]
+    assert [e.id for e in train[:2] + train[200:202]] == ["train-0", "train-1", "sft-0", "sft-1"]
+
+
 def test_arithmetic_options_are_checked():
     with pytest.raises(ConfigError, match="digits"):
         ArithmeticTask(ArithmeticOptions(digits=0), seed=0, eval_seed=1, eval_size=1)
@@ -190,6 +226,53 @@ def test_jsonl_prompt_uses_chat_template_when_present(tmp_path):
     )
     ids = task.prompt_ids(ex, tok)
     assert tok.decode(ids) == "user: UP DOWN assistant:"
+
+
+def file_task(kind, tmp_path, n_train, eval_size, *, n_eval=0, max_new_tokens=77):
+    """A ``jsonl`` or ``dataset`` task over ``n_train`` rows (and ``n_eval`` held-out rows when > 0)."""
+    from maxrl_rs.tasks import DatasetOptions, DatasetTask
+
+    rows = [{"prompt": f"What is {i}+{i}?", "answer": str(2 * i)} for i in range(n_train)]
+    train = write_jsonl(tmp_path / "train.jsonl", rows)
+    held = write_jsonl(tmp_path / "held.jsonl", rows[:n_eval]) if n_eval else ""
+    if kind == "jsonl":
+        options = JsonlOptions(train=train, eval=held, max_new_tokens=max_new_tokens)
+        return JsonlTask(options, seed=0, eval_seed=0, eval_size=eval_size)
+    pytest.importorskip("datasets")
+    options = DatasetOptions(train=train, eval=held, max_new_tokens=max_new_tokens)
+    return DatasetTask(options, seed=0, eval_seed=0, eval_size=eval_size)
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "dataset"])
+def test_file_tasks_hold_out_the_first_rows_without_an_eval_file(tmp_path, kind):
+    task = file_task(kind, tmp_path, 7, 2, max_new_tokens=33)
+    assert task.num_train == 5
+    assert [ex.reference for ex in task.eval_examples()] == ["0", "2"]
+    assert [task.train_example(i).reference for i in range(5)] == ["4", "6", "8", "10", "12"]
+    assert task.max_new_tokens == 33
+    task.eval_examples().clear()  # a copy: the task's held-out set stays
+    assert len(task.eval_examples()) == 2
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "dataset"])
+def test_file_tasks_train_on_every_row_with_an_eval_file(tmp_path, kind):
+    task = file_task(kind, tmp_path, 4, 100, n_eval=3)
+    assert task.num_train == 4
+    assert [ex.id.split(":")[0] for ex in task.eval_examples()] == ["eval"] * 3
+    assert task.train_example(0).reference == "0"
+
+
+@pytest.mark.parametrize(("kind", "items"), [("jsonl", "lines"), ("dataset", "rows")])
+@pytest.mark.parametrize("eval_size", [3, 5])
+def test_file_tasks_refuse_a_held_out_set_that_leaves_no_training_rows(tmp_path, kind, items, eval_size):
+    task = file_task(kind, tmp_path, 3, eval_size)
+    path = str(tmp_path / "train.jsonl")
+    message = (
+        f"task.eval_size ({eval_size}) leaves no training {items} in {path!r} (3 {items}); "
+        f"lower it or set task.{kind}.eval"
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        task.num_train  # noqa: B018
 
 
 # -- sampler and registries ----------------------------------------------------------------------------------

@@ -353,8 +353,9 @@ def _reduce_device(ctx: DistContext) -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if ctx.backend == "nccl" else torch.device("cpu")
 
 
-def all_reduce_sums(ctx: DistContext, values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Element-wise sum over ranks of a vector of numbers (float64); the input itself on one process."""
+def _all_reduce(ctx: DistContext, values: Sequence[float] | np.ndarray, op: str) -> np.ndarray:
+    """Element-wise ``torch.distributed.ReduceOp.<op>`` over ranks of a vector of numbers (float64); a copy
+    of the input itself on one process."""
     arr = np.asarray(values, dtype=np.float64)
     if not ctx.distributed or ctx.world_size == 1:
         return arr.copy()
@@ -362,21 +363,18 @@ def all_reduce_sums(ctx: DistContext, values: Sequence[float] | np.ndarray) -> n
     import torch.distributed as dist
 
     t = torch.as_tensor(arr, device=_reduce_device(ctx))
-    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    dist.all_reduce(t, op=getattr(dist.ReduceOp, op))
     return t.cpu().numpy()
+
+
+def all_reduce_sums(ctx: DistContext, values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Element-wise sum over ranks of a vector of numbers (float64); the input itself on one process."""
+    return _all_reduce(ctx, values, "SUM")
 
 
 def all_reduce_max(ctx: DistContext, values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Element-wise max over ranks (float64)."""
-    arr = np.asarray(values, dtype=np.float64)
-    if not ctx.distributed or ctx.world_size == 1:
-        return arr.copy()
-    import torch
-    import torch.distributed as dist
-
-    t = torch.as_tensor(arr, device=_reduce_device(ctx))
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return t.cpu().numpy()
+    return _all_reduce(ctx, values, "MAX")
 
 
 def global_sum(ctx: DistContext, value: float) -> float:

@@ -53,7 +53,7 @@ def heldout_pass_at_k(
         seed=seed,
         prompts_per_call=None,  # one call: the backend splits it by its batch size, as for training
     )
-    keep = counts.n > 0
+    keep = counts.kept
     ks = [1, n] if n > 1 else [1]
     values = dict.fromkeys(ks, float("nan"))
     if keep.any():

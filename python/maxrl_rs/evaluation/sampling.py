@@ -86,6 +86,12 @@ class SampledCounts:
     mean_response_tokens: float
     seconds: float
 
+    @property
+    def kept(self) -> np.ndarray:
+        """``[P]`` bool: prompts with at least one graded response. The others have no pass@k estimate and
+        are dropped, by ``maxrl eval`` and by the held-out evaluation of training alike."""
+        return self.n > 0
+
 
 def sample_counts(
     backend: RolloutBackend,
@@ -209,7 +215,7 @@ def evaluate_policy(
         prompts_per_call=prompts_per_call,
         progress=progress,
     )
-    keep = counts.n > 0
+    keep = counts.kept
     if not keep.any():
         raise ConfigError(f"{run}: no response of any prompt could be graded (all hit limits or errors)")
     info = {

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.atomic import write_text
-from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import (
     PassAtKReport,
     format_table,
@@ -42,6 +41,7 @@ from maxrl_rs.evaluation.report import (
     save_reports,
     scaling_efficiency,
 )
+from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 
 METHODS = ("maxrl", "grpo", "rloo")
 PAPER_TABLE3 = {  # 17×17 mazes, pass@1 / pass@128 / pass@256 in percent
@@ -74,21 +74,18 @@ class MazeExperimentConfig:
     workers: int = 2
 
     def __post_init__(self) -> None:
-        for m in self.methods:
-            if m not in METHODS:
-                raise ConfigError(f"methods: unknown method {m!r}; known: {', '.join(METHODS)}")
-        if not self.seeds:
-            raise ConfigError("seeds must not be empty")
-        for key in (
+        check_methods(self, METHODS)
+        check_not_empty(self, "seeds")
+        check_at_least(
+            self,
+            1,
             "rl_steps",
             "prompts_per_step",
             "rollouts_per_prompt",
             "eval_prompts",
             "eval_n",
             "workers",
-        ):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MazeExperimentConfig:

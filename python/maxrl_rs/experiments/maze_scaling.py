@@ -38,6 +38,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
+from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 from maxrl_rs.experiments.maze import METHODS, MazeExperimentConfig, warm_start
 
 # Settings every run depends on: a saved result is reused only when all of them match.
@@ -87,21 +88,11 @@ class ScalingConfig:
     num_layers: int = 4
 
     def __post_init__(self) -> None:
-        for m in (*self.methods, *self.long_methods):
-            if m not in METHODS:
-                raise ConfigError(f"methods: unknown method {m!r}; known: {', '.join(METHODS)}")
-        if not self.seeds:
-            raise ConfigError("seeds must not be empty")
-        for key in (
-            "rl_steps",
-            "prompts_per_step",
-            "eval_prompts",
-            "eval_n",
-            "long_steps",
-            "long_eval_every",
-        ):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+        check_methods(self, METHODS, "methods", "long_methods")
+        check_not_empty(self, "seeds")
+        check_at_least(
+            self, 1, "rl_steps", "prompts_per_step", "eval_prompts", "eval_n", "long_steps", "long_eval_every"
+        )
         if not self.ns or min(self.ns) < 2:
             raise ConfigError(f"ns must be rollouts per prompt >= 2, got {self.ns}")
         if self.budget_n and any((self.budget_n * self.prompts_per_step) % n for n in self.ns):

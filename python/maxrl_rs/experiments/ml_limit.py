@@ -39,6 +39,7 @@ import maxrl_rs
 from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation import mean_std
+from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 
 METHODS = ("cross_entropy", "reinforce", "maxrl")
 
@@ -61,18 +62,13 @@ class MLLimitConfig:
     split_seed: int = 1234
 
     def __post_init__(self) -> None:
-        for m in self.methods:
-            if m not in METHODS:
-                raise ConfigError(f"methods: unknown method {m!r}; known: {', '.join(METHODS)}")
-        for key in ("steps", "batch_size", "eval_every"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+        check_methods(self, METHODS)
+        check_at_least(self, 1, "steps", "batch_size", "eval_every")
         if not self.ns or min(self.ns) < 1:
             raise ConfigError(f"ns must be positive sample counts, got {self.ns}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if not self.seeds:
-            raise ConfigError("seeds must not be empty")
+        check_not_empty(self, "seeds")
 
 
 @dataclass

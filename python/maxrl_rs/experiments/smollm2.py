@@ -33,6 +33,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
+from maxrl_rs.experiments.checks import check_at_least, check_methods
 
 METHODS = ("maxrl", "grpo")
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -79,14 +80,18 @@ class SmolLM2ExperimentConfig:
     workers: int = 2  # methods trained and evaluated side by side, one process each
 
     def __post_init__(self) -> None:
-        for m in self.methods:
-            if m not in ("maxrl", "grpo", "rloo"):
-                raise ConfigError(f"methods: unknown method {m!r}")
-        if self.rollouts_per_prompt < 2:
-            raise ConfigError(f"rollouts_per_prompt must be >= 2, got {self.rollouts_per_prompt}")
-        for key in ("rl_steps", "prompts_per_step", "eval_prompts", "eval_n", "gsm8k_prompts", "gsm8k_n"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+        check_methods(self, ("maxrl", "grpo", "rloo"))
+        check_at_least(self, 2, "rollouts_per_prompt")
+        check_at_least(
+            self,
+            1,
+            "rl_steps",
+            "prompts_per_step",
+            "eval_prompts",
+            "eval_n",
+            "gsm8k_prompts",
+            "gsm8k_n",
+        )
 
     @property
     def rollouts(self) -> int:

@@ -8,16 +8,16 @@ verifier="exact")`` against the true result.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
+
+import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.models import word_level_tokenizer
-from maxrl_rs.tasks.base import Example, Task, register_task, stream_rng
+from maxrl_rs.tasks.base import SFT_STREAM, Example, GeneratedTask, register_task
 
 DIGITS = tuple("0123456789")
 OPS = ("+", "*")
-_TRAIN_STREAM, _EVAL_STREAM, _SFT_STREAM = 0, 1, 2
 
 
 @dataclass
@@ -33,7 +33,7 @@ def _spaced(text: str) -> str:
 
 
 @register_task
-class ArithmeticTask(Task):
+class ArithmeticTask(GeneratedTask[tuple[int, str, int]]):
     name = "arithmetic"
     Options = ArithmeticOptions
     sft_steps = 600
@@ -45,14 +45,14 @@ class ArithmeticTask(Task):
             raise ConfigError(f"task.arithmetic.ops must use only {' and '.join(OPS)}, got {options.ops!r}")
         super().__init__(options, **kwargs)
 
-    def _problem(self, *key: int) -> tuple[int, str, int]:
-        rng = stream_rng(*key)
+    def _draw(self, rng: np.random.Generator) -> tuple[int, str, int]:
         hi = 10**self.options.digits
         a, b = int(rng.integers(hi)), int(rng.integers(hi))
         op = self.options.ops[int(rng.integers(len(self.options.ops)))]
         return a, op, b
 
-    def _example(self, a: int, op: str, b: int, example_id: str) -> Example:
+    def _example(self, problem: tuple[int, str, int], example_id: str) -> Example:
+        a, op, b = problem
         answer = str(a + b if op == "+" else a * b)
         return Example(
             id=example_id,
@@ -62,29 +62,11 @@ class ArithmeticTask(Task):
             solution=_spaced(answer),
         )
 
-    @cached_property
-    def _eval_problems(self) -> list[tuple[int, str, int]]:
-        return [self._problem(self.eval_seed, _EVAL_STREAM, i) for i in range(self.eval_size)]
-
-    @cached_property
-    def _held_out(self) -> frozenset[tuple[int, str, int]]:
-        return frozenset(self._eval_problems)
-
-    def train_example(self, index: int) -> Example:
-        return self._outside_eval(_TRAIN_STREAM, index, f"train-{index}")
-
     def sft_example(self, index: int) -> Example:
-        return self._outside_eval(_SFT_STREAM, index, f"sft-{index}")
+        return self._outside_eval(SFT_STREAM, index, f"sft-{index}")
 
-    def _outside_eval(self, stream: int, index: int, example_id: str) -> Example:
-        for attempt in range(1000):
-            problem = self._problem(self.seed, stream, index, attempt)
-            if problem not in self._held_out:
-                return self._example(*problem, example_id)
-        raise ConfigError("task.arithmetic: too few distinct problems besides the held-out set; raise digits")
-
-    def eval_examples(self) -> list[Example]:
-        return [self._example(*p, f"eval-{i}") for i, p in enumerate(self._eval_problems)]
+    def _exhausted(self) -> str:
+        return f"{super()._exhausted()}; raise digits"
 
     @property
     def builtin_model(self) -> bool:

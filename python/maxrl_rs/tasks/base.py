@@ -9,13 +9,20 @@ warm-start).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import cached_property
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+#: The streams of a generated task (the second number of a problem's ``stream_rng`` key).
+TRAIN_STREAM, EVAL_STREAM, SFT_STREAM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,100 @@ class Task(ABC):
             # A limit or error is "no verdict", not a failure (docs/grading.md): masked out of the update.
             mask[idx] = np.asarray(grades.mask, dtype=bool)
         return Graded(rewards=rewards, mask=mask, status=status)
+
+
+class GeneratedTask(Task, Generic[P]):
+    """A task that generates its problems: problem ``i`` of a stream is drawn from
+    ``stream_rng(seed, stream, i, attempt)``. The held-out set is the ``EVAL_STREAM`` under ``eval_seed``
+    (the same for every run seed); a training or SFT draw equal to a held-out problem (same
+    :meth:`_identity`) is drawn again with the next ``attempt``, so training never sees a held-out problem.
+    """
+
+    #: Draws per training example before giving up (:meth:`_exhausted`).
+    max_attempts: ClassVar[int] = 1000
+
+    @abstractmethod
+    def _draw(self, rng: np.random.Generator) -> P:
+        """One problem, drawn from ``rng``."""
+
+    @abstractmethod
+    def _example(self, problem: P, example_id: str) -> Example:
+        """The example that asks ``problem``."""
+
+    def _identity(self, problem: P) -> Hashable:
+        """What makes two problems the same (default: the problem itself)."""
+        return problem
+
+    def _exhausted(self) -> str:
+        """The error when every attempt drew a held-out problem."""
+        return f"task.{self.name}: too few distinct problems besides the held-out set"
+
+    @cached_property
+    def _eval_problems(self) -> list[P]:
+        return [self._draw(stream_rng(self.eval_seed, EVAL_STREAM, i)) for i in range(self.eval_size)]
+
+    @cached_property
+    def _held_out(self) -> frozenset[Hashable]:
+        return frozenset(self._identity(p) for p in self._eval_problems)
+
+    def _outside_eval(self, stream: int, index: int, example_id: str) -> Example:
+        for attempt in range(self.max_attempts):
+            problem = self._draw(stream_rng(self.seed, stream, index, attempt))
+            if self._identity(problem) not in self._held_out:
+                return self._example(problem, example_id)
+        raise ConfigError(self._exhausted())
+
+    def train_example(self, index: int) -> Example:
+        return self._outside_eval(TRAIN_STREAM, index, f"train-{index}")
+
+    def eval_examples(self) -> list[Example]:
+        return [self._example(p, f"eval-{i}") for i, p in enumerate(self._eval_problems)]
+
+
+class FileTask(Task):
+    """A task whose examples come from user files: ``options.train``, optional ``options.eval`` and
+    ``options.max_new_tokens``. The held-out set is the ``eval`` file when given, else the first
+    ``eval_size`` training items (then left out of training, :meth:`_hold_out`). The files are read once, on
+    first use, by the subclass's :meth:`_read_split`."""
+
+    #: What one item of the training file is called in errors ("rows", "lines").
+    items_name: ClassVar[str] = "rows"
+
+    @abstractmethod
+    def _read_split(self) -> tuple[list[Example], list[Example]]:
+        """(training examples, held-out examples), read from the files."""
+
+    @cached_property
+    def _split(self) -> tuple[list[Example], list[Example]]:
+        return self._read_split()
+
+    def _hold_out(self, train: list[T]) -> tuple[list[T], list[T]]:
+        """(training, held-out) from the training file's items alone.
+
+        Raises:
+            ConfigError: ``task.eval_size`` would leave no training items.
+        """
+        if len(train) <= self.eval_size:
+            what = self.items_name
+            raise ConfigError(
+                f"task.eval_size ({self.eval_size}) leaves no training {what} in {self.options.train!r} "
+                f"({len(train)} {what}); lower it or set task.{self.name}.eval"
+            )
+        return train[self.eval_size :], train[: self.eval_size]
+
+    @property
+    def num_train(self) -> int:
+        return len(self._split[0])
+
+    def train_example(self, index: int) -> Example:
+        return self._split[0][index]
+
+    def eval_examples(self) -> list[Example]:
+        return list(self._split[1])
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.options.max_new_tokens
 
 
 class PromptSampler:

@@ -30,14 +30,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.tasks.base import Example, Graded, Task, register_task
+from maxrl_rs.tasks.base import Example, FileTask, Graded, register_task
 from maxrl_rs.tasks.jsonl import report_unusable
 
 #: File suffix -> ``datasets`` builder.
@@ -255,7 +254,7 @@ def _unreadable_references(rows: list[Row], field: str) -> list[tuple[int, str]]
 
 
 @register_task
-class DatasetTask(Task):
+class DatasetTask(FileTask):
     name = "dataset"
     Options = DatasetOptions
 
@@ -278,34 +277,14 @@ class DatasetTask(Task):
         rows = validate_rows(read_rows(path, key), self.options, path)
         return [(Example(f"{prefix}:{r.index}", r.text, r.reference, r.verifier), r) for r in rows]
 
-    @cached_property
-    def _split(self) -> tuple[list[Example], list[Example]]:
+    def _read_split(self) -> tuple[list[Example], list[Example]]:
         train = self._read(self.options.train, "task.dataset.train", "train")
         if self.options.eval:
             held = self._read(self.options.eval, "task.dataset.eval", "eval")
         else:
-            if len(train) <= self.eval_size:
-                raise ConfigError(
-                    f"task.eval_size ({self.eval_size}) leaves no training rows in {self.options.train!r} "
-                    f"({len(train)} rows); lower it or set task.dataset.eval"
-                )
-            train, held = train[self.eval_size :], train[: self.eval_size]
+            train, held = self._hold_out(train)
         self._messages = {ex.id: r.messages for ex, r in (*train, *held)}
         return [ex for ex, _ in train], [ex for ex, _ in held]
-
-    @property
-    def num_train(self) -> int:
-        return len(self._split[0])
-
-    def train_example(self, index: int) -> Example:
-        return self._split[0][index]
-
-    def eval_examples(self) -> list[Example]:
-        return list(self._split[1])
-
-    @property
-    def max_new_tokens(self) -> int:
-        return self.options.max_new_tokens
 
     def prompt_ids(self, example: Example, tokenizer: Any) -> list[int]:
         """Chat messages through the tokenizer's chat template; without one, the prompt text (contents

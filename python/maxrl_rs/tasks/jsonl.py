@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.grading import INVALID_REFERENCE, VERIFIERS, reference_text
-from maxrl_rs.tasks.base import Example, Task, register_task
+from maxrl_rs.tasks.base import Example, FileTask, register_task
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +147,10 @@ def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example
 
 
 @register_task
-class JsonlTask(Task):
+class JsonlTask(FileTask):
     name = "jsonl"
     Options = JsonlOptions
+    items_name = "lines"
 
     def __init__(self, options: JsonlOptions, **kwargs) -> None:
         if not options.train:
@@ -159,28 +159,8 @@ class JsonlTask(Task):
             )
         super().__init__(options, **kwargs)
 
-    @cached_property
-    def _split(self) -> tuple[list[Example], list[Example]]:
+    def _read_split(self) -> tuple[list[Example], list[Example]]:
         rows = read_examples(self.options.train, self.options.verifier, "train:")
         if self.options.eval:
             return rows, read_examples(self.options.eval, self.options.verifier, "eval:")
-        if len(rows) <= self.eval_size:
-            raise ConfigError(
-                f"task.eval_size ({self.eval_size}) leaves no training lines in {self.options.train!r} "
-                f"({len(rows)} lines); lower it or set task.jsonl.eval"
-            )
-        return rows[self.eval_size :], rows[: self.eval_size]
-
-    @property
-    def num_train(self) -> int:
-        return len(self._split[0])
-
-    def train_example(self, index: int) -> Example:
-        return self._split[0][index]
-
-    def eval_examples(self) -> list[Example]:
-        return list(self._split[1])
-
-    @property
-    def max_new_tokens(self) -> int:
-        return self.options.max_new_tokens
+        return self._hold_out(rows)

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.models import word_level_tokenizer
-from maxrl_rs.tasks.base import Example, Task, register_task, stream_rng
+from maxrl_rs.tasks.base import SFT_STREAM, Example, GeneratedTask, register_task
 
 WALL, OPEN, START, GOAL = "#", ".", "S", "G"
 NEWLINE, SEP = "<nl>", "<sep>"
 MOVES = {"UP": (-1, 0), "DOWN": (1, 0), "LEFT": (0, -1), "RIGHT": (0, 1)}
 DONE = "DONE"
-_TRAIN_STREAM, _EVAL_STREAM, _SFT_STREAM = 0, 1, 2
 
 
 @dataclass
@@ -100,41 +98,27 @@ def maze_example(rows: list[str], example_id: str) -> Example:
 
 
 @register_task
-class MazeTask(Task):
+class MazeTask(GeneratedTask[list[str]]):
     """Random Prim's mazes; training mazes never equal a held-out maze (the streams are also seeded apart)."""
 
     name = "maze"
     Options = MazeOptions
     sft_steps = 300
 
-    @cached_property
-    def _eval_rows(self) -> list[list[str]]:
-        return [
-            prim_maze(self.options.size, stream_rng(self.eval_seed, _EVAL_STREAM, i))
-            for i in range(self.eval_size)
-        ]
+    def _draw(self, rng: np.random.Generator) -> list[str]:
+        return prim_maze(self.options.size, rng)
 
-    @cached_property
-    def _eval_set(self) -> frozenset[str]:
-        return frozenset("\n".join(rows) for rows in self._eval_rows)
+    def _identity(self, problem: list[str]) -> str:
+        return "\n".join(problem)
 
-    def train_example(self, index: int) -> Example:
-        return self._outside_eval(_TRAIN_STREAM, index, f"train-{index}")
+    def _example(self, problem: list[str], example_id: str) -> Example:
+        return maze_example(problem, example_id)
 
     def sft_example(self, index: int) -> Example:
-        return self._outside_eval(_SFT_STREAM, index, f"sft-{index}")
+        return self._outside_eval(SFT_STREAM, index, f"sft-{index}")
 
-    def _outside_eval(self, stream: int, index: int, example_id: str) -> Example:
-        for attempt in range(1000):
-            rows = prim_maze(self.options.size, stream_rng(self.seed, stream, index, attempt))
-            if "\n".join(rows) not in self._eval_set:
-                return maze_example(rows, example_id)
-        raise ConfigError(
-            f"task.maze.size={self.options.size} has too few distinct mazes besides the held-out set"
-        )
-
-    def eval_examples(self) -> list[Example]:
-        return [maze_example(rows, f"eval-{i}") for i, rows in enumerate(self._eval_rows)]
+    def _exhausted(self) -> str:
+        return f"task.maze.size={self.options.size} has too few distinct mazes besides the held-out set"
 
     @property
     def builtin_model(self) -> bool:

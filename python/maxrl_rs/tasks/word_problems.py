@@ -17,17 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.tasks.base import Example, Task, register_task, stream_rng
+from maxrl_rs.tasks.base import Example, GeneratedTask, register_task, stream_rng
 
 OPS = "+-*/"
 INSTRUCTION = "Solve the problem. Put the final answer, a single number, in \\boxed{}."
-_TRAIN_STREAM, _EVAL_STREAM = 0, 1
 
 NAMES = (
     ("Mia", "she"), ("Tom", "he"), ("Ava", "she"), ("Leo", "he"), ("Zoe", "she"), ("Sam", "he"),
@@ -237,7 +235,7 @@ def _problem(text: str, answer: int, steps: list[str], ops: str) -> Problem:
 
 
 @register_task
-class WordProblemsTask(Task):
+class WordProblemsTask(GeneratedTask[Problem]):
     name = "word_problems"
     Options = WordProblemsOptions
 
@@ -258,15 +256,13 @@ class WordProblemsTask(Task):
         super().__init__(options, **kwargs)
 
     def problem(self, *key: int) -> Problem:
-        return generate_problem(self.options, stream_rng(*key))
+        return self._draw(stream_rng(*key))
 
-    @cached_property
-    def _eval_problems(self) -> list[Problem]:
-        return [self.problem(self.eval_seed, _EVAL_STREAM, i) for i in range(self.eval_size)]
+    def _draw(self, rng: np.random.Generator) -> Problem:
+        return generate_problem(self.options, rng)
 
-    @cached_property
-    def _held_out(self) -> frozenset[str]:
-        return frozenset(p.text for p in self._eval_problems)
+    def _identity(self, problem: Problem) -> str:
+        return problem.text
 
     def _example(self, p: Problem, example_id: str) -> Example:
         return Example(
@@ -276,16 +272,6 @@ class WordProblemsTask(Task):
             verifier="math",
             solution=p.solution,
         )
-
-    def train_example(self, index: int) -> Example:
-        for attempt in range(1000):
-            p = self.problem(self.seed, _TRAIN_STREAM, index, attempt)
-            if p.text not in self._held_out:
-                return self._example(p, f"train-{index}")
-        raise ConfigError("task.word_problems: too few distinct problems besides the held-out set")
-
-    def eval_examples(self) -> list[Example]:
-        return [self._example(p, f"eval-{i}") for i, p in enumerate(self._eval_problems)]
 
     @property
     def max_new_tokens(self) -> int:
