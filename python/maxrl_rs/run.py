@@ -45,6 +45,7 @@ from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
 from maxrl_rs.tasks.dataset import DatasetTask
+from maxrl_rs.tasks.encoding import check_tokenizer, examples_to_check
 from maxrl_rs.trainer import Hook, Trainer
 
 SFT_DIR = "sft"
@@ -108,16 +109,30 @@ def load_pretrained(path: str | Path) -> tuple[Any, Any]:
 
     p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
     if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
-        model, tokenizer = lora.load_merged(p), load_tokenizer(p)
+        model, tokenizer = lora.load_merged(p), pretrained_tokenizer(p)
         return _padded_left(model, tokenizer)
     check_model_dir(p)
+    tokenizer = pretrained_tokenizer(p)
     try:
-        tokenizer = load_tokenizer(p)
         model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
-    except Exception as e:  # a garbled safetensors or tokenizer file: say which model, not only what failed
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else "no details"
-        raise FileError(f"model {str(p)!r} does not load ({type(e).__name__}: {cause})") from e
+    except Exception as e:  # a garbled safetensors file: say which model, not only what failed
+        raise _does_not_load(p, e) from e
     return _padded_left(model, tokenizer)
+
+
+def pretrained_tokenizer(path: str | Path) -> Any:
+    """The tokenizer :func:`load_pretrained` gives for a model directory (a checkpoint's, an adapter's, or a
+    ``.gguf`` file's converted one), without loading the weights. FileError when it does not load."""
+    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+    try:
+        return load_tokenizer(p)
+    except Exception as e:  # a garbled tokenizer file: say which model, not only what failed
+        raise _does_not_load(p, e) from e
+
+
+def _does_not_load(path: Path, e: Exception) -> FileError:
+    cause = str(e).strip().splitlines()[0] if str(e).strip() else "no details"
+    return FileError(f"model {str(path)!r} does not load ({type(e).__name__}: {cause})")
 
 
 def _padded_left(model: Any, tokenizer: Any) -> tuple[Any, Any]:
@@ -365,10 +380,13 @@ def _train(
     seed_everything(cfg.seed)
     task = make_task(cfg)
     task.num_train  # noqa: B018 - reads and checks the task's data (user JSONL) before anything is written
-    if cfg.model.path and is_gguf(cfg.model.path):
-        gguf_model_dir(cfg.model.path)  # converted (once) or its absence named before anything is written
-    elif cfg.model.path:
-        check_model_dir(cfg.model.path)
+    if cfg.model.path:  # a missing model, or one whose tokenizer cannot encode the task, before any file
+        if is_gguf(cfg.model.path):
+            gguf_model_dir(cfg.model.path)  # converted (once) or its absence named
+        else:
+            check_model_dir(cfg.model.path)
+        tokenizer = pretrained_tokenizer(cfg.model.path)
+        check_tokenizer(task, tokenizer, examples_to_check(task), model=cfg.model.path, key="model.path")
     state: dict[str, Any] | None = None
     if resume is not None:
         # Rank 0 locks, checks and picks the checkpoint, and tells the others, so every rank takes the same

@@ -233,6 +233,8 @@ class _SamplingContext:
             cfg.device = device
         t = make_task(cfg)
         examples = t.eval_examples()[: cfg.task.eval_size]
+        for path in runs:  # every policy can read the prompts, before the first one samples
+            _check_encodes(path, t, examples)
         return cls(cfg, t, examples, resolve_device(cfg.device), n, max(1, max_sequences // n))
 
     def evaluate(
@@ -277,6 +279,26 @@ class _SamplingContext:
                 "task_options": _task_options(self.cfg),
             },
         )
+
+
+def _check_encodes(path: Path, task: Any, examples: list[Any]) -> None:
+    """ConfigError when the tokenizer of the policy at ``path`` cannot encode the held-out prompts; for a
+    training run of another task, the message says which task to evaluate it on."""
+    from maxrl_rs import checkpoint as ckpt
+    from maxrl_rs.evaluation.sampling import resolve_policy
+    from maxrl_rs.run import pretrained_tokenizer
+    from maxrl_rs.tasks.encoding import check_tokenizer
+
+    source = resolve_policy(path)
+    hint = None
+    if source.run_dir is not None:
+        try:
+            trained = json.loads((source.run_dir / ckpt.CONFIG_FILE).read_text())["task"]["name"]
+        except (OSError, ValueError, KeyError, TypeError):
+            trained = None
+        if trained is not None and trained != task.name:
+            hint = f"{str(path)!r} was trained on task {trained!r}: evaluate it with --task {trained}"
+    check_tokenizer(task, pretrained_tokenizer(source.model_dir), examples, model=source.model_dir, hint=hint)
 
 
 def _task_options(cfg: Any) -> dict[str, Any]:

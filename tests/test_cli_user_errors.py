@@ -1,0 +1,162 @@
+"""What a new user gets wrong with `maxrl train | eval | grade`, and the clear message each mistake gets,
+before anything is sampled, trained or written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from click.testing import CliRunner  # noqa: E402
+
+from maxrl_rs import checkpoint as ckpt  # noqa: E402
+from maxrl_rs.cli import main  # noqa: E402
+from maxrl_rs.config import load_config, to_dict  # noqa: E402
+from maxrl_rs.errors import ConfigError  # noqa: E402
+from maxrl_rs.models import TinyModelSpec, tiny_model, word_level_tokenizer  # noqa: E402
+from maxrl_rs.run import make_task  # noqa: E402
+from maxrl_rs.tasks.encoding import check_tokenizer, examples_to_check  # noqa: E402
+
+SMALL = TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32)
+
+
+def invoke(*args: object):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def task(name: str, *overrides: str):
+    return make_task(load_config(None, [f"task.name={name}", *overrides]))
+
+
+def save_model(path: Path, task_name: str) -> Path:
+    """A tiny model with the built-in tokenizer of ``task_name``, saved like a checkpoint's model/."""
+    tokenizer = task(task_name).build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(SMALL, tokenizer)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def maze_model(tmp_path_factory) -> Path:
+    return save_model(tmp_path_factory.mktemp("maze") / "model", "maze")
+
+
+@pytest.fixture
+def maze_run(maze_model, tmp_path) -> Path:
+    """A maze run directory with one checkpoint (its model the tiny maze model)."""
+    run = tmp_path / "run"
+    step = run / ckpt.CHECKPOINTS / "step-1"
+    shutil.copytree(maze_model, step / ckpt.MODEL_DIR)
+    (step / ckpt.STATE_FILE).write_bytes(b"")
+    cfg = to_dict(load_config(None, [f"out={run}", "task.maze.size=5"]))
+    (run / ckpt.CONFIG_FILE).write_text(json.dumps(cfg))
+    return run
+
+
+@pytest.fixture
+def no_sampling(monkeypatch):
+    """Fail the test if any rollout backend is built (the first step of sampling)."""
+    import maxrl_rs.rollout.base as base
+
+    def refuse(name):
+        raise AssertionError("a backend was built before the mistake was reported")
+
+    monkeypatch.setattr(base, "backend_class", refuse)
+
+
+# -- a tokenizer that cannot encode the task's prompts -------------------------------------------------------
+
+
+def test_eval_of_a_maze_model_on_arithmetic_names_task_model_and_text(maze_model, no_sampling):
+    r = invoke("eval", maze_model, "--task", "arithmetic", "--n", "2", "--prompts", "2", "--no-progress")
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output and "UNK" not in r.output
+    want = f"the tokenizer of model {str(maze_model)!r} cannot encode the prompts of task 'arithmetic'"
+    assert want in r.output
+    assert "no token for '1'" in r.output and "example eval-0" in r.output
+
+
+def test_eval_of_a_run_on_another_task_says_which_task_it_was_trained_on(maze_run, no_sampling):
+    r = invoke("eval", maze_run, "--task", "arithmetic", "--n", "2", "--prompts", "2", "--no-progress")
+    assert r.exit_code == 1, r.output
+    assert "cannot encode the prompts of task 'arithmetic'" in r.output
+    assert str(maze_run / "checkpoints" / "step-1" / "model") in r.output
+    assert "was trained on task 'maze': evaluate it with --task maze" in r.output
+
+
+def test_eval_checks_every_policy_before_the_first_samples(maze_model, tmp_path, no_sampling):
+    arithmetic_model = save_model(tmp_path / "arith", "arithmetic")
+    r = invoke(
+        "eval", arithmetic_model, maze_model, "--task", "arithmetic", "--n", "2", "--prompts", "2",
+        "--no-progress",
+    )  # fmt: skip
+    assert r.exit_code == 1, r.output
+    assert f"model {str(maze_model)!r} cannot encode" in r.output
+
+
+def test_train_with_a_model_path_of_another_task_fails_before_the_run_dir(maze_model, tmp_path):
+    out = tmp_path / "run"
+    r = invoke("train", "--set", "task.name=arithmetic", "--set", f"model.path={maze_model}", "--out", out)
+    assert r.exit_code == 2, r.output
+    assert "model.path: the tokenizer of model" in r.output and "task 'arithmetic'" in r.output
+    assert "no token for '1'" in r.output
+    assert not out.exists()
+
+
+def _unk_tokenizer(words: list[str]):
+    """A word-level tokenizer with an unknown token: text outside its vocabulary encodes, as [UNK]."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["<pad>", "<eos>", "[UNK]", *words])}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token="<pad>", eos_token="<eos>", unk_token="[UNK]"
+    )
+
+
+def test_text_that_becomes_the_unknown_token_is_refused_and_named():
+    t = task("arithmetic")
+    digits_only = _unk_tokenizer([str(d) for d in range(10)])  # no '+', '-' nor '='
+    with pytest.raises(ConfigError, match=r"model 'm'.* task 'arithmetic': it has no token for '[+\-*=]'"):
+        check_tokenizer(t, digits_only, t.eval_examples()[:3], model="m")
+    covering = _unk_tokenizer([str(d) for d in range(10)] + ["+", "-", "*", "="])
+    check_tokenizer(t, covering, examples_to_check(t), model="m")
+
+
+def test_solutions_are_checked_as_well_as_prompts():
+    t = task("maze", "task.maze.size=5")
+    prompts_only = word_level_tokenizer(["S", "G", ".", "#", "<nl>", "<sep>"])
+    want = r"cannot encode the solutions of task 'maze': it has no token for '(UP|DOWN|LEFT|RIGHT|DONE)'"
+    with pytest.raises(ConfigError, match=want):
+        check_tokenizer(t, prompts_only, examples_to_check(t), model="m", key="model.path")
+
+
+def test_a_tokenizer_without_eos_is_refused_up_front(maze_model):
+    from maxrl_rs.models import load_tokenizer
+
+    tokenizer = load_tokenizer(maze_model)
+    tokenizer.eos_token = None
+    with pytest.raises(ConfigError, match=r"model\.path: the tokenizer of model 'm' has no EOS token"):
+        check_tokenizer(task("maze"), tokenizer, [], model="m", key="model.path")
+
+
+def test_an_unknown_token_that_is_also_eos_is_not_mistaken_for_unknown_text():
+    """Byte-level tokenizers (SmolLM2) name their EOS as unknown token; EOS never comes out of plain text."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    core = ByteLevelBPETokenizer()
+    core.train_from_iterator(["12 + 34 = 46"], vocab_size=300, special_tokens=["<|endoftext|>"])
+    eos = "<|endoftext|>"
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token=eos, unk_token=eos, pad_token=eos)
+    t = task("arithmetic")
+    check_tokenizer(t, tokenizer, examples_to_check(t), model="m")
