@@ -160,3 +160,66 @@ def test_an_unknown_token_that_is_also_eos_is_not_mistaken_for_unknown_text():
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token=eos, unk_token=eos, pad_token=eos)
     t = task("arithmetic")
     check_tokenizer(t, tokenizer, examples_to_check(t), model="m")
+
+
+# -- a model directory where a run is expected, and a run's parts where a model is -------------------------
+
+
+def test_resume_of_a_checkpoints_model_points_to_the_checkpoint_and_to_model_path(maze_run):
+    step = maze_run / "checkpoints" / "step-1"
+    before = sorted(p for p in maze_run.rglob("*"))
+    r = invoke("train", "--resume", step / "model")
+    assert r.exit_code == 2, r.output
+    assert "unknown key" not in r.output
+    assert f"{str(step / 'model')!r} is a model directory, not a run" in r.output
+    assert "RUN, RUN/checkpoints or a checkpoint RUN/checkpoints/step-N" in r.output.replace(
+        "RUN (the --out of maxrl train)", "RUN"
+    )
+    assert f"--resume {step})" in r.output and f"--set model.path={step / 'model'}" in r.output
+    assert sorted(p for p in maze_run.rglob("*")) == before
+
+
+@pytest.mark.parametrize("where", ["exported", "run/sft", "run/merged"])
+def test_resume_of_any_model_directory_says_what_resume_takes(maze_model, maze_run, tmp_path, where):
+    target = tmp_path / "exported" if where == "exported" else maze_run / where.split("/")[1]
+    shutil.copytree(maze_model, target)
+    r = invoke("train", "--resume", target)
+    assert r.exit_code == 2, r.output
+    assert f"{str(target)!r} is a model directory, not a run" in r.output
+    assert f"model.path={target}" in r.output
+    assert (f"inside the run {str(maze_run)!r}: --resume {maze_run})" in r.output) == (where != "exported")
+
+
+def test_a_models_config_json_given_as_config_says_to_use_model_path(maze_model, tmp_path):
+    for command in (["train", "--out", tmp_path / "run"], ["eval", maze_model, "--n", "2"]):
+        r = invoke(*command, "--config", maze_model / "config.json")
+        assert r.exit_code != 0 and "unknown key" not in r.output, r.output
+        assert "is the config.json of a Hugging Face model, not a maxrl config" in r.output
+        assert f"--set model.path={maze_model}" in r.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (
+            "checkpoints/step-1",
+            "is a training checkpoint, not a model; use its model, {run}/checkpoints/step-1/model",
+        ),
+        ("checkpoints", "holds a runs checkpoints, not a model; use one checkpoints model"),
+    ],
+)
+def test_model_path_at_a_checkpoint_names_its_model(maze_run, tmp_path, where, message):
+    out = tmp_path / "new"
+    r = invoke("train", "--set", f"model.path={maze_run / where}", "--out", out)
+    assert r.exit_code == 2, r.output
+    assert message.format(run=maze_run) in r.output.replace("'", "")
+    assert not out.exists()
+
+
+def test_eval_takes_a_runs_checkpoints_directory_as_the_run(maze_run):
+    from maxrl_rs.evaluation.sampling import resolve_policy
+
+    source = resolve_policy(maze_run / "checkpoints")
+    assert source.run_dir == maze_run and source.step == 1
+    assert source.model_dir == maze_run / "checkpoints" / "step-1" / "model"

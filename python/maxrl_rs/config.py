@@ -29,6 +29,7 @@ from typing import Any
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.losses import check_loss_settings
+from maxrl_rs.models import is_model_config
 from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
 from maxrl_rs.tasks import (
     ArithmeticOptions,
@@ -372,6 +373,12 @@ def read_file(path: str | Path) -> dict[str, Any]:
             data = json.loads(p.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ConfigError(f"config file {str(p)!r}: the top level must be an object")
+            if is_model_config(data):
+                model_dir = p.absolute().parent
+                raise ConfigError(
+                    f"config file {str(p)!r} is the config.json of a Hugging Face model, not a maxrl config; "
+                    f"to train or evaluate that model give model.path={model_dir} (--set model.path={model_dir})"
+                )
             return _resolve_paths(data, p.absolute().parent)
     except UnicodeDecodeError as e:
         raise ConfigError(f"config file {str(p)!r} is not UTF-8 text (byte {e.start})") from None

@@ -43,9 +43,10 @@ def _pct(x: float | None) -> str:
 @click.option(
     "--resume",
     type=click.Path(file_okay=False),
-    help="Continue a run: its directory (from the newest readable checkpoint) or one of its checkpoints, "
-    "RUN/checkpoints/step-N, with its saved config; --config, --set and --steps apply on top for the keys "
-    "a resume may change (e.g. train.steps to train longer).",
+    help="Continue a run: its directory RUN or RUN/checkpoints (from the newest readable checkpoint) or one "
+    "of its checkpoints, RUN/checkpoints/step-N, with its saved config; --config, --set and --steps apply on "
+    "top for the keys a resume may change (e.g. train.steps to train longer). A model directory is not a "
+    "run: start a new run from it with --set model.path=DIR.",
 )
 @click.option(
     "--overwrite",

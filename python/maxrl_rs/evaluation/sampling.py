@@ -51,13 +51,16 @@ def _is_run_config(path: Path) -> bool:
 
 
 def resolve_policy(path: str | Path) -> PolicySource:
-    """A run directory (its latest checkpoint), a checkpoint ``step-N`` directory, a model directory, or a
-    ``.gguf`` file (its converted model directory, see :mod:`maxrl_rs.gguf_models`)."""
+    """A run directory (its latest checkpoint; ``RUN/checkpoints`` is the run too), a checkpoint ``step-N``
+    directory, a model directory, or a ``.gguf`` file (its converted model directory, see
+    :mod:`maxrl_rs.gguf_models`)."""
     p = Path(path)
     if p.is_file() and is_gguf(p):
         return PolicySource(gguf_model_dir(p), None, None)
     if not p.is_dir():
         raise ConfigError(f"{str(path)!r} is not a directory (expected a run, checkpoint or model directory)")
+    if p.name == ckpt.CHECKPOINTS and _is_run_config(p.parent / ckpt.CONFIG_FILE):  # RUN/checkpoints: RUN
+        p = p.parent
     if (p / ckpt.CHECKPOINTS).is_dir() or _is_run_config(p / ckpt.CONFIG_FILE):
         dirs = ckpt.step_dirs(p)
         if not dirs:
