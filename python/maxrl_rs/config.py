@@ -376,8 +376,9 @@ def read_file(path: str | Path) -> dict[str, Any]:
             if is_model_config(data):
                 model_dir = p.absolute().parent
                 raise ConfigError(
-                    f"config file {str(p)!r} is the config.json of a Hugging Face model, not a maxrl config; "
-                    f"to train or evaluate that model give model.path={model_dir} (--set model.path={model_dir})"
+                    f"config file {str(p)!r} is the config.json of a Hugging Face model, not a maxrl "
+                    f"config; to train or evaluate that model give model.path={model_dir} "
+                    f"(--set model.path={model_dir})"
                 )
             return _resolve_paths(data, p.absolute().parent)
     except UnicodeDecodeError as e:

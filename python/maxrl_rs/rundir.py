@@ -60,8 +60,9 @@ def _model_dir_message(path: str | Path, p: Path) -> str:
     elif (holder / ckpt.CONFIG_FILE).is_file() and not is_model_dir(holder):  # RUN/sft, RUN/merged
         instead = f" (this one is inside the run {str(holder)!r}: --resume {holder})"
     return (
-        f"resume: {str(path)!r} is a model directory, not a run; --resume takes a run directory RUN (the --out "
-        f"of maxrl train), RUN/{ckpt.CHECKPOINTS} or a checkpoint RUN/{ckpt.CHECKPOINTS}/step-N{instead}. "
+        f"resume: {str(path)!r} is a model directory, not a run; --resume takes a run directory RUN (the "
+        f"--out of maxrl train), RUN/{ckpt.CHECKPOINTS} or a checkpoint "
+        f"RUN/{ckpt.CHECKPOINTS}/step-N{instead}. "
         f"To start a new run from this model, give model.path={path} (--set model.path={path})"
     )
 
