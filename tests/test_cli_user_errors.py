@@ -223,3 +223,56 @@ def test_eval_takes_a_runs_checkpoints_directory_as_the_run(maze_run):
     source = resolve_policy(maze_run / "checkpoints")
     assert source.run_dir == maze_run and source.step == 1
     assert source.model_dir == maze_run / "checkpoints" / "step-1" / "model"
+
+
+# -- eval options that disagree, refused before sampling ----------------------------------------------------
+
+EVAL = ["--task", "maze", "--set", "task.maze.size=5", "--prompts", "2", "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--n", "4", "--k", "1,8"], "Invalid value for --k: k = 8 is larger than --n 4"),
+        (["--n", "4", "--k", "16,8,2"], "k = 8, 16 is larger than --n 4"),
+        (["--k", "0"], "'0': ks[0] = 0 is outside"),
+        (["--k", "two"], "'two': ks[0] is not an integer: 'two'"),
+        (["--n", "0"], "Invalid value for '--n': 0 is not in the range x>=1"),
+        (["--prompts", "0"], "Invalid value for '--prompts'"),
+        (["--max-sequences", "0"], "Invalid value for '--max-sequences'"),
+        (["--max-new-tokens", "0"], "Invalid value for '--max-new-tokens'"),
+        (["--temperature", "-1"], "Invalid value for '--temperature'"),
+    ],
+)
+def test_eval_options_that_cannot_work_are_refused_before_sampling(maze_model, no_sampling, options, message):
+    r = invoke("eval", maze_model, *EVAL, *options)
+    assert r.exit_code == 2, r.output
+    assert message in r.output
+
+
+def test_eval_name_count_is_checked_against_sampled_and_saved_reports_first(
+    maze_model, tmp_path, no_sampling
+):
+    from maxrl_rs.evaluation import passk_report, save_reports
+
+    saved = save_reports(
+        [passk_report(4, [1, 2], run="a", task="maze"), passk_report(4, [0, 4], run="b", task="maze")],
+        tmp_path / "two.json",
+    )
+    r = invoke("eval", maze_model, saved, *EVAL, "--name", "x", "--name", "y")
+    assert r.exit_code == 2, r.output
+    assert "2 --name values for 3 reports (1 sampled, 2 saved)" in r.output
+
+
+def test_eval_outputs_that_cannot_be_written_are_refused_before_sampling(maze_model, tmp_path, no_sampling):
+    (tmp_path / "file").write_text("x")
+    r = invoke("eval", maze_model, *EVAL, "--json", tmp_path / "file" / "out.json")
+    assert r.exit_code == 2 and "--json" in r.output and "is a file, not a directory" in r.output, r.output
+    r = invoke("eval", maze_model, *EVAL, "--plot", tmp_path / "out.pngx")
+    assert r.exit_code == 1 and "matplotlib cannot write 'pngx' files" in r.output, r.output
+
+
+def test_eval_temperature_vllm_would_change_is_refused_before_sampling(maze_model, no_sampling):
+    r = invoke("eval", maze_model, *EVAL, "--set", "rollout.backend=vllm", "--temperature", "0.005")
+    assert r.exit_code == 1, r.output
+    assert "--temperature: with rollout.backend=vllm must be 0 (greedy) or in" in r.output
