@@ -276,3 +276,24 @@ def test_eval_temperature_vllm_would_change_is_refused_before_sampling(maze_mode
     r = invoke("eval", maze_model, *EVAL, "--set", "rollout.backend=vllm", "--temperature", "0.005")
     assert r.exit_code == 1, r.output
     assert "--temperature: with rollout.backend=vllm must be 0 (greedy) or in" in r.output
+
+
+def test_prompts_per_step_that_does_not_split_over_the_ranks_fails_before_the_run_dir(tmp_path, monkeypatch):
+    """The world size is known only once the process group is up; the split is checked right then, not
+    after the run directory, the model and the warm-start."""
+    import contextlib
+
+    from maxrl_rs import distributed, run
+
+    @contextlib.contextmanager
+    def two_ranks(options, device):
+        yield distributed.DistContext(rank=0, world_size=2), torch.device("cpu")
+
+    monkeypatch.setattr(run.distributed, "session", two_ranks)
+    out = tmp_path / "run"
+    cfg = load_config(
+        None, [f"out={out}", "train.prompts_per_step=3", "sft.steps=0", "log.tensorboard=false"]
+    )
+    with pytest.raises(ConfigError, match=r"train.prompts_per_step \(3\) must be a multiple of the 2 ranks"):
+        run.train(cfg)
+    assert not out.exists()

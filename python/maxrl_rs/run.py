@@ -46,7 +46,7 @@ from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
 from maxrl_rs.tasks.dataset import DatasetTask
 from maxrl_rs.tasks.encoding import check_tokenizer, examples_to_check
-from maxrl_rs.trainer import Hook, Trainer
+from maxrl_rs.trainer import Hook, Trainer, check_world_size
 
 SFT_DIR = "sft"
 log = logging.getLogger(__name__)
@@ -366,6 +366,7 @@ def _train(
     from tqdm.auto import tqdm
 
     wall_start = time.perf_counter()
+    check_world_size(cfg, ctx.world_size)  # the first moment it is known; before any file or model
     show = (cfg.log.progress if progress is None else progress) and ctx.is_main
     backend_cls = backend_class(cfg.rollout.backend)
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
