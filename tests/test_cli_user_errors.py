@@ -297,3 +297,48 @@ def test_prompts_per_step_that_does_not_split_over_the_ranks_fails_before_the_ru
     with pytest.raises(ConfigError, match=r"train.prompts_per_step \(3\) must be a multiple of the 2 ranks"):
         run.train(cfg)
     assert not out.exists()
+
+
+# -- summaries of nothing: no rows, no graded responses ----------------------------------------------------
+
+
+@pytest.mark.parametrize("content", ["", "\n", "\n  \n\n"])
+def test_grade_of_a_file_without_rows_says_so_and_keeps_the_output(tmp_path, content):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(content)
+    out.write_text("earlier\n")
+    r = invoke("grade", src, "-o", out, "--no-progress")
+    assert r.exit_code == 1, r.output
+    assert f"{src}: no rows to grade (the input is empty or holds only blank lines)" in r.output
+    assert "nan" not in r.output and "accuracy" not in r.output
+    assert out.read_text() == "earlier\n"
+    r = CliRunner().invoke(main, ["grade", "-", "--no-progress"], input=content)
+    assert r.exit_code == 1 and "<stdin>: no rows to grade" in r.output, r.output
+
+
+def test_grade_summary_when_no_row_gets_a_verdict(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"response": "#### 3", "gold": ""}\n')  # an empty reference: invalid_reference
+    r = invoke("grade", src, "-o", tmp_path / "out.jsonl", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert "accuracy 0.0000 (correct / all), n/a (correct / graded: no row got a verdict)" in r.output
+    assert "nan" not in r.output
+
+
+def test_training_progress_shows_no_reward_rather_than_nan_when_nothing_is_graded(maze_model, tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        "".join(json.dumps({"prompt": p, "answer": "UP"}) + "\n" for p in ["UP DOWN", "LEFT"] * 2)
+    )
+    r = invoke(
+        "train", "--out", tmp_path / "run", "--steps", "1",
+        *("--set", "task.name=dataset", "--set", f"task.dataset.train={data}"),
+        *("--set", "task.dataset.reward_fn=_byo_rewards:no_verdict"),
+        *("--set", "task.dataset.max_new_tokens=2"),
+        *("--set", f"model.path={maze_model}", "--set", "task.eval_size=2", "--set", "eval.samples=1"),
+        *("--set", "train.prompts_per_step=2", "--set", "rollout.n=2", "--set", "log.tensorboard=false"),
+        *("--set", "algo.estimator=grpo", "--set", "checkpoint.every=0"),
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "reward=n/a" in r.output and "reward=nan" not in r.output
+    assert "nan" not in r.output.split("held-out pass@1")[1]

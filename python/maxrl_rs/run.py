@@ -544,7 +544,7 @@ def _train(
             metrics.log(step, m)
             bar.update(1)
             bar.set_postfix(
-                reward=f"{m['reward']:.3f}",
+                reward=f"{m['reward']:.3f}" if np.isfinite(m["reward"]) else "n/a",  # NaN: nothing graded
                 solved=f"{m['solved_frac']:.2f}",
                 loss=f"{m['loss']:.4f}",
                 len=f"{m['response_len']:.1f}",
