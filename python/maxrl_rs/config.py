@@ -586,9 +586,9 @@ def from_dict(data: dict[str, Any]) -> Config:
 
 #: Keys a resumed run may change (a trailing dot: the whole section): how long it trains, how it logs,
 #: checkpoints and evaluates, and where it runs. Every other key shapes the model, the data or the update,
-#: and changing it would continue one run as another.
+#: and changing it would continue one run as another. ``out`` is not among them: a resumed run continues in
+#: its own directory, where its checkpoints, metrics and lock are (:func:`maxrl_rs.rundir.check_resume_out`).
 RESUMABLE_KEYS = (
-    "out",
     "device",
     "threads",
     "train.steps",

@@ -244,6 +244,7 @@ def train(
             aside with a warning) or a checkpoint ``RUN/checkpoints/step-N`` (continued from that one).
             ``cfg`` may differ from the run's saved config only in
             :data:`maxrl_rs.config.RESUMABLE_KEYS`; the saved config is replaced once the run has started.
+            ``cfg.out`` must be unset or the run's directory (:func:`resume_config` sets it so).
         overwrite: a new run may replace an existing run in ``out`` (its config, metrics and checkpoints);
             a resume from an older checkpoint may delete the newer ones.
 
@@ -375,6 +376,7 @@ def _train(
     chosen: Path | None = None
     if resume is not None:
         resumed_dir, chosen = rundir.resolve_resume(resume)
+        rundir.check_resume_out(cfg.out, resumed_dir)
         cfg = dataclasses.replace(cfg, out=str(resumed_dir))
     run_dir = Path(distributed.broadcast_object(ctx, str(new_run_dir(cfg))))
     cfg = dataclasses.replace(cfg, out=str(run_dir))

@@ -52,6 +52,18 @@ def resolve_resume(path: str | Path) -> tuple[Path, Path | None]:
     )
 
 
+def check_resume_out(out: str | None, run_dir: Path) -> None:
+    """A resumed run continues in its own directory: ConfigError when ``out`` (unset or ``run_dir`` itself
+    are fine) names another one, rather than silently training in ``run_dir``."""
+    if not out or Path(out).absolute().resolve() == run_dir.resolve():
+        return
+    raise ConfigError(
+        f"out: a resumed run continues in its own directory {str(run_dir)!r}, where its checkpoints, "
+        f"metrics, config and lock are, so it cannot move to {out!r}; drop --out (or out from "
+        f"--config/--set) to resume it in place, or copy {str(run_dir)!r} to {out!r} and resume the copy"
+    )
+
+
 def _model_dir_message(path: str | Path, p: Path) -> str:
     """Why a model directory is not something to resume, and what to give instead."""
     holder, instead = p.parent, ""

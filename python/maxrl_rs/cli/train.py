@@ -38,7 +38,9 @@ def _pct(x: float | None) -> str:
 )
 @click.option("--steps", type=int, help="Number of RL steps (train.steps).")
 @click.option(
-    "--out", type=click.Path(file_okay=False), help="Run directory (default runs/<task>-<date-time>)."
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Run directory (default runs/<task>-<date-time>). A resumed run stays in its own directory.",
 )
 @click.option(
     "--resume",
@@ -91,14 +93,9 @@ def train(
             items.append(f"seed={seed}")
         if quiet:
             items.append("log.progress=false")
-        if resume is not None:
-            if out is not None:
-                raise ConfigError("--out: a resumed run stays in its directory; drop --out or --resume")
-            cfg = resume_config(resume)
-        else:
-            cfg = Config()
-            if out is not None:
-                items.append(f"out={out}")
+        if out is not None:  # with --resume, refused unless it is the run's own directory (says why)
+            items.append(f"out={out}")
+        cfg = resume_config(resume) if resume is not None else Config()
         if config_file is not None:
             cfg = merge(cfg, read_file(config_file))
         for item in items:
