@@ -4,6 +4,7 @@ before anything is sampled, trained or written."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -342,3 +343,49 @@ def test_training_progress_shows_no_reward_rather_than_nan_when_nothing_is_grade
     assert r.exit_code == 0, r.output
     assert "reward=n/a" in r.output and "reward=nan" not in r.output
     assert "nan" not in r.output.split("held-out pass@1")[1]
+
+
+# -- what a LoRA run trains ---------------------------------------------------------------------------------
+
+
+def test_lora_run_says_how_many_parameters_it_trains_like_peft(tmp_path):
+    pytest.importorskip("peft")
+    from _tiny import TINY
+    from maxrl_rs.lora import apply_lora
+    from maxrl_rs.metrics import read_metrics
+
+    out = tmp_path / "run"
+    options = [*TINY, "sft.steps=0", "task.maze.size=3", "task.eval_size=2", "model.lora.r=4"]
+    r = invoke("train", "--out", out, "--steps", "1", *[a for o in options for a in ("--set", o)])
+    assert r.exit_code == 0, r.output
+
+    # The same model and adapter, counted by peft itself.
+    cfg = load_config(None, [f"out={out}", *options])
+    maze = make_task(cfg)
+    torch.manual_seed(cfg.seed)
+    m = cfg.model
+    base = tiny_model(TinyModelSpec(m.arch, m.hidden_size, m.num_layers, m.num_heads, m.intermediate_size),
+                      maze.build_tokenizer())  # fmt: skip
+    trainable, total = apply_lora(base, cfg.model.lora).get_nb_trainable_parameters()
+    assert 0 < trainable < total
+    share = 100 * trainable / total
+    line = f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {share:.4f}"
+    assert f"LoRA r=4: {line}" in r.output
+    table = r.output.split("held-out pass@1")[1]
+    assert re.search(rf"\nparameters +{trainable:,} trainable / {total:,} \({share:.2f}%\)\n", table), table
+    step0 = read_metrics(out)[0]
+    assert step0["parameters"] == total and step0["trainable_parameters"] == trainable
+
+
+def test_a_full_run_counts_every_parameter_as_trained(maze_model):
+    from transformers import AutoModelForCausalLM
+
+    from maxrl_rs.models import num_parameters, parameter_summary
+
+    model = AutoModelForCausalLM.from_pretrained(maze_model)
+    total = num_parameters(model)
+    assert num_parameters(model, trainable=True) == total
+    model.model.embed_tokens.weight.requires_grad_(False)  # tied with the output head: counted once
+    frozen = model.model.embed_tokens.weight.numel()
+    assert num_parameters(model, trainable=True) == total - frozen
+    assert parameter_summary(total - frozen, total).startswith(f"trainable params: {total - frozen:,} ||")

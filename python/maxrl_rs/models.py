@@ -168,6 +168,15 @@ def check_model_dir(path: str | Path, key: str = "model.path") -> None:
         raise ConfigError(f"{key}: {str(path)!r} has no tokenizer (none of {', '.join(_TOKENIZER_FILES)})")
 
 
-def num_parameters(model: Any) -> int:
-    """Distinct parameters (tied embeddings counted once)."""
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+def num_parameters(model: Any, *, trainable: bool = False) -> int:
+    """Distinct parameters (tied embeddings counted once); with ``trainable``, only those that require grad
+    (a LoRA run's adapter)."""
+    distinct = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in distinct if p.requires_grad or not trainable)
+
+
+def parameter_summary(trainable: int, total: int) -> str:
+    """``trainable params: 73,728 || all params: 1,309,248 || trainable%: 5.6313``, as peft's
+    ``print_trainable_parameters`` writes it."""
+    share = 100 * trainable / total if total else 0.0
+    return f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {share:.4f}"

@@ -40,7 +40,14 @@ from maxrl_rs.errors import ConfigError, FileError
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
-from maxrl_rs.models import TinyModelSpec, check_model_dir, load_tokenizer, num_parameters, tiny_model
+from maxrl_rs.models import (
+    TinyModelSpec,
+    check_model_dir,
+    load_tokenizer,
+    num_parameters,
+    parameter_summary,
+    tiny_model,
+)
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
@@ -65,6 +72,8 @@ class RunSummary:
     parameters: int
     sft: SFTResult | None
     rank: int = 0
+    #: Parameters the run trained: all of them, or with ``model.lora`` the adapter's.
+    trainable_parameters: int = 0
 
 
 def resolve_device(name: str) -> Any:
@@ -456,6 +465,9 @@ def _train(
         lora.record_base(model, tokenizer, base, run_dir, write=ctx.is_main)
         if cfg.algo.kl_coef > 0:
             ref_model = lora.AdapterDisabled(model)  # the base model: the same weights, adapter off
+    if adapter and ctx.is_main:  # what LoRA trains, as peft's print_trainable_parameters says it
+        summary = parameter_summary(num_parameters(model, trainable=True), num_parameters(model))
+        print(f"LoRA r={cfg.model.lora.r}: {summary}", file=sys.stderr, flush=True)
     if cfg.train.gradient_checkpointing:
         lora.enable_gradient_checkpointing(model)
     if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
@@ -534,6 +546,7 @@ def _train(
         if first == 0:
             row: dict[str, Any] = dict(evaluate())
             row["parameters"] = num_parameters(model)
+            row["trainable_parameters"] = num_parameters(model, trainable=True)
             if sft_result is not None:
                 row.update(
                     sft_loss=sft_result.final_loss, sft_seconds=sft_result.seconds, sft_steps=sft_result.steps
@@ -584,4 +597,5 @@ def _train(
         parameters=num_parameters(model),
         sft=sft_result,
         rank=ctx.rank,
+        trainable_parameters=num_parameters(model, trainable=True),
     )

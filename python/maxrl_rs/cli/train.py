@@ -122,7 +122,7 @@ def train(
         (start_label, _pct(summary.start_pass_at_1)),
         (f"final (step {summary.last_step})", _pct(summary.final_pass_at_1)),
         ("wall time", _format_seconds(summary.wall_seconds)),
-        ("parameters", f"{summary.parameters:,}"),
+        ("parameters", _parameters(summary.trainable_parameters, summary.parameters)),
         ("run dir", str(summary.run_dir)),
     ]
     width = max(len(k) for k, _ in rows)
@@ -131,6 +131,13 @@ def train(
     click.echo("-" * max(len(held_out), width + 2 + max(len(v) for _, v in rows)))
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}")
+
+
+def _parameters(trainable: int, total: int) -> str:
+    """All parameters, or with a LoRA adapter how many of them trained."""
+    if trainable == total:
+        return f"{total:,}"
+    return f"{trainable:,} trainable / {total:,} ({100 * trainable / total:.2f}%)"
 
 
 def _interrupted(run_dir: Path | None) -> str:
