@@ -389,3 +389,104 @@ def test_a_full_run_counts_every_parameter_as_trained(maze_model):
     frozen = model.model.embed_tokens.weight.numel()
     assert num_parameters(model, trainable=True) == total - frozen
     assert parameter_summary(total - frozen, total).startswith(f"trainable params: {total - frozen:,} ||")
+
+
+# -- transformers' progress bars follow --quiet / progress=False, and only for that call -------------------
+
+BARS = ("Loading weights", "Writing model shards")
+
+
+@pytest.fixture
+def bars_on():
+    """transformers' and datasets' bars on, as in a fresh process; restored afterwards."""
+    import datasets
+    from huggingface_hub import utils as hub
+    from transformers.utils import logging as hf
+
+    before = (
+        hf.is_progress_bar_enabled(),
+        hub.are_progress_bars_disabled(),
+        datasets.are_progress_bars_disabled(),
+    )
+    hf.enable_progress_bar()
+    datasets.enable_progress_bars()
+    yield hf
+    (hf.enable_progress_bar if before[0] else hf.disable_progress_bar)()
+    (hub.disable_progress_bars if before[1] else hub.enable_progress_bars)()
+    (datasets.disable_progress_bars if before[2] else datasets.enable_progress_bars)()
+
+
+def test_load_pretrained_shows_transformers_bars_unless_asked_not_to(maze_model, bars_on, capfd):
+    from maxrl_rs.run import load_pretrained
+
+    load_pretrained(maze_model)
+    assert "Loading weights" in capfd.readouterr().err  # the bars this file checks for do show by default
+    load_pretrained(maze_model, progress=False)
+    assert "Loading weights" not in capfd.readouterr().err
+    assert bars_on.is_progress_bar_enabled()
+
+
+def test_quiet_library_train_has_no_transformers_bars_and_leaves_them_on(
+    maze_model, tmp_path, bars_on, capfd
+):
+    from _tiny import TINY
+    from maxrl_rs.run import train
+
+    cfg = load_config(None, [f"out={tmp_path / 'run'}", *TINY, "sft.steps=2", f"model.path={maze_model}",
+                             "task.maze.size=5", "train.steps=1", "task.eval_size=2"])  # fmt: skip
+    train(cfg, progress=False)  # loads model.path, saves the warm-start and a checkpoint
+    err = capfd.readouterr().err
+    assert not any(bar in err for bar in BARS), err
+    assert (tmp_path / "run" / "checkpoints" / "step-1").is_dir()
+    assert bars_on.is_progress_bar_enabled()  # a library user who did not ask keeps them
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_train_cli_hides_transformers_bars_for_its_run_only(maze_model, tmp_path, bars_on, quiet):
+    out = tmp_path / "run"
+    options = ["sft.steps=2", f"model.path={maze_model}", "task.maze.size=5", "task.eval_size=2",
+               "eval.samples=1", "train.prompts_per_step=2", "rollout.n=2",
+               "log.tensorboard=false"]  # fmt: skip
+    args = ["--out", out, "--steps", "1", *[a for o in options for a in ("--set", o)]]
+    r = invoke("train", *args, *(["--quiet"] if quiet else []))
+    assert r.exit_code == 0, r.output
+    assert not any(bar in r.output for bar in BARS), r.output
+    assert bars_on.is_progress_bar_enabled()
+
+
+def test_eval_no_progress_hides_transformers_bars(maze_model, bars_on):
+    r = invoke("eval", maze_model, *EVAL, "--n", "2", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert "Loading weights" not in r.output
+    assert bars_on.is_progress_bar_enabled()
+
+
+def test_quiet_library_bars_restores_each_switch_as_it_was(bars_on):
+    import datasets
+    from huggingface_hub import utils as hub
+
+    from maxrl_rs.progress_bars import quiet_library_bars
+
+    hub.disable_progress_bars()  # a user's own choice, different from transformers'
+    with pytest.raises(RuntimeError), quiet_library_bars(True, "transformers", "datasets"):
+        assert not bars_on.is_progress_bar_enabled() and datasets.are_progress_bars_disabled()
+        raise RuntimeError("a failure inside the block")
+    assert bars_on.is_progress_bar_enabled() and hub.are_progress_bars_disabled()
+    assert not datasets.are_progress_bars_disabled()
+    bars_on.disable_progress_bar()
+    with quiet_library_bars(True):
+        pass
+    assert not bars_on.is_progress_bar_enabled()  # off before, off after
+    with quiet_library_bars(False):
+        assert not bars_on.is_progress_bar_enabled()
+
+
+def test_reading_a_data_file_leaves_datasets_bars_as_they_were(tmp_path, bars_on):
+    import datasets
+
+    from maxrl_rs.tasks.dataset import read_rows
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"prompt": "UP", "answer": "UP"}\n')
+    assert read_rows(str(data), "task.dataset.train") == [{"prompt": "UP", "answer": "UP"}]
+    assert not datasets.are_progress_bars_disabled()

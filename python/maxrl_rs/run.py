@@ -48,6 +48,7 @@ from maxrl_rs.models import (
     parameter_summary,
     tiny_model,
 )
+from maxrl_rs.progress_bars import quiet_library_bars
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
@@ -105,9 +106,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_pretrained(path: str | Path) -> tuple[Any, Any]:
+def load_pretrained(path: str | Path, *, progress: bool = True) -> tuple[Any, Any]:
     """A model directory's (or a ``.gguf`` file's, converted once: :mod:`maxrl_rs.gguf_models`) causal LM
-    (float32 master weights) and tokenizer.
+    (float32 master weights) and tokenizer; ``progress`` False hides transformers' loading bars.
 
     Raises:
         ConfigError: the directory lacks a model (see :func:`maxrl_rs.models.check_model_dir`).
@@ -116,16 +117,17 @@ def load_pretrained(path: str | Path) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
-    if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
-        model, tokenizer = lora.load_merged(p), pretrained_tokenizer(p)
-        return _padded_left(model, tokenizer)
-    check_model_dir(p)
-    tokenizer = pretrained_tokenizer(p)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
-    except Exception as e:  # a garbled safetensors file: say which model, not only what failed
-        raise _does_not_load(p, e) from e
+    with quiet_library_bars(not progress):
+        p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+        if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
+            model, tokenizer = lora.load_merged(p), pretrained_tokenizer(p)
+            return _padded_left(model, tokenizer)
+        check_model_dir(p)
+        tokenizer = pretrained_tokenizer(p)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
+        except Exception as e:  # a garbled safetensors file: say which model, not only what failed
+            raise _does_not_load(p, e) from e
     return _padded_left(model, tokenizer)
 
 
@@ -161,8 +163,9 @@ def initial_policy(
     cfg: Config, task: Task, run_dir: Path, *, progress: bool
 ) -> tuple[Any, Any, SFTResult | None]:
     """The policy RL starts from: ``model.path`` or the task's tiny model, SFT-warm-started (cached)."""
-    model, tokenizer = base_policy(cfg, task)
-    return warm_start(cfg, task, model, tokenizer, run_dir, progress=progress)
+    with quiet_library_bars(not progress):
+        model, tokenizer = base_policy(cfg, task)
+        return warm_start(cfg, task, model, tokenizer, run_dir, progress=progress)
 
 
 def base_policy(cfg: Config, task: Task) -> tuple[Any, Any]:
@@ -378,6 +381,7 @@ def _train(
     wall_start = time.perf_counter()
     check_world_size(cfg, ctx.world_size)  # the first moment it is known; before any file or model
     show = (cfg.log.progress if progress is None else progress) and ctx.is_main
+    stack.enter_context(quiet_library_bars(not show))  # transformers' loading and saving bars too
     backend_cls = backend_class(cfg.rollout.backend)
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
     tracking.check_available(cfg.log)

@@ -128,62 +128,64 @@ def eval_command(
     from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.errors import InvalidInputError
     from maxrl_rs.evaluation import format_table, load_reports, save_reports
+    from maxrl_rs.progress_bars import quiet_library_bars
 
-    ctx = None
-    try:
-        # Everything that can be checked without sampling is, so a mistake never costs a sampling run.
-        saved = {p: load_reports(p) for p in runs if _is_report(p)}
-        sampled = [p for p in runs if not _is_report(p)]
-        if sampled:
-            _check_ks(ks, n)
-        count = len(sampled) + sum(len(r) for r in saved.values())
-        if names and len(names) != count:
-            raise click.BadParameter(
-                f"{len(names)} --name values for {count} reports ({len(sampled)} sampled, "
-                f"{count - len(sampled)} saved)",
-                param_hint="--name",
-            )
-        _check_output(json_out, "--json")
-        if plot_out is not None:
-            from maxrl_rs.plots import check_plot_path
-
-            _check_output(plot_out, "--plot")
-            check_plot_path(plot_out)
-        if sampled:
-            ctx = _SamplingContext.build(
-                sampled, task, config_path, overrides, prompts, device, n, max_sequences, temperature
-            )
-        reports = []
-        for path in runs:
-            if path in saved:
-                reports.extend(saved[path])
-                continue
-            assert ctx is not None
-            reports.append(
-                ctx.evaluate(
-                    path,
-                    ks=ks,
-                    temperature=temperature,
-                    max_new_tokens=max_new_tokens,
-                    seed=seed,
-                    progress=progress,
+    with quiet_library_bars(not progress):  # transformers' loading bars follow --progress/--no-progress too
+        ctx = None
+        try:
+            # Everything that can be checked without sampling is, so a mistake never costs a sampling run.
+            saved = {p: load_reports(p) for p in runs if _is_report(p)}
+            sampled = [p for p in runs if not _is_report(p)]
+            if sampled:
+                _check_ks(ks, n)
+            count = len(sampled) + sum(len(r) for r in saved.values())
+            if names and len(names) != count:
+                raise click.BadParameter(
+                    f"{len(names)} --name values for {count} reports ({len(sampled)} sampled, "
+                    f"{count - len(sampled)} saved)",
+                    param_hint="--name",
                 )
-            )
-        if names:
-            reports = [_relabel(r, name) for r, name in zip(reports, names, strict=True)]
-        reports = _unique_labels(reports)
-        click.echo(format_table(reports))
-        if json_out is not None:
-            click.echo(f"wrote {save_reports(reports, json_out)}")
-        if plot_out is not None:
-            from maxrl_rs.plots import plot_pass_at_k
+            _check_output(json_out, "--json")
+            if plot_out is not None:
+                from maxrl_rs.plots import check_plot_path
 
-            click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
-    except (InvalidInputError, NoSpaceError) as e:  # ConfigError and FileError included
-        raise click.ClickException(str(e)) from None
-    finally:
-        if ctx is not None:
-            ctx.close()
+                _check_output(plot_out, "--plot")
+                check_plot_path(plot_out)
+            if sampled:
+                ctx = _SamplingContext.build(
+                    sampled, task, config_path, overrides, prompts, device, n, max_sequences, temperature
+                )
+            reports = []
+            for path in runs:
+                if path in saved:
+                    reports.extend(saved[path])
+                    continue
+                assert ctx is not None
+                reports.append(
+                    ctx.evaluate(
+                        path,
+                        ks=ks,
+                        temperature=temperature,
+                        max_new_tokens=max_new_tokens,
+                        seed=seed,
+                        progress=progress,
+                    )
+                )
+            if names:
+                reports = [_relabel(r, name) for r, name in zip(reports, names, strict=True)]
+            reports = _unique_labels(reports)
+            click.echo(format_table(reports))
+            if json_out is not None:
+                click.echo(f"wrote {save_reports(reports, json_out)}")
+            if plot_out is not None:
+                from maxrl_rs.plots import plot_pass_at_k
+
+                click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
+        except (InvalidInputError, NoSpaceError) as e:  # ConfigError and FileError included
+            raise click.ClickException(str(e)) from None
+        finally:
+            if ctx is not None:
+                ctx.close()
 
 
 def _is_report(path: Path) -> bool:

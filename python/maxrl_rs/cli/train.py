@@ -57,7 +57,11 @@ def _pct(x: float | None) -> str:
     "RUN/checkpoints/step-N, delete the run's later checkpoints.",
 )
 @click.option("--seed", type=int, help="Seed of model init, data and sampling (seed).")
-@click.option("--quiet", is_flag=True, help="No progress bars (log.progress=false).")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No progress bars, transformers' loading bars included (log.progress=false).",
+)
 def train(
     config_file: str | None,
     overrides: tuple[str, ...],
@@ -75,14 +79,11 @@ def train(
     RUN_DIR/checkpoints/step-N. Paths in --config are relative to that file, on the command line relative
     to the current directory; the run saves them absolute. Ctrl-C prints the command that resumes the run.
     """
-    from transformers.utils import logging as hf_logging
-
     from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.config import Config, apply_override, merge, read_file, validate
+    from maxrl_rs.progress_bars import quiet_library_bars
     from maxrl_rs.run import new_run_dir, resume_config
     from maxrl_rs.run import train as run_train
-
-    hf_logging.disable_progress_bar()  # save_pretrained's per-shard bars would interleave with ours
 
     cfg: Config | None = None
     try:
@@ -103,7 +104,8 @@ def train(
         validate(cfg)
         if resume is None:  # fixed here, so that an interrupted run can say where it is
             cfg.out = str(new_run_dir(cfg))
-        summary = run_train(cfg, resume=resume, overwrite=overwrite)
+        with quiet_library_bars():  # transformers' per-shard bars would interleave with the run's own
+            summary = run_train(cfg, resume=resume, overwrite=overwrite)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
     except (FileError, NoSpaceError) as e:
