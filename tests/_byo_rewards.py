@@ -29,3 +29,7 @@ def raises_on_three(prompts, responses, references):
 
 def wrong_length(prompts, responses, references):
     return [0.0]
+
+
+def no_verdict(prompts, responses, references):
+    return [None] * len(responses)

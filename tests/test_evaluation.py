@@ -424,3 +424,23 @@ def test_maxrl_train_final_eval_and_maxrl_eval_report_the_same_numbers(tmp_path)
     d = json.loads((tmp_path / "eval.json").read_text())
     assert d["num_prompts"] == 3 and d["meta"]["step"] == 1
     assert d["pass_at_k"] == [final["eval/pass@1"], final[f"eval/pass@{samples}"]]
+
+
+def test_ks_above_the_graded_n_are_left_out_with_a_warning_not_the_samples(caplog):
+    """Unscored responses leave a prompt fewer than n graded ones: a requested k above that cannot be
+    estimated, and is left out (with a warning) rather than failing after all the sampling."""
+    pytest.importorskip("torch")
+    from maxrl_rs.evaluation.sampling import evaluate_policy
+
+    task = _maze_task()
+    examples = task.eval_examples()
+    backend = _NoVerdictBackend(task, examples, [0, 1, 3, 0, 5], [0, 2, 0, 0, 1])
+    with caplog.at_level("WARNING", logger="maxrl_rs"):
+        report = evaluate_policy(
+            backend, _NoVerdictTask(task), task.build_tokenizer(), examples, run="r", n=8, ks="1,4,8",
+            max_new_tokens=8,
+        )  # fmt: skip
+    assert report.ks == [1, 4] and report.prompt_n == [8, 6, 8, 8, 7]
+    assert "r: pass@k for k = 8 left out: a prompt kept only 6 graded responses of 8" in caplog.text
+    with pytest.raises(maxrl_rs.InvalidInputError, match=r"ks\[0\] = 9 is outside 1..n = 1..8"):
+        evaluate_policy(backend, task, None, examples, run="r", n=8, ks="9", max_new_tokens=8)

@@ -159,6 +159,40 @@ def test_resume_config_changes_only_once_the_run_has_started(run, monkeypatch):
     } | {"out": str(run)}
 
 
+@pytest.mark.parametrize("how", ["--out", "--set", "library"])
+def test_a_resumed_run_stays_in_its_directory_and_says_why(run, tmp_path, how):
+    other = tmp_path / "elsewhere"
+    before = snapshot(run)
+    if how == "library":
+        with pytest.raises(ConfigError, match="a resumed run continues in its own directory"):
+            train(tiny(other, "train.steps=3"), resume=run)
+    else:
+        r = cli(
+            "--resume", str(run), *(["--out", str(other)] if how == "--out" else ["--set", f"out={other}"])
+        )
+        assert r.exit_code == 2, r.output
+        assert f"out: a resumed run continues in its own directory {str(run)!r}" in r.output
+        assert (
+            f"where its checkpoints, metrics, config and lock are, so it cannot move to {str(other)!r}"
+            in r.output
+        )
+        assert "copy" in r.output and "resume the copy" in r.output
+    assert snapshot(run) == before and not other.exists()
+    r = cli("--resume", str(run), "--out", str(run), "--steps", "3")  # its own directory: no move
+    assert r.exit_code == 0, r.output
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2, 3]
+
+
+def test_docs_list_exactly_the_keys_a_resume_may_change():
+    from maxrl_rs.config import RESUMABLE_KEYS
+
+    text = " ".join((Path(__file__).parents[1] / "docs" / "training.md").read_text().split())
+    listed = text.split("listed in `maxrl_rs.config.RESUMABLE_KEYS`")[0].rsplit("(", 1)[1]
+    keys = [k.strip().strip("`").replace(".*", ".") for k in listed.rstrip(", ").split(",")]
+    assert keys == list(RESUMABLE_KEYS)
+    assert "out" not in RESUMABLE_KEYS
+
+
 # -- paths ---------------------------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.losses import check_loss_settings
+from maxrl_rs.models import is_model_config
 from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
 from maxrl_rs.tasks import (
     ArithmeticOptions,
@@ -372,6 +373,13 @@ def read_file(path: str | Path) -> dict[str, Any]:
             data = json.loads(p.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ConfigError(f"config file {str(p)!r}: the top level must be an object")
+            if is_model_config(data):
+                model_dir = p.absolute().parent
+                raise ConfigError(
+                    f"config file {str(p)!r} is the config.json of a Hugging Face model, not a maxrl "
+                    f"config; to train or evaluate that model give model.path={model_dir} "
+                    f"(--set model.path={model_dir})"
+                )
             return _resolve_paths(data, p.absolute().parent)
     except UnicodeDecodeError as e:
         raise ConfigError(f"config file {str(p)!r} is not UTF-8 text (byte {e.start})") from None
@@ -578,9 +586,9 @@ def from_dict(data: dict[str, Any]) -> Config:
 
 #: Keys a resumed run may change (a trailing dot: the whole section): how long it trains, how it logs,
 #: checkpoints and evaluates, and where it runs. Every other key shapes the model, the data or the update,
-#: and changing it would continue one run as another.
+#: and changing it would continue one run as another. ``out`` is not among them: a resumed run continues in
+#: its own directory, where its checkpoints, metrics and lock are (:func:`maxrl_rs.rundir.check_resume_out`).
 RESUMABLE_KEYS = (
-    "out",
     "device",
     "threads",
     "train.steps",

@@ -117,6 +117,23 @@ def load_tokenizer(path: str | Path) -> Any:
     return AutoTokenizer.from_pretrained(path)
 
 
+def is_model_config(data: Any) -> bool:
+    """``data`` (a parsed ``config.json``) is a Hugging Face model's config, not a maxrl one."""
+    return isinstance(data, dict) and ("model_type" in data or "architectures" in data)
+
+
+def is_model_dir(path: str | Path) -> bool:
+    """``path`` holds a model (a Hugging Face ``config.json`` or a LoRA adapter), e.g. a checkpoint's
+    ``model/``, ``RUN_DIR/sft`` or ``RUN_DIR/merged``; a run directory's ``config.json`` is not a model's."""
+    p = Path(path)
+    if (p / "adapter_config.json").is_file():
+        return True
+    try:
+        return is_model_config(json.loads((p / "config.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return False
+
+
 #: Files that make a directory a tokenizer (one of them is enough).
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
@@ -134,6 +151,15 @@ def check_model_dir(path: str | Path, key: str = "model.path") -> None:
             f"{key}: {str(path)!r} is a training run directory, not a model; use one of its checkpoints' "
             f"models, e.g. {str(p / 'checkpoints' / 'step-N' / 'model')!r}"
         )
+    if p.name == "checkpoints" and (p.parent / "config.json").is_file():
+        raise ConfigError(
+            f"{key}: {str(path)!r} holds a run's checkpoints, not a model; use one checkpoint's model, "
+            f"e.g. {str(p / 'step-N' / 'model')!r}"
+        )
+    if (p / "trainer_state.pt").is_file() and (p / "model").is_dir():
+        raise ConfigError(
+            f"{key}: {str(path)!r} is a training checkpoint, not a model; use its model, {str(p / 'model')!r}"
+        )
     if not (p / "config.json").is_file():
         raise ConfigError(f"{key}: {str(path)!r} has no config.json; it is not a Hugging Face model")
     if not any(p.glob("*.safetensors")) and not any(p.glob("pytorch_model*.bin")):
@@ -142,6 +168,15 @@ def check_model_dir(path: str | Path, key: str = "model.path") -> None:
         raise ConfigError(f"{key}: {str(path)!r} has no tokenizer (none of {', '.join(_TOKENIZER_FILES)})")
 
 
-def num_parameters(model: Any) -> int:
-    """Distinct parameters (tied embeddings counted once)."""
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+def num_parameters(model: Any, *, trainable: bool = False) -> int:
+    """Distinct parameters (tied embeddings counted once); with ``trainable``, only those that require grad
+    (a LoRA run's adapter)."""
+    distinct = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in distinct if p.requires_grad or not trainable)
+
+
+def parameter_summary(trainable: int, total: int) -> str:
+    """``trainable params: 73,728 || all params: 1,309,248 || trainable%: 5.6313``, as peft's
+    ``print_trainable_parameters`` writes it."""
+    share = 100 * trainable / total if total else 0.0
+    return f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {share:.4f}"

@@ -29,6 +29,23 @@ def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, Any]:
     return fig, fig.subplots(1, ncols)
 
 
+def check_plot_path(path: str | Path) -> None:
+    """InvalidInputError, before any work, when matplotlib is missing or cannot write ``path``'s format (its
+    suffix: ``.png``, ``.pdf``, ``.svg``, ...)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise InvalidInputError(
+            "plots need matplotlib: pip install 'maxrl-rs[train]' (or matplotlib)"
+        ) from None
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    formats = Figure().canvas.get_supported_filetypes()
+    if fmt not in formats:
+        raise InvalidInputError(
+            f"{str(path)!r}: matplotlib cannot write {fmt!r} files; use one of {', '.join(sorted(formats))}"
+        )
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     with atomic_open(path, "wb") as f:  # the format from the name, as savefig(path) would pick it

@@ -40,12 +40,21 @@ from maxrl_rs.errors import ConfigError, FileError
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
-from maxrl_rs.models import TinyModelSpec, check_model_dir, load_tokenizer, num_parameters, tiny_model
+from maxrl_rs.models import (
+    TinyModelSpec,
+    check_model_dir,
+    load_tokenizer,
+    num_parameters,
+    parameter_summary,
+    tiny_model,
+)
+from maxrl_rs.progress_bars import quiet_library_bars
 from maxrl_rs.rollout.base import backend_class
 from maxrl_rs.sft import SFTResult, load_cached, save_cache, sft_warm_start
 from maxrl_rs.tasks.base import Task, task_class
 from maxrl_rs.tasks.dataset import DatasetTask
-from maxrl_rs.trainer import Hook, Trainer
+from maxrl_rs.tasks.encoding import check_tokenizer, examples_to_check
+from maxrl_rs.trainer import Hook, Trainer, check_world_size
 
 SFT_DIR = "sft"
 log = logging.getLogger(__name__)
@@ -64,6 +73,8 @@ class RunSummary:
     parameters: int
     sft: SFTResult | None
     rank: int = 0
+    #: Parameters the run trained: all of them, or with ``model.lora`` the adapter's.
+    trainable_parameters: int = 0
 
 
 def resolve_device(name: str) -> Any:
@@ -95,9 +106,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_pretrained(path: str | Path) -> tuple[Any, Any]:
+def load_pretrained(path: str | Path, *, progress: bool = True) -> tuple[Any, Any]:
     """A model directory's (or a ``.gguf`` file's, converted once: :mod:`maxrl_rs.gguf_models`) causal LM
-    (float32 master weights) and tokenizer.
+    (float32 master weights) and tokenizer; ``progress`` False hides transformers' loading bars.
 
     Raises:
         ConfigError: the directory lacks a model (see :func:`maxrl_rs.models.check_model_dir`).
@@ -106,18 +117,33 @@ def load_pretrained(path: str | Path) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
-    if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
-        model, tokenizer = lora.load_merged(p), load_tokenizer(p)
-        return _padded_left(model, tokenizer)
-    check_model_dir(p)
-    try:
-        tokenizer = load_tokenizer(p)
-        model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
-    except Exception as e:  # a garbled safetensors or tokenizer file: say which model, not only what failed
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else "no details"
-        raise FileError(f"model {str(p)!r} does not load ({type(e).__name__}: {cause})") from e
+    with quiet_library_bars(not progress):
+        p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+        if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
+            model, tokenizer = lora.load_merged(p), pretrained_tokenizer(p)
+            return _padded_left(model, tokenizer)
+        check_model_dir(p)
+        tokenizer = pretrained_tokenizer(p)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32)
+        except Exception as e:  # a garbled safetensors file: say which model, not only what failed
+            raise _does_not_load(p, e) from e
     return _padded_left(model, tokenizer)
+
+
+def pretrained_tokenizer(path: str | Path) -> Any:
+    """The tokenizer :func:`load_pretrained` gives for a model directory (a checkpoint's, an adapter's, or a
+    ``.gguf`` file's converted one), without loading the weights. FileError when it does not load."""
+    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+    try:
+        return load_tokenizer(p)
+    except Exception as e:  # a garbled tokenizer file: say which model, not only what failed
+        raise _does_not_load(p, e) from e
+
+
+def _does_not_load(path: Path, e: Exception) -> FileError:
+    cause = str(e).strip().splitlines()[0] if str(e).strip() else "no details"
+    return FileError(f"model {str(path)!r} does not load ({type(e).__name__}: {cause})")
 
 
 def _padded_left(model: Any, tokenizer: Any) -> tuple[Any, Any]:
@@ -137,8 +163,9 @@ def initial_policy(
     cfg: Config, task: Task, run_dir: Path, *, progress: bool
 ) -> tuple[Any, Any, SFTResult | None]:
     """The policy RL starts from: ``model.path`` or the task's tiny model, SFT-warm-started (cached)."""
-    model, tokenizer = base_policy(cfg, task)
-    return warm_start(cfg, task, model, tokenizer, run_dir, progress=progress)
+    with quiet_library_bars(not progress):
+        model, tokenizer = base_policy(cfg, task)
+        return warm_start(cfg, task, model, tokenizer, run_dir, progress=progress)
 
 
 def base_policy(cfg: Config, task: Task) -> tuple[Any, Any]:
@@ -229,6 +256,7 @@ def train(
             aside with a warning) or a checkpoint ``RUN/checkpoints/step-N`` (continued from that one).
             ``cfg`` may differ from the run's saved config only in
             :data:`maxrl_rs.config.RESUMABLE_KEYS`; the saved config is replaced once the run has started.
+            ``cfg.out`` must be unset or the run's directory (:func:`resume_config` sets it so).
         overwrite: a new run may replace an existing run in ``out`` (its config, metrics and checkpoints);
             a resume from an older checkpoint may delete the newer ones.
 
@@ -351,7 +379,9 @@ def _train(
     from tqdm.auto import tqdm
 
     wall_start = time.perf_counter()
+    check_world_size(cfg, ctx.world_size)  # the first moment it is known; before any file or model
     show = (cfg.log.progress if progress is None else progress) and ctx.is_main
+    stack.enter_context(quiet_library_bars(not show))  # transformers' loading and saving bars too
     backend_cls = backend_class(cfg.rollout.backend)
     backend_cls.check_available()  # an unusable backend fails before any files, SFT or models
     tracking.check_available(cfg.log)
@@ -359,16 +389,20 @@ def _train(
     chosen: Path | None = None
     if resume is not None:
         resumed_dir, chosen = rundir.resolve_resume(resume)
+        rundir.check_resume_out(cfg.out, resumed_dir)
         cfg = dataclasses.replace(cfg, out=str(resumed_dir))
     run_dir = Path(distributed.broadcast_object(ctx, str(new_run_dir(cfg))))
     cfg = dataclasses.replace(cfg, out=str(run_dir))
     seed_everything(cfg.seed)
     task = make_task(cfg)
     task.num_train  # noqa: B018 - reads and checks the task's data (user JSONL) before anything is written
-    if cfg.model.path and is_gguf(cfg.model.path):
-        gguf_model_dir(cfg.model.path)  # converted (once) or its absence named before anything is written
-    elif cfg.model.path:
-        check_model_dir(cfg.model.path)
+    if cfg.model.path:  # a missing model, or one whose tokenizer cannot encode the task, before any file
+        if is_gguf(cfg.model.path):
+            gguf_model_dir(cfg.model.path)  # converted (once) or its absence named
+        else:
+            check_model_dir(cfg.model.path)
+        tokenizer = pretrained_tokenizer(cfg.model.path)
+        check_tokenizer(task, tokenizer, examples_to_check(task), model=cfg.model.path, key="model.path")
     state: dict[str, Any] | None = None
     if resume is not None:
         # Rank 0 locks, checks and picks the checkpoint, and tells the others, so every rank takes the same
@@ -435,6 +469,9 @@ def _train(
         lora.record_base(model, tokenizer, base, run_dir, write=ctx.is_main)
         if cfg.algo.kl_coef > 0:
             ref_model = lora.AdapterDisabled(model)  # the base model: the same weights, adapter off
+    if adapter and ctx.is_main:  # what LoRA trains, as peft's print_trainable_parameters says it
+        summary = parameter_summary(num_parameters(model, trainable=True), num_parameters(model))
+        print(f"LoRA r={cfg.model.lora.r}: {summary}", file=sys.stderr, flush=True)
     if cfg.train.gradient_checkpointing:
         lora.enable_gradient_checkpointing(model)
     if ctx.strategy != "fsdp":  # FSDP moves each rank's shards to its device itself
@@ -513,6 +550,7 @@ def _train(
         if first == 0:
             row: dict[str, Any] = dict(evaluate())
             row["parameters"] = num_parameters(model)
+            row["trainable_parameters"] = num_parameters(model, trainable=True)
             if sft_result is not None:
                 row.update(
                     sft_loss=sft_result.final_loss, sft_seconds=sft_result.seconds, sft_steps=sft_result.steps
@@ -525,7 +563,7 @@ def _train(
             metrics.log(step, m)
             bar.update(1)
             bar.set_postfix(
-                reward=f"{m['reward']:.3f}",
+                reward=f"{m['reward']:.3f}" if np.isfinite(m["reward"]) else "n/a",  # NaN: nothing graded
                 solved=f"{m['solved_frac']:.2f}",
                 loss=f"{m['loss']:.4f}",
                 len=f"{m['response_len']:.1f}",
@@ -563,4 +601,5 @@ def _train(
         parameters=num_parameters(model),
         sft=sft_result,
         rank=ctx.rank,
+        trainable_parameters=num_parameters(model, trainable=True),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.errors import ConfigError, FileError
 from maxrl_rs.metrics import METRICS_FILE
+from maxrl_rs.models import is_model_dir
 
 LOCK_FILE = ".lock"
 #: What a run writes at its top level; ``--overwrite`` removes all but the cached warm-start.
@@ -25,15 +26,18 @@ RUN_FILES = (ckpt.CONFIG_FILE, METRICS_FILE, "tensorboard", ckpt.CHECKPOINTS)
 def resolve_resume(path: str | Path) -> tuple[Path, Path | None]:
     """``(run directory, checkpoint or None)`` for a ``--resume`` argument.
 
-    ``RUN`` resumes from its newest readable checkpoint (None here: chosen later); ``RUN/checkpoints/step-N``
-    resumes ``RUN`` from that checkpoint. Paths are made absolute.
+    ``RUN`` (or ``RUN/checkpoints``) resumes from its newest readable checkpoint (None here: chosen later);
+    ``RUN/checkpoints/step-N`` resumes ``RUN`` from that checkpoint. Paths are made absolute.
 
     Raises:
-        ConfigError: when ``path`` is neither, naming what is missing.
+        ConfigError: when ``path`` is neither, naming what is missing; for a model directory, saying that a
+            model is started from with ``model.path``.
     """
     p = Path(path).absolute()
     if not p.is_dir():
         raise ConfigError(f"resume: {str(path)!r} is not a directory")
+    if is_model_dir(p):
+        raise ConfigError(_model_dir_message(path, p))
     if (p / ckpt.CONFIG_FILE).is_file() and not (p / ckpt.STATE_FILE).exists():
         return p, None
     if p.parent.name == ckpt.CHECKPOINTS and (p.parent.parent / ckpt.CONFIG_FILE).is_file():
@@ -45,6 +49,33 @@ def resolve_resume(path: str | Path) -> tuple[Path, Path | None]:
     raise ConfigError(
         f"resume: {str(path)!r} is neither a run directory (no {ckpt.CONFIG_FILE}) nor a checkpoint inside "
         f"one (RUN/{ckpt.CHECKPOINTS}/step-N); give the --out directory of the run to continue"
+    )
+
+
+def check_resume_out(out: str | None, run_dir: Path) -> None:
+    """A resumed run continues in its own directory: ConfigError when ``out`` (unset or ``run_dir`` itself
+    are fine) names another one, rather than silently training in ``run_dir``."""
+    if not out or Path(out).absolute().resolve() == run_dir.resolve():
+        return
+    raise ConfigError(
+        f"out: a resumed run continues in its own directory {str(run_dir)!r}, where its checkpoints, "
+        f"metrics, config and lock are, so it cannot move to {out!r}; drop --out (or out from "
+        f"--config/--set) to resume it in place, or copy {str(run_dir)!r} to {out!r} and resume the copy"
+    )
+
+
+def _model_dir_message(path: str | Path, p: Path) -> str:
+    """Why a model directory is not something to resume, and what to give instead."""
+    holder, instead = p.parent, ""
+    if (holder / ckpt.STATE_FILE).is_file():  # RUN/checkpoints/step-N/model
+        instead = f" (this one is the model of checkpoint {str(holder)!r}: --resume {holder})"
+    elif (holder / ckpt.CONFIG_FILE).is_file() and not is_model_dir(holder):  # RUN/sft, RUN/merged
+        instead = f" (this one is inside the run {str(holder)!r}: --resume {holder})"
+    return (
+        f"resume: {str(path)!r} is a model directory, not a run; --resume takes a run directory RUN (the "
+        f"--out of maxrl train), RUN/{ckpt.CHECKPOINTS} or a checkpoint "
+        f"RUN/{ckpt.CHECKPOINTS}/step-N{instead}. "
+        f"To start a new run from this model, give model.path={path} (--set model.path={path})"
     )
 
 

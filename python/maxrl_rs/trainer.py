@@ -101,6 +101,18 @@ def disable_dropout(model: torch.nn.Module) -> None:
                     zero_fields(getattr(config, sub))
 
 
+def check_world_size(config: Config, world_size: int) -> None:
+    """ConfigError unless ``train.prompts_per_step`` splits into whole groups over ``world_size`` ranks, with
+    at least ``algo.minibatches`` per rank. Checked by :func:`maxrl_rs.run.train` as soon as the world size
+    is known, before the run directory, the model or the warm-start."""
+    per_rank, rest = divmod(config.train.prompts_per_step, world_size)
+    if rest or per_rank < config.algo.minibatches:
+        raise maxrl_rs.ConfigError(
+            f"train.prompts_per_step ({config.train.prompts_per_step}) must be a multiple of the "
+            f"{world_size} ranks, with at least algo.minibatches ({config.algo.minibatches}) per rank"
+        )
+
+
 class Trainer:
     """RL on one task with one model.
 
@@ -138,12 +150,7 @@ class Trainer:
         elif world_size > 1:
             raise maxrl_rs.ConfigError("world_size > 1 needs the process group (dist=...)")
         self.dist = dist or distributed.SINGLE
-        per_rank, rest = divmod(config.train.prompts_per_step, world_size)
-        if rest or per_rank < config.algo.minibatches:
-            raise maxrl_rs.ConfigError(
-                f"train.prompts_per_step ({config.train.prompts_per_step}) must be a multiple of the "
-                f"{world_size} ranks, with at least algo.minibatches ({config.algo.minibatches}) per rank"
-            )
+        check_world_size(config, world_size)
 
         self.config = config
         self.model = model

@@ -54,20 +54,35 @@ def _task_config(first_run: Path | None, config_path: str | None, overrides: lis
     help="Config file (TOML/JSON) defining the task and its held-out set (default: the first run's).",
 )
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Config override, repeatable.")
-@click.option("--n", "n", type=int, default=256, show_default=True, help="Samples per held-out prompt.")
-@click.option("--k", "ks", default=None, help="Comma-separated k (default: powers of two up to n, and n).")
 @click.option(
-    "--prompts", type=int, default=None, help="Number of held-out prompts (default task.eval_size)."
+    "--n",
+    "n",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Samples per held-out prompt.",
 )
-@click.option("--temperature", type=float, default=1.0, show_default=True)
 @click.option(
-    "--max-new-tokens", type=int, default=None, help="Default: rollout.max_new_tokens or the task's."
+    "--k", "ks", default=None, help="Comma-separated k, each <= --n (default: powers of two up to n, and n)."
+)
+@click.option(
+    "--prompts",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of held-out prompts (default task.eval_size).",
+)
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Default: rollout.max_new_tokens or the task's.",
 )
 @click.option("--seed", type=int, default=None, help="Sampling seed (default task.eval_seed).")
 @click.option("--device", default=None, help="auto, cpu or cuda[:i] (default: the config's).")
 @click.option(
     "--max-sequences",
-    type=int,
+    type=click.IntRange(min=1),
     default=2048,
     show_default=True,
     help="Responses sampled per backend call (prompts per call = this // n); bounds memory.",
@@ -113,50 +128,103 @@ def eval_command(
     from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.errors import InvalidInputError
     from maxrl_rs.evaluation import format_table, load_reports, save_reports
+    from maxrl_rs.progress_bars import quiet_library_bars
 
-    ctx = None
-    try:
-        reports = []
-        sampled = [p for p in runs if not (p.is_file() and p.suffix == ".json")]
-        if sampled:
-            ctx = _SamplingContext.build(
-                sampled, task, config_path, overrides, prompts, device, n, max_sequences
-            )
-        for path in runs:
-            if path.is_file() and path.suffix == ".json":
-                loaded = load_reports(path)
-                reports.extend(loaded)
-                continue
-            assert ctx is not None
-            reports.append(
-                ctx.evaluate(
-                    path,
-                    ks=ks,
-                    temperature=temperature,
-                    max_new_tokens=max_new_tokens,
-                    seed=seed,
-                    progress=progress,
-                )
-            )
-        if names:
-            if len(names) != len(reports):
+    with quiet_library_bars(not progress):  # transformers' loading bars follow --progress/--no-progress too
+        ctx = None
+        try:
+            # Everything that can be checked without sampling is, so a mistake never costs a sampling run.
+            saved = {p: load_reports(p) for p in runs if _is_report(p)}
+            sampled = [p for p in runs if not _is_report(p)]
+            if sampled:
+                _check_ks(ks, n)
+            count = len(sampled) + sum(len(r) for r in saved.values())
+            if names and len(names) != count:
                 raise click.BadParameter(
-                    f"{len(names)} --name values for {len(reports)} reports", param_hint="--name"
+                    f"{len(names)} --name values for {count} reports ({len(sampled)} sampled, "
+                    f"{count - len(sampled)} saved)",
+                    param_hint="--name",
                 )
-            reports = [_relabel(r, name) for r, name in zip(reports, names, strict=True)]
-        reports = _unique_labels(reports)
-        click.echo(format_table(reports))
-        if json_out is not None:
-            click.echo(f"wrote {save_reports(reports, json_out)}")
-        if plot_out is not None:
-            from maxrl_rs.plots import plot_pass_at_k
+            _check_output(json_out, "--json")
+            if plot_out is not None:
+                from maxrl_rs.plots import check_plot_path
 
-            click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
-    except (InvalidInputError, NoSpaceError) as e:  # ConfigError and FileError included
-        raise click.ClickException(str(e)) from None
-    finally:
-        if ctx is not None:
-            ctx.close()
+                _check_output(plot_out, "--plot")
+                check_plot_path(plot_out)
+            if sampled:
+                ctx = _SamplingContext.build(
+                    sampled, task, config_path, overrides, prompts, device, n, max_sequences, temperature
+                )
+            reports = []
+            for path in runs:
+                if path in saved:
+                    reports.extend(saved[path])
+                    continue
+                assert ctx is not None
+                reports.append(
+                    ctx.evaluate(
+                        path,
+                        ks=ks,
+                        temperature=temperature,
+                        max_new_tokens=max_new_tokens,
+                        seed=seed,
+                        progress=progress,
+                    )
+                )
+            if names:
+                reports = [_relabel(r, name) for r, name in zip(reports, names, strict=True)]
+            reports = _unique_labels(reports)
+            click.echo(format_table(reports))
+            if json_out is not None:
+                click.echo(f"wrote {save_reports(reports, json_out)}")
+            if plot_out is not None:
+                from maxrl_rs.plots import plot_pass_at_k
+
+                click.echo(f"wrote {plot_pass_at_k(reports, plot_out)}")
+        except (InvalidInputError, NoSpaceError) as e:  # ConfigError and FileError included
+            raise click.ClickException(str(e)) from None
+        finally:
+            if ctx is not None:
+                ctx.close()
+
+
+def _is_report(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".json"
+
+
+def _check_ks(ks: str | None, n: int) -> None:
+    """--k: integers >= 1, none above --n (pass@k needs at least k samples per prompt)."""
+    import sys
+
+    from maxrl_rs.errors import InvalidInputError
+    from maxrl_rs.evaluation.report import parse_ks
+
+    if ks is None or not ks.strip():
+        return  # the default: powers of two up to n, and n
+    try:
+        parsed = parse_ks(ks, sys.maxsize)
+    except InvalidInputError as e:
+        raise click.BadParameter(f"{ks!r}: {e}", param_hint="--k") from None
+    above = [k for k in parsed if k > n]
+    if above:
+        raise click.BadParameter(
+            f"k = {', '.join(map(str, above))} is larger than --n {n}: pass@k needs at least k samples per "
+            "prompt; lower --k or raise --n",
+            param_hint="--k",
+        )
+
+
+def _check_output(path: Path | None, option: str) -> None:
+    """An output whose directory cannot be made (a file stands in its way) is refused before sampling."""
+    if path is None:
+        return
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise click.BadParameter(
+                    f"{str(path)!r}: {str(parent)!r} is a file, not a directory", param_hint=option
+                )
+            return
 
 
 def _relabel(report: Any, name: str) -> Any:
@@ -213,15 +281,12 @@ class _SamplingContext:
         device: str | None,
         n: int,
         max_sequences: int,
+        temperature: float,
     ) -> _SamplingContext:
-        from maxrl_rs.errors import ConfigError
         from maxrl_rs.evaluation.sampling import resolve_policy
+        from maxrl_rs.options import check_temperature
         from maxrl_rs.run import make_task, resolve_device
 
-        if n < 1:
-            raise ConfigError(f"--n must be >= 1, got {n}")
-        if prompts is not None and prompts < 1:
-            raise ConfigError(f"--prompts must be >= 1, got {prompts}")
         first = resolve_policy(runs[0]).run_dir
         extra = list(overrides)
         if task is not None:
@@ -231,8 +296,12 @@ class _SamplingContext:
         cfg = _task_config(first, config_path, extra)
         if device is not None:
             cfg.device = device
+        if cfg.rollout.backend == "vllm":
+            check_temperature(temperature, "--temperature")
         t = make_task(cfg)
         examples = t.eval_examples()[: cfg.task.eval_size]
+        for path in runs:  # every policy can read the prompts, before the first one samples
+            _check_encodes(path, t, examples)
         return cls(cfg, t, examples, resolve_device(cfg.device), n, max(1, max_sequences // n))
 
     def evaluate(
@@ -277,6 +346,26 @@ class _SamplingContext:
                 "task_options": _task_options(self.cfg),
             },
         )
+
+
+def _check_encodes(path: Path, task: Any, examples: list[Any]) -> None:
+    """ConfigError when the tokenizer of the policy at ``path`` cannot encode the held-out prompts; for a
+    training run of another task, the message says which task to evaluate it on."""
+    from maxrl_rs import checkpoint as ckpt
+    from maxrl_rs.evaluation.sampling import resolve_policy
+    from maxrl_rs.run import pretrained_tokenizer
+    from maxrl_rs.tasks.encoding import check_tokenizer
+
+    source = resolve_policy(path)
+    hint = None
+    if source.run_dir is not None:
+        try:
+            trained = json.loads((source.run_dir / ckpt.CONFIG_FILE).read_text())["task"]["name"]
+        except (OSError, ValueError, KeyError, TypeError):
+            trained = None
+        if trained is not None and trained != task.name:
+            hint = f"{str(path)!r} was trained on task {trained!r}: evaluate it with --task {trained}"
+    check_tokenizer(task, pretrained_tokenizer(source.model_dir), examples, model=source.model_dir, hint=hint)
 
 
 def _task_options(cfg: Any) -> dict[str, Any]:

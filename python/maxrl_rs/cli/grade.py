@@ -155,16 +155,21 @@ def _grade_chunk(
 
 
 def _summary(counts: list[int], seconds_total: float, seconds_grading: float) -> str:
+    """Counts and shares per status, accuracy, throughput; ``counts`` holds at least one row (an empty input
+    is refused before)."""
     total = sum(counts)
     graded = total - sum(counts[c] for c in NO_VERDICT)
     width = max(len(s) for s in STATUS_NAMES) + 2
     lines = [f"{'status':<{width}}{'count':>10}{'share':>9}"]
     for name, n in zip(STATUS_NAMES, counts):
-        lines.append(f"{name:<{width}}{n:>10,}{(n / total if total else 0):>9.1%}")
+        lines.append(f"{name:<{width}}{n:>10,}{n / total:>9.1%}")
     lines.append(f"{'total':<{width}}{total:>10,}")
-    acc = counts[0] / total if total else float("nan")
-    acc_graded = counts[0] / graded if graded else float("nan")
-    lines.append(f"accuracy {acc:.4f} (correct / all), {acc_graded:.4f} (correct / graded, {graded:,} rows)")
+    among_graded = (
+        f"{counts[0] / graded:.4f} (correct / graded, {graded:,} rows)"
+        if graded
+        else "n/a (correct / graded: no row got a verdict)"
+    )
+    lines.append(f"accuracy {counts[0] / total:.4f} (correct / all), {among_graded}")
     rate = total / seconds_total if seconds_total > 0 else float("inf")
     grate = total / seconds_grading if seconds_grading > 0 else float("inf")
     lines.append(f"{rate:,.0f} items/s overall ({seconds_total:.2f} s), {grate:,.0f} items/s grading")
@@ -269,6 +274,10 @@ def grade(
                     chunk = []
             if chunk:
                 flush(chunk, lineno)
+            if not sum(counts):  # inside the block: an existing OUTPUT stays as it was
+                raise click.ClickException(
+                    f"{name}: no rows to grade (the input is empty or holds only blank lines)"
+                )
         if bar.total:
             bar.update(bar.total - bar.n)  # trailing blank lines
     except NoSpaceError as e:

@@ -38,14 +38,17 @@ def _pct(x: float | None) -> str:
 )
 @click.option("--steps", type=int, help="Number of RL steps (train.steps).")
 @click.option(
-    "--out", type=click.Path(file_okay=False), help="Run directory (default runs/<task>-<date-time>)."
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Run directory (default runs/<task>-<date-time>). A resumed run stays in its own directory.",
 )
 @click.option(
     "--resume",
     type=click.Path(file_okay=False),
-    help="Continue a run: its directory (from the newest readable checkpoint) or one of its checkpoints, "
-    "RUN/checkpoints/step-N, with its saved config; --config, --set and --steps apply on top for the keys "
-    "a resume may change (e.g. train.steps to train longer).",
+    help="Continue a run: its directory RUN or RUN/checkpoints (from the newest readable checkpoint) or one "
+    "of its checkpoints, RUN/checkpoints/step-N, with its saved config; --config, --set and --steps apply on "
+    "top for the keys a resume may change (e.g. train.steps to train longer). A model directory is not a "
+    "run: start a new run from it with --set model.path=DIR.",
 )
 @click.option(
     "--overwrite",
@@ -54,7 +57,11 @@ def _pct(x: float | None) -> str:
     "RUN/checkpoints/step-N, delete the run's later checkpoints.",
 )
 @click.option("--seed", type=int, help="Seed of model init, data and sampling (seed).")
-@click.option("--quiet", is_flag=True, help="No progress bars (log.progress=false).")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No progress bars, transformers' loading bars included (log.progress=false).",
+)
 def train(
     config_file: str | None,
     overrides: tuple[str, ...],
@@ -72,14 +79,11 @@ def train(
     RUN_DIR/checkpoints/step-N. Paths in --config are relative to that file, on the command line relative
     to the current directory; the run saves them absolute. Ctrl-C prints the command that resumes the run.
     """
-    from transformers.utils import logging as hf_logging
-
     from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.config import Config, apply_override, merge, read_file, validate
+    from maxrl_rs.progress_bars import quiet_library_bars
     from maxrl_rs.run import new_run_dir, resume_config
     from maxrl_rs.run import train as run_train
-
-    hf_logging.disable_progress_bar()  # save_pretrained's per-shard bars would interleave with ours
 
     cfg: Config | None = None
     try:
@@ -90,14 +94,9 @@ def train(
             items.append(f"seed={seed}")
         if quiet:
             items.append("log.progress=false")
-        if resume is not None:
-            if out is not None:
-                raise ConfigError("--out: a resumed run stays in its directory; drop --out or --resume")
-            cfg = resume_config(resume)
-        else:
-            cfg = Config()
-            if out is not None:
-                items.append(f"out={out}")
+        if out is not None:  # with --resume, refused unless it is the run's own directory (says why)
+            items.append(f"out={out}")
+        cfg = resume_config(resume) if resume is not None else Config()
         if config_file is not None:
             cfg = merge(cfg, read_file(config_file))
         for item in items:
@@ -105,7 +104,8 @@ def train(
         validate(cfg)
         if resume is None:  # fixed here, so that an interrupted run can say where it is
             cfg.out = str(new_run_dir(cfg))
-        summary = run_train(cfg, resume=resume, overwrite=overwrite)
+        with quiet_library_bars():  # transformers' per-shard bars would interleave with the run's own
+            summary = run_train(cfg, resume=resume, overwrite=overwrite)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
     except (FileError, NoSpaceError) as e:
@@ -124,7 +124,7 @@ def train(
         (start_label, _pct(summary.start_pass_at_1)),
         (f"final (step {summary.last_step})", _pct(summary.final_pass_at_1)),
         ("wall time", _format_seconds(summary.wall_seconds)),
-        ("parameters", f"{summary.parameters:,}"),
+        ("parameters", _parameters(summary.trainable_parameters, summary.parameters)),
         ("run dir", str(summary.run_dir)),
     ]
     width = max(len(k) for k, _ in rows)
@@ -133,6 +133,13 @@ def train(
     click.echo("-" * max(len(held_out), width + 2 + max(len(v) for _, v in rows)))
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}")
+
+
+def _parameters(trainable: int, total: int) -> str:
+    """All parameters, or with a LoRA adapter how many of them trained."""
+    if trainable == total:
+        return f"{total:,}"
+    return f"{trainable:,} trainable / {total:,} ({100 * trainable / total:.2f}%)"
 
 
 def _interrupted(run_dir: Path | None) -> str:

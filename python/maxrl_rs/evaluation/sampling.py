@@ -16,6 +16,7 @@ rule for each choice, so the same policy, seed and samples get the same numbers 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ import numpy as np
 
 from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.evaluation.report import PassAtKReport, passk_report
+from maxrl_rs.evaluation.report import PassAtKReport, default_ks, parse_ks, passk_report
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.grading import CORRECT, NO_VERDICT
 from maxrl_rs.rollout.base import RolloutBackend, SamplingParams
 from maxrl_rs.tasks.base import Example, Task
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,16 @@ def _is_run_config(path: Path) -> bool:
 
 
 def resolve_policy(path: str | Path) -> PolicySource:
-    """A run directory (its latest checkpoint), a checkpoint ``step-N`` directory, a model directory, or a
-    ``.gguf`` file (its converted model directory, see :mod:`maxrl_rs.gguf_models`)."""
+    """A run directory (its latest checkpoint; ``RUN/checkpoints`` is the run too), a checkpoint ``step-N``
+    directory, a model directory, or a ``.gguf`` file (its converted model directory, see
+    :mod:`maxrl_rs.gguf_models`)."""
     p = Path(path)
     if p.is_file() and is_gguf(p):
         return PolicySource(gguf_model_dir(p), None, None)
     if not p.is_dir():
         raise ConfigError(f"{str(path)!r} is not a directory (expected a run, checkpoint or model directory)")
+    if p.name == ckpt.CHECKPOINTS and _is_run_config(p.parent / ckpt.CONFIG_FILE):  # RUN/checkpoints: RUN
+        p = p.parent
     if (p / ckpt.CHECKPOINTS).is_dir() or _is_run_config(p / ckpt.CONFIG_FILE):
         dirs = ckpt.step_dirs(p)
         if not dirs:
@@ -198,8 +204,13 @@ def evaluate_policy(
     """Sample, grade and report: pass@k and J^(T) for ``ks`` (default powers of two up to n, and n).
 
     Prompts all of whose responses were unscored (no verdict) are dropped from the report and counted in
-    ``meta["dropped_prompts"]``.
+    ``meta["dropped_prompts"]``. A k above the fewest graded responses a prompt kept (n less its unscored
+    ones) cannot be estimated; it is left out with a warning rather than losing the samples.
+
+    Raises:
+        InvalidInputError: a k in ``ks`` is not an integer in 1..n (checked before sampling).
     """
+    wanted = None if ks is None else parse_ks(ks, n)
     counts = sample_counts(
         backend,
         task,
@@ -218,6 +229,15 @@ def evaluate_policy(
     keep = counts.kept
     if not keep.any():
         raise ConfigError(f"{run}: no response of any prompt could be graded (all hit limits or errors)")
+    fewest = int(counts.n[keep].min())
+    if wanted is not None and wanted[-1] > fewest:
+        left_out = [k for k in wanted if k > fewest]
+        wanted = [k for k in wanted if k <= fewest] or default_ks(fewest)
+        log.warning(
+            f"{run}: pass@k for k = {', '.join(map(str, left_out))} left out: a prompt kept only {fewest} "
+            f"graded responses of {n} ({counts.unscored} responses had no verdict); reported k = "
+            f"{', '.join(map(str, wanted))}"
+        )
     info = {
         "samples_per_prompt": n,
         "temperature": temperature,
@@ -238,7 +258,7 @@ def evaluate_policy(
         counts.c[keep],
         run=run,
         task=task.name,
-        ks=ks,
+        ks=wanted,
         prompt_ids=[ex.id for ex, k in zip(examples, keep, strict=True) if k],
         meta=info,
     )

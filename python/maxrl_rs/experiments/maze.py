@@ -193,7 +193,7 @@ def _eval_job(args: tuple[MazeExperimentConfig, str, str, str]) -> dict[str, Any
     cfg = config.base_config(Path(work))
     task = make_task(cfg)
     source = resolve_policy(policy_dir)
-    model, tokenizer = load_pretrained(source.model_dir)
+    model, tokenizer = load_pretrained(source.model_dir, progress=False)
     # One maze per generate call: n sequences of at most max_new_tokens tokens.
     backend = HFBackend(model, tokenizer, batch_size=max(1, 256 // config.eval_n))
     report = evaluate_policy(

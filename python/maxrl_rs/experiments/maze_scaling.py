@@ -230,7 +230,7 @@ def evaluate(config: ScalingConfig, label: str, policy_dir: str | Path) -> PassA
 
     task = make_task(config.maze_config().base_config(Path(".")))
     source = resolve_policy(policy_dir)
-    model, tokenizer = load_pretrained(source.model_dir)
+    model, tokenizer = load_pretrained(source.model_dir, progress=False)
     per_call = max(1, 1024 // config.eval_n)
     return evaluate_policy(
         HFBackend(model, tokenizer, batch_size=per_call),

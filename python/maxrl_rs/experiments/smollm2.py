@@ -171,7 +171,7 @@ def evaluate(config: SmolLM2ExperimentConfig, label: str, model_dir: Path) -> di
     from maxrl_rs.rollout.hf import HFBackend
     from maxrl_rs.run import load_pretrained, make_task
 
-    model, tokenizer = load_pretrained(model_dir)
+    model, tokenizer = load_pretrained(model_dir, progress=False)
     model.eval()
     out: dict[str, Any] = {"label": label, "model_dir": str(model_dir)}
     for task_name, n, budget in (

@@ -81,11 +81,12 @@ def read_rows(path: str, key: str) -> list[dict[str, Any]]:
     if not p.is_file():
         raise ConfigError(f"{key}: file {path!r} does not exist")
     from datasets import load_dataset
-    from datasets.utils.logging import disable_progress_bar
 
-    disable_progress_bar()
+    from maxrl_rs.progress_bars import quiet_library_bars
+
     try:
-        data = load_dataset(builder, data_files=str(p), split="train")
+        with quiet_library_bars(True, "datasets"):  # a local file: a bar would only clutter the log
+            data = load_dataset(builder, data_files=str(p), split="train")
     except Exception as e:  # datasets raises many kinds (ArrowInvalid, DatasetGenerationError, ...)
         raise ConfigError(
             f"{key}: {path!r} could not be read as {builder}: {type(e).__name__}: {e}"
