@@ -60,13 +60,13 @@ HARD = 0.25  # batch pass rate below which a prompt counts as hard (the paper's 
 
 @dataclass(frozen=True)
 class ScalingConfig:
-    """Sizes chosen so the whole experiment fits about 70 minutes on one shared CPU core (maze_scaling.md)."""
+    """Sizes chosen so the whole experiment fits about 100 minutes on one CPU core (maze_scaling.md)."""
 
     size: int = 7
     methods: tuple[str, ...] = METHODS
     ns: tuple[int, ...] = (4, 16, 64)
-    seeds: tuple[int, ...] = (0,)
-    extra_seeds: tuple[int, ...] = (1, 2)  # run at extra_seeds_n only
+    seeds: tuple[int, ...] = (0, 1, 2)
+    extra_seeds: tuple[int, ...] = ()  # run at extra_seeds_n only
     extra_seeds_n: int = 16
     # Equal-budget runs: budget_n × prompts_per_step rollouts per step at every N (0: none).
     budget_n: int = 16

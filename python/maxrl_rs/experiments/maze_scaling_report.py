@@ -21,51 +21,60 @@ TABLE_KS = (1, 4, 16, 64, 256)
 # computed bullets of the Reading section are regenerated from the JSON; this text is not).
 DISCUSSION = """### What matches the paper
 
-- **Coverage grows with N for MaxRL only.** From N = 4 to 64 MaxRL's pass@64 and pass@256 rise (+8.7 and
-  +7.8 points) while GRPO's and RLOO's fall. At N = 64 MaxRL ends exactly at the SFT start's pass@256
-  (93.8%: 60 of 64 mazes solved at least once), GRPO at 78.1% and RLOO at 62.5%; MaxRL leads GRPO by +16.8
-  points at pass@64 and its scaling efficiency over GRPO is 8× (1.9× at N = 4, 2.0× at N = 16). Both
-  exceed the targets set for this experiment (+10 points, 4×). The single-N experiment of
-  [maze.md](maze.md) (N = 8) had every method, MaxRL included, end well below the SFT start at large k;
-  at N = 64 MaxRL no longer does.
+- **Coverage grows with N for MaxRL only.** From N = 4 to 64 (three seeds each) MaxRL's pass@64 and pass@256
+  rise by +14.1 and +9.9 points while GRPO's stay flat (−1.1, −0.5) and RLOO's fall (−8.4, −8.9). At N = 64
+  MaxRL ends at the SFT start's coverage (pass@256 93.2 ± 0.9% against the start's 93.8%: 60 of 64 mazes
+  solved at least once), GRPO at 84.4 ± 5.4% and RLOO at 68.2 ± 17.1%. MaxRL leads GRPO by +12.4 points at
+  pass@64 (86.5 ± 2.5 vs 74.1 ± 6.4; by seed +16.8, +9.4, +11.0) and its scaling efficiency over GRPO is
+  5.6× (below 1× at N = 4, 2.0× at N = 16): both past the targets set for this experiment (+10 points,
+  4×). The single-N experiment of [maze.md](maze.md) (N = 8) had every method, MaxRL included, end well
+  below the SFT start at large k; at N = 64 MaxRL no longer does.
+- **At N = 4 MaxRL has no edge**, as the theory says it should not: with 4 rollouts the objective is of
+  order 3, close to pass@1. MaxRL and GRPO are level within the seed spread at every k (pass@64 72.4 ± 5.1
+  vs 75.2 ± 6.4).
 - **MaxRL puts more of its update on hard prompts, more so as N grows.** Its share of Σ|A| on prompts
-  with batch pass rate < 0.25 is 0.67 ± 0.06 at N = 16 (3 seeds) and 0.77 at N = 64, against GRPO's
-  0.46 ± 0.02 and 0.52 and RLOO's 0.41 ± 0.07 and 0.40 (figure, bottom row). This is the mechanism the
-  paper names: the weight of a prompt solved with rate p grows like 1/p up to order N − 1, so a larger N
-  lets MaxRL pay for rarely solved mazes where GRPO's std-normalised weight saturates.
+  with batch pass rate < 0.25 is 0.67 ± 0.06 at N = 16 and 0.83 ± 0.05 at N = 64, against GRPO's
+  0.46 ± 0.02 and 0.58 ± 0.06 and RLOO's 0.41 ± 0.07 and 0.45 ± 0.07 (figure, bottom row). This is the
+  mechanism the paper names: the weight of a prompt solved with rate p grows like 1/p up to order N − 1, so
+  a larger N lets MaxRL pay for rarely solved mazes where GRPO's std-normalised weight saturates.
 - J^(256), the order-256 MaxRL objective estimate (→ mean log pass rate), is best for MaxRL at every N and
-  improves with N (−2.93 → −2.54; the SFT start is −2.79); GRPO's and RLOO's stay below the start.
+  improves with N (−3.09 → −2.72 → −2.49; the SFT start is −2.79, so at N = 16 and 64 MaxRL improves on
+  it); GRPO's and RLOO's stay below the start at every N.
 
 ### What does not
 
 - **pass@1.** The paper's MaxRL also leads at pass@1. Here it does not: MaxRL's pass@1 is flat in N
-  (16.5 / 15.8 / 17.2%) while GRPO's rises with N (12.9 → 20.4%), and at N = 16 GRPO and RLOO are ahead
-  of MaxRL by 3–4 points over three seeds (18.9 ± 1.3 and 19.5 ± 1.2 vs 15.8 ± 1.8). At this short
-  budget (60 steps, lr 1e-4) pass@1 moves most by sharpening mazes the policy already solves often,
-  which is where GRPO and RLOO put most of their weight and MaxRL puts less; the paper trains far longer.
-  The long run points the same way: MaxRL's pass@1 keeps rising (17.7 → 21.2 → 22.3% at steps 60 / 120 /
-  180) while it keeps more coverage than GRPO, but after 180 steps GRPO is still ahead at pass@1 (28.5%).
+  (14.5 / 15.8 / 15.9%) while GRPO's rises (11.7 → 18.9 → 18.7%), so at N = 16 and 64 GRPO is ahead by
+  about 3 points (18.9 ± 1.3 vs 15.8 ± 1.8; 18.7 ± 1.5 vs 15.9 ± 1.1). At this short budget (60 steps,
+  lr 1e-4) pass@1 moves most by sharpening mazes the policy already solves often, which is where GRPO and
+  RLOO put most of their weight and MaxRL puts less; the paper trains far longer. The long run (one seed)
+  points the same way: MaxRL's pass@1 keeps rising (17.7 → 21.2 → 22.3% at steps 60 / 120 / 180) while it
+  keeps more coverage than GRPO, but after 180 steps GRPO is still ahead at pass@1 (28.5%).
 - **RL does not keep the SFT start's coverage at N = 16, even MaxRL.** Over 180 steps MaxRL's pass@256
   stays at 86–89% (the start is 93.8%), GRPO's falls 81.2 → 75.0% and RLOO's 78.1 → 57.8% while their
   pass@1 rises: RLOO in particular trades coverage for pass@1. Only N = 64 kept the start's coverage,
-  and only over 60 steps: a long run at N = 64 (≈ 7 minutes per 60 steps here) did not fit.
-- **At equal cost, more prompts beat more rollouts at pass@1.** With 128 rollouts per step, 32 prompts ×
-  4 rollouts gives every method its best pass@1 (22.7–25.6%) and 2 prompts × 64 its worst (12.2–13.8%).
-  MaxRL's coverage is best with 16 or 64 rollouts per prompt (87.5% pass@256, vs 75.0% at N = 4, where
-  it is not ahead of RLOO); its large-k gain over GRPO holds at every split (2.1× at N = 4, 2.0× at 16,
-  3.2× at 64). So the headline above (N = 64, 8×) combines a larger N with a 4× larger budget than the
-  N = 16 runs; the equal-budget rows separate the two.
+  and only over 60 steps: a long run at N = 64 (≈ 3 minutes per 60 steps on a quiet core) is not part of
+  the default command.
+- **At equal cost, more prompts beat more rollouts at pass@1, and MaxRL's large-k edge shrinks.** With
+  128 rollouts per step, 32 prompts × 4 rollouts gives every method its best pass@1 (22.2–23.2%) and
+  2 prompts × 64 its worst (13.2–15.9%). MaxRL's coverage is best with 64 or 16 rollouts per prompt
+  (pass@256 89.6 ± 2.4 and 87.5 ± 1.6%, vs 80.7 ± 5.5% at N = 4), and it stays ahead of GRPO at large k
+  at every split, but by less than in the sweep: scaling efficiency 2.3× at N = 4, 2.0× at 16 and 1.6× at
+  64, where the pass@256 gap (89.6 vs 87.5 ± 8.3) is inside GRPO's seed spread. So the headline above
+  (N = 64, 5.6×) combines a larger N with a 4× larger budget than the N = 16 runs; the equal-budget rows
+  separate the two.
 
 ### How far to trust it
 
-- One seed for N = 4, N = 64, the equal-budget runs and the long run; three seeds at N = 16, where the
-  seed-to-seed std is 1–4 points at every k. The N = 64 gaps at large k (16–17 points over GRPO, 31–34
-  over RLOO) are several times that spread, but have no error bar of their own.
+- Three seeds for every sweep and equal-budget cell; one seed for the long run. The seed-to-seed std is
+  1–6 points for MaxRL and GRPO at every k, up to 17 points for RLOO at N = 64 (one seed collapsed to
+  pass@256 54.7%). The N = 64 gap over GRPO at pass@64 (+12.4) is about three standard errors of the
+  difference, and holds on every seed.
 - 64 held-out mazes: one maze is 1.6 points of "solved ≥ 1", which with n = 256 samples is pass@256 by
   definition (pass@n is the fraction of prompts with at least one success).
 - At N = 4 the hard share is 0 by construction (a prompt with one success out of 4 has pass rate 0.25).
 - The setting is small: 7×7 mazes (4×4 cells), a 264k-parameter model, 60 steps of 8 prompts; the
-  paper's 17×17 mazes and training length are out of reach of one shared CPU core.
+  paper's 17×17 mazes and training length are out of reach of one CPU core.
 
 ## How the sizes were chosen
 
@@ -78,10 +87,13 @@ DISCUSSION = """### What matches the paper
   pass@1 0.112 and pass@256 0.938.
 - **RL.** lr 1e-4 and 5 warm-up steps as in [maze.md](maze.md), where 1e-3 collapsed every method and
   3e-4 was noisy. 8 prompts × 60 steps puts the N = 64 runs at 30,720 rollouts; one N = 64 step took
-  6.5 s, about 80% of it the update (forward and backward over 512 sequences of ~75 tokens) once rollouts used
-  `fast_sample`, so three N = 64 runs cost ~20 minutes. The whole invocation took 63 minutes on a
-  machine whose load average stayed between 5 and 14 (two cores shared with other work), which is why
-  extra seeds were run at N = 16 only.
+  2.5–6.5 s (quiet to loaded machine), about 80% of it the update (forward and backward over 512 sequences
+  of ~75 tokens) once rollouts used `fast_sample`.
+- **Time.** The 48 runs add up to 98 minutes of one core (training and evaluation, from the JSON). They were
+  recorded in three invocations that share the SFT start: the seed-0 grid with seeds 1 and 2 at N = 16 and
+  the long runs (63 minutes under load average 5–14), then seeds 1 and 2 of the other cells as two
+  processes with disjoint `--seeds` (18 minutes each, in parallel). The SFT start was made again for the
+  later ones and evaluated identically to the first. The default command runs all 48 in one invocation.
 """
 COLORS = {"maxrl": "tab:red", "grpo": "tab:blue", "rloo": "tab:green"}
 
@@ -261,14 +273,31 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     # At N <= 4 a prompt with any success has batch pass rate >= 0.25: only all-fail prompts (A = 0) are
     # "hard", so the share is 0 by construction; show the two largest N.
     for ax, n in zip(axes[1][:2], sorted(ns)[-2:] if len(ns) > 1 else [ns[0]] * 2, strict=True):
+        seeds = 0
         for m in c["methods"]:
-            for run in select(result, "sweep", method=m, n=n)[:1]:
-                share = _smooth([s["hard_weight_share"] for s in run["steps_log"]])
-                ax.plot(np.arange(1, len(share) + 1), share, color=COLORS.get(m), label=m)
+            runs = select(result, "sweep", method=m, n=n)
+            if not runs:
+                continue
+            seeds = max(seeds, len(runs))
+            # Mean over seeds per step (steps without signal are NaN and left out), then a 5-step mean.
+            per_step = np.array(
+                [
+                    [
+                        np.nan if s["hard_weight_share"] is None else s["hard_weight_share"]
+                        for s in r["steps_log"]
+                    ]
+                    for r in runs
+                ],
+                dtype=float,
+            )
+            seen = ~np.isnan(per_step)
+            sums, counts = np.where(seen, per_step, 0.0).sum(axis=0), seen.sum(axis=0)
+            share = _smooth([float(t / c) if c else None for t, c in zip(sums, counts, strict=True)])
+            ax.plot(np.arange(1, len(share) + 1), share, color=COLORS.get(m), label=m)
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("RL step")
         ax.set_ylabel("share of Σ|A| on prompts with pass rate < 0.25")
-        ax.set_title(f"hard-prompt share of the update, N = {n}, first seed (5-step mean)")
+        ax.set_title(f"hard-prompt share, N = {n} ({seeds}-seed mean, 5-step mean)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     ax = axes[1][2]
@@ -377,6 +406,7 @@ def markdown(result: dict[str, Any], discussion: str = "") -> str:
     beff = efficiencies(result, "budget")
     command = result.get("command", "python -m maxrl_rs.experiments.maze_scaling --out docs/results")
     budget = c["budget_n"] * c["prompts_per_step"]
+    extra = f"; extra seeds {c['extra_seeds']} at N = {c['extra_seeds_n']}" if c["extra_seeds"] else ""
     return f"""# Maze: more rollouts per prompt, MaxRL vs GRPO vs RLOO
 
 MaxRL with N rollouts per prompt optimises a truncated maximum-likelihood objective of order N − 1; GRPO and
@@ -391,8 +421,7 @@ This is that comparison on the CPU-sized maze task of [maze.md](maze.md), from o
 - RL: AdamW lr {c["lr"]} ({c["warmup_steps"]} warm-up steps), token-mean loss, one on-policy update per step,
   temperature 1; estimators `maxrl`, `grpo`, `rloo` from `maxrl_rs.advantages`. Nothing tuned per method.
 - **N sweep**: {c["prompts_per_step"]} prompts per step for {c["rl_steps"]} steps at N ∈ {c["ns"]}, seed(s)
-  {c["seeds"]}; extra seeds {c["extra_seeds"]} at N = {c["extra_seeds_n"]} (mean ± std over seeds where there
-  are several).
+  {c["seeds"]}{extra} (mean ± std over seeds where there are several).
 - **Equal budget**: {budget} rollouts per step at every N (N × prompts per step), {c["rl_steps"]} steps.
 - **Long run**: N = {c["long_n"]}, {c["long_steps"]} steps (the single-N maze experiment runs 60), evaluated
   every {c["long_eval_every"]} steps.
