@@ -213,13 +213,7 @@ mod tests {
 
     #[test]
     fn merged_parts_equal_one_pass() {
-        let mut x: u64 = 99;
-        let mut rnd = move |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rnd = crate::test_rng(99);
         let n = 3 * PROBE;
         // Later parts reach ids the first never saw, on both sides.
         let ids: Vec<i64> = (0..n)

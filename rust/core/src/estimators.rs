@@ -826,13 +826,7 @@ mod tests {
     /// ones, and ids too wide for a lookup table.
     #[test]
     fn runs_and_general_path_agree_bit_for_bit() {
-        let mut x: u64 = 7;
-        let mut rnd = move |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rnd = crate::test_rng(7);
         let mut layouts: Vec<Vec<i64>> = Vec::new();
         for (groups, size) in [
             (1, 1),

@@ -18,3 +18,15 @@ pub mod passk;
 pub use error::{Error, Result};
 pub use estimators::{advantages, AdvantageConfig, Estimator, StdKind};
 pub use groups::{GroupIndex, GroupStats};
+
+/// Deterministic pseudo-random numbers for tests (xorshift64): each call gives a value in `0..m`.
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut x = seed;
+    move |m| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    }
+}

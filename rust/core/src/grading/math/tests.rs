@@ -395,15 +395,9 @@ fn megabyte_responses_are_fast() {
 
 #[test]
 fn random_bytes_and_unicode_are_fast() {
-    // Deterministic pseudo-random bytes (xorshift), read as lossy UTF-8.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut bytes = Vec::with_capacity(1 << 20);
-    for _ in 0..(1 << 20) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        bytes.push((x >> 24) as u8);
-    }
+    // Deterministic pseudo-random bytes, read as lossy UTF-8.
+    let mut rnd = crate::test_rng(0x2545_F491_4F6C_DD1D);
+    let bytes: Vec<u8> = (0..1 << 20).map(|_| rnd(256) as u8).collect();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let _ = fast("1", &text);
     let cut = (0..=10_000)
