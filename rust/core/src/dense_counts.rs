@@ -7,9 +7,18 @@
 
 use crate::groups::Slots;
 
-/// Bit pattern of 1.0f64. A reward is 0 or 1 exactly when its bits are `(bits >> 61) · ONE_BITS`: 0.0 and
-/// 1.0 are the only fixed points (−0.0 and every other value fail, and take the general path).
+/// Bit pattern of 1.0f64.
 const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
+/// A 0/1 reward's success bit, and a word that is non-zero when the reward is not exactly 0.0 or 1.0
+/// (−0.0, NaN and every other value included): 0.0 and 1.0 are the only values whose bits equal
+/// `−(bits >> 61) & ONE_BITS`. Integer operations only, so loops over rewards vectorise.
+#[inline(always)]
+pub(crate) fn success_bit(r: f64) -> (u64, u64) {
+    let bits = r.to_bits();
+    let k = bits >> 61;
+    (k, bits ^ (k.wrapping_neg() & ONE_BITS))
+}
+
 /// One rollout in a packed count: N in the high half, K in the low half.
 pub(crate) const ONE: u64 = 1 << 32;
 /// Ids looked at to guess the range.
@@ -41,9 +50,8 @@ impl DenseCounts {
         while start < ids.len() {
             let mut miss = None;
             for (j, (&id, &r)) in ids[start..].iter().zip(&rewards[start..]).enumerate() {
-                let bits = r.to_bits();
-                let k = bits >> 61;
-                bad |= bits ^ k.wrapping_mul(ONE_BITS);
+                let (k, invalid) = success_bit(r);
+                bad |= invalid;
                 match counts.table.get_mut(id.wrapping_sub(counts.lo) as usize) {
                     Some(t) => *t += ONE | k,
                     None => {
@@ -188,6 +196,32 @@ mod tests {
         ids.push(i64::MIN + 1);
         let r = vec![0.0; ids.len()];
         assert!(DenseCounts::count(&ids, &r, 0..ids.len(), 1 << 16).is_none());
+    }
+
+    #[test]
+    fn success_bit_accepts_exactly_zero_and_one() {
+        assert_eq!(success_bit(0.0), (0, 0));
+        assert_eq!(success_bit(1.0), (1, 0));
+        let mut rnd = crate::test_rng(5);
+        let special = [
+            -0.0,
+            -1.0,
+            0.5,
+            2.0,
+            1.0 + f64::EPSILON,
+            1.0 - f64::EPSILON / 2.0,
+            f64::MIN_POSITIVE,
+        ];
+        let others = (0..100_000).map(|_| f64::from_bits(rnd(u64::MAX)));
+        for r in special
+            .into_iter()
+            .chain([f64::NAN, f64::INFINITY, f64::NEG_INFINITY])
+            .chain(others)
+        {
+            if r != 0.0 && r != 1.0 || r.is_sign_negative() {
+                assert_ne!(success_bit(r).1, 0, "{r:e} ({:#x})", r.to_bits());
+            }
+        }
     }
 
     #[test]

@@ -271,10 +271,14 @@ pub fn advantages_into(
 ) -> Result<()> {
     check_arguments(rewards, group_ids, mask, cfg, out.len())?;
     if mask.is_none() {
-        if let Some(runs) = binary_runs(rewards, group_ids) {
-            let coef = coefficients(cfg, &runs.totals, |slot| runs.slots.id(slot))?;
-            let coef: Vec<Affine> = runs.slot.iter().map(|&s| coef[s as usize]).collect();
-            write_runs(&runs.runs, &coef, rewards, out);
+        if let Some(b) = binary_runs(rewards, group_ids) {
+            let slot = |j: usize| b.slot[j] as usize;
+            if let Some(by_k) = BySuccesses::new(cfg, &b.counts) {
+                write_runs(&b.runs, |j| by_k.coef[by_k.k[slot(j)] as usize], rewards, out);
+            } else {
+                let coef = coefficients(cfg, &Totals::from_packed(&b.counts), |s| b.slots.id(s))?;
+                write_runs(&b.runs, |j| coef[slot(j)], rewards, out);
+            }
             return Ok(());
         }
         if let Some((slots, counts)) = binary_scattered(rewards, group_ids) {
@@ -357,50 +361,49 @@ impl Totals {
     }
 }
 
-/// Groups in runs, their slots and totals: the fast layout.
+/// Groups in runs, their slots and counts: the fast layout.
 struct BinaryRuns {
     runs: Runs,
     /// Slots of the run ids (so of the groups).
     slots: Slots,
     /// Slot of each run.
     slot: Vec<u32>,
-    totals: Totals,
+    /// Counts `N << 32 | K` per slot.
+    counts: Vec<u64>,
 }
 
-/// The batch as runs of one group each, with totals, when it comes that way (long enough runs on
+/// The batch as runs of one group each, with counts, when it comes that way (long enough runs on
 /// average) and every reward is 0 or 1; None otherwise, or on any bad value (the general path then
 /// reports it). Σr of 0/1 rewards is an exact count, so it does not depend on the order of summation,
 /// and a group split over several runs gets the same totals as in the general path.
 fn binary_runs(rewards: &[f64], group_ids: &[i64]) -> Option<BinaryRuns> {
+    const BAD: u64 = 1 << 63;
     let runs = Runs::find(group_ids)?;
-    let ones = runs.map_runs(|range| {
-        let r = &rewards[range];
-        let all01 = r.iter().fold(true, |a, &x| a & ((x == 0.0) | (x == 1.0)));
-        let ones = r.iter().map(|&x| (x == 1.0) as u32).sum::<u32>();
-        all01.then_some(ones)
+    // Each run's `N << 32 | K`, with the top bit set when a reward in it is not 0 or 1.
+    let per_run = runs.map_runs(|range| {
+        let n = range.len() as u64;
+        let (ones, bad) = rewards[range].iter().fold((0u64, 0u64), |(ones, bad), &r| {
+            let (k, invalid) = dense_counts::success_bit(r);
+            (ones + k, bad | invalid)
+        });
+        (n << 32) | ones | if bad == 0 { 0 } else { BAD }
     });
-    let ones: Vec<u32> = ones.into_iter().collect::<Option<_>>()?;
+    if per_run.iter().any(|&c| c & BAD != 0) {
+        return None;
+    }
     let slots = Slots::new(&runs.ids);
     let slot: Vec<u32> = (0..runs.ids.len())
         .map(|j| slots.slot(j, runs.ids[j]) as u32)
         .collect();
-    let mut n = vec![0u32; slots.len()];
-    let mut k = vec![0u32; slots.len()];
-    for (j, &s) in slot.iter().enumerate() {
-        n[s as usize] += runs.len(j) as u32;
-        k[s as usize] += ones[j];
+    let mut counts = vec![0u64; slots.len()];
+    for (&s, &c) in slot.iter().zip(&per_run) {
+        counts[s as usize] += c;
     }
-    let mut totals = Totals {
-        n,
-        sum: k.into_iter().map(f64::from).collect(),
-        sq: Vec::new(),
-    };
-    totals.binary_spread();
     Some(BinaryRuns {
         runs,
         slots,
         slot,
-        totals,
+        counts,
     })
 }
 
@@ -708,14 +711,15 @@ fn write_by_slot(
     });
 }
 
-/// A_i = slope·r_i + intercept with the coefficients `coef[j]` of run j, run by run.
-fn write_runs(runs: &Runs, coef: &[Affine], rewards: &[f64], out: &mut [f64]) {
+/// A_i = slope·r_i + intercept with the coefficients `coef(j)` of run j, run by run.
+fn write_runs(runs: &Runs, coef: impl Fn(usize) -> Affine + Sync, rewards: &[f64], out: &mut [f64]) {
+    let count = runs.ids.len();
     write_blocks(out, |start, out| {
         let end = start + out.len();
         let mut j = runs.run_of(start);
-        while j < coef.len() && runs.start(j) < end {
+        while j < count && runs.start(j) < end {
             let (lo, hi) = (runs.start(j).max(start), runs.start(j + 1).min(end));
-            let c = coef[j];
+            let c = coef(j);
             for (o, &r) in out[lo - start..hi - start].iter_mut().zip(&rewards[lo..hi]) {
                 *o = c.slope * r + c.intercept;
             }

@@ -308,10 +308,6 @@ impl Runs {
         self.starts[j]
     }
 
-    pub(crate) fn len(&self, j: usize) -> usize {
-        self.starts[j + 1] - self.starts[j]
-    }
-
     /// The run holding rollout `i`.
     pub(crate) fn run_of(&self, i: usize) -> usize {
         self.starts.partition_point(|&s| s <= i) - 1
