@@ -119,7 +119,7 @@ def test_errors_name_the_line(tmp_path):
     bad_json = tmp_path / "bad.jsonl"
     bad_json.write_text(json.dumps(ROWS[0]) + "\n\n{not json}\n")
     r = run("grade", str(bad_json), "-v", "gsm8k")
-    assert r.exit_code != 0 and "bad.jsonl:3: invalid JSON" in r.output
+    assert r.exit_code != 0 and "bad.jsonl:3: not valid JSON (Expecting property name" in r.output
 
     missing = write_jsonl(tmp_path / "missing.jsonl", [ROWS[0], {"response": "x"}])
     r = run("grade", str(missing), "-v", "gsm8k")
@@ -130,7 +130,7 @@ def test_errors_name_the_line(tmp_path):
 
     typed = write_jsonl(tmp_path / "typed.jsonl", [{"response": 3, "gold": "3"}])
     r = run("grade", str(typed), "-v", "gsm8k")
-    assert r.exit_code != 0 and "typed.jsonl:1: field 'response' must be a string, got int" in r.output
+    assert r.exit_code != 0 and "typed.jsonl:1: field 'response' must be text, got int 3" in r.output
 
     verifier = write_jsonl(tmp_path / "verifier.jsonl", [{"response": "3", "gold": "3", "verifier": "nope"}])
     r = run("grade", str(verifier), "-v", "gsm8k")
@@ -257,3 +257,73 @@ def test_full_disk_says_so_and_keeps_the_old_output(tmp_path, monkeypatch):
     assert "no space left on device" in r.output and str(out) in r.output
     assert out.read_text() == "old\n"
     assert sorted(_files(tmp_path)) == ["graded.jsonl", "in.jsonl"]
+
+
+# --- numbers as gold, a byte-order mark, columns and wording ---------------------------------------------
+
+
+def test_numbers_as_gold_are_graded_as_their_text(tmp_path):
+    rows = [
+        {"id": 0, "response": "\\boxed{3}", "gold": 3},
+        {"id": 1, "response": "\\boxed{3}", "gold": 3.0},
+        {"id": 2, "response": "\\boxed{2.5}", "gold": 2.5},
+        {"id": 3, "response": "\\boxed{-7}", "gold": -7},
+        {"id": 4, "response": "\\boxed{4}", "gold": 3},
+        {"id": 5, "response": "so #### 18", "gold": 18, "verifier": "gsm8k"},
+        {"id": 6, "response": "12", "gold": 12.0, "verifier": "exact"},
+    ]
+    src = write_jsonl(tmp_path / "num.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    r = run("grade", str(src), "-o", str(out), "--no-progress")
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["status"] for g in got] == ["correct"] * 4 + ["incorrect"] + ["correct"] * 2
+    assert [g["gold"] for g in got] == [row["gold"] for row in rows]  # written back as given
+    assert isinstance(got[1]["gold"], float)
+
+
+@pytest.mark.parametrize(
+    ("gold", "message"),
+    [
+        ("true", "field 'gold' must be text or a number, got bool True"),
+        ("null", "field 'gold' must be text or a number, got NoneType None"),
+        ("NaN", "field 'gold' must be a finite number, got float nan"),
+        ("-Infinity", "field 'gold' must be a finite number, got float -inf"),
+        ("[3]", "field 'gold' must be text or a number, got list [3]"),
+    ],
+)
+def test_gold_that_is_not_text_or_a_finite_number(tmp_path, gold, message):
+    src = tmp_path / "g.jsonl"
+    src.write_text(f'{{"response": "\\\\boxed{{3}}", "gold": "3"}}\n{{"response": "3", "gold": {gold}}}\n')
+    r = run("grade", str(src), "--no-progress")
+    assert r.exit_code == 1 and f"g.jsonl:2: {message}\n" in r.output
+
+
+def test_one_wording_for_a_field_of_the_wrong_type(tmp_path):
+    src = write_jsonl(tmp_path / "w.jsonl", [{"response": None, "gold": "3"}])
+    r = run("grade", str(src), "--no-progress")
+    assert "w.jsonl:1: field 'response' must be text, got NoneType None" in r.output
+    src = write_jsonl(tmp_path / "w.jsonl", [{"answer": 3, "gold": "3"}])
+    r = run("grade", str(src), "--response-field", "answer", "--no-progress")
+    assert "w.jsonl:1: field 'answer' must be text, got int 3" in r.output
+
+
+def test_a_byte_order_mark_at_the_start_is_skipped(tmp_path):
+    src = tmp_path / "bom.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps({"response": "\\boxed{3}", "gold": "3"}).encode() + b"\r\n")
+    out = tmp_path / "out.jsonl"
+    r = run("grade", str(src), "-o", str(out), "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().startswith(b'{"response"')  # no mark in the output
+    assert json.loads(out.read_text())["status"] == "correct"
+    r = CliRunner().invoke(main, ["grade", "-", "--no-progress"], input=src.read_bytes())
+    assert r.exit_code == 0 and '"status": "correct"' in r.output
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n"])
+def test_a_truncated_last_line_is_reported_at_its_column(tmp_path, ending):
+    src = tmp_path / "t.jsonl"
+    src.write_text(json.dumps({"id": 15, "response": "3", "gold": "3"}) + "\n" + '{"id": 16, "response": "3", "gold": "3"' + ending, newline="")
+    r = run("grade", str(src), "--no-progress")
+    assert r.exit_code == 1
+    assert "t.jsonl:2: not valid JSON (Expecting ',' delimiter at column 40)" in r.output

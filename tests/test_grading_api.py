@@ -155,11 +155,17 @@ def test_bad_inputs_name_what_and_where():
         Grader("exact").grade(["a"], ["a", "b"])
     with raises("references has length 1, but responses has length 2"):
         _core.grade(["a", "b"], ["a"], "exact")
-    with raises(r"responses\[1\] must be a str, got int"):
+    with raises(r"responses\[1\] must be text, got int 3$"):
         grade(["a", 3], ["a", "b"], "exact")
-    with raises(r"references\[0\] must be a str, got NoneType"):
+    with raises(r"references\[0\] must be text or a number, got NoneType None$"):
         grade(["a"], [None], "exact")
-    with raises(r"responses\[0\] must be a str, got bytes"):
+    with raises(r"references\[1\] must be text or a number, got bool True$"):
+        grade(["a", "b"], ["a", True], "exact")
+    with raises(r"references\[0\] must be a finite number, got float nan$"):
+        grade(["a"], [float("nan")], "exact")
+    with raises(r"references\[0\] must be text or a number, or a list of row strings, got list \[1\]$"):
+        grade(["a"], [[1]], "maze")
+    with raises(r"responses\[0\] must be text, got bytes b'a'$"):
         _core.grade([b"a"], ["a"], "exact")
     with raises("single str"):
         grade("abc", ["a", "b", "c"], "exact")

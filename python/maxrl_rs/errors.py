@@ -4,6 +4,10 @@ Every bad-input error is an :class:`InvalidInputError`, a :class:`ValueError` su
 offending index, group or key and its value.
 """
 
+from typing import Any
+
+import numpy as np
+
 from maxrl_rs._core import InvalidInputError
 
 
@@ -16,4 +20,16 @@ class FileError(InvalidInputError):
     and the cause."""
 
 
-__all__ = ["ConfigError", "FileError", "InvalidInputError"]
+def shown(value: Any) -> str:
+    """A bad value as messages show it: ``TYPE REPR``, the repr cut at 80 characters, a NumPy scalar's as its
+    Python value's (``float64 inf`` rather than ``float64 np.float64(inf)``)."""
+    python = value.item() if isinstance(value, np.generic) else value
+    return f"{type(value).__name__} {python!r:.80}"
+
+
+def must_be(what: str, value: Any) -> str:
+    """The one wording of a value of the wrong kind: ``must be WHAT, got TYPE VALUE``."""
+    return f"must be {what}, got {shown(value)}"
+
+
+__all__ = ["ConfigError", "FileError", "InvalidInputError", "must_be", "shown"]

@@ -40,6 +40,7 @@ Every verifier also accepts the bounds as options: ``max_input_bytes`` (1 MiB), 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import _core
-from maxrl_rs.errors import InvalidInputError
+from maxrl_rs.errors import InvalidInputError, must_be
 
 STATUS_NAMES: tuple[str, ...] = tuple(_core.STATUS_NAMES)
 """Status names, indexed by the codes in :attr:`Grades.status`."""
@@ -124,11 +125,33 @@ def _texts(values: Any, what: str) -> list[str]:
     return list(values)  # the core names an item that is not a str
 
 
+def is_number(value: Any) -> bool:
+    """An int or float (Python or NumPy); a bool is not a number here (``true`` is no answer to grade)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def number_text(value: Any) -> str:
+    """A number as reference text: ``42`` → ``"42"``, an integral float as the integer (``3.0`` → ``"3"``),
+    any other float by its shortest repr (``2.5``). Raises TypeError for NaN and ±inf, which answer nothing."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    f = float(value)
+    if not math.isfinite(f):
+        raise TypeError(must_be("a finite number", value))
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
 def reference_text(value: Any, verifier: str) -> str:
-    """One reference as the string the verifier reads: a str as is, a dict JSON-encoded (countdown), a
-    list of row strings joined by newlines (maze). Raises TypeError for anything else."""
+    """One reference as the string the verifier reads: a str as is, a number as its text
+    (:func:`number_text`), a dict JSON-encoded (countdown), a list of row strings joined by newlines (maze).
+
+    Raises:
+        TypeError: anything else (bool, None, NaN, ...), worded by :func:`maxrl_rs.errors.must_be`.
+    """
     if isinstance(value, str):
         return value
+    if is_number(value):
+        return number_text(value)
     if isinstance(value, Mapping):
         try:
             return json.dumps(dict(value))
@@ -136,7 +159,8 @@ def reference_text(value: Any, verifier: str) -> str:
             raise TypeError(f"a dict that is not JSON-serialisable ({e})") from None
     if verifier == "maze" and isinstance(value, Sequence) and all(isinstance(r, str) for r in value):
         return "\n".join(value)
-    raise TypeError(f"must be a str, got {type(value).__name__}: {value!r:.80}")
+    extra = {"maze": ", or a list of row strings", "countdown": ", or a {target, numbers} object"}
+    raise TypeError(must_be(f"text or a number{extra.get(verifier, '')}", value))
 
 
 def _references(values: Any, verifier: str) -> list[str]:
@@ -190,8 +214,9 @@ def grade(
 
     Args:
         responses: sequence of str (list, tuple, NumPy array of str).
-        references: sequence aligned with ``responses``: str, or dict for ``countdown`` (JSON-encoded),
-            or a list of row strings for ``maze``. Repeated references (N rollouts per prompt) are parsed
+        references: sequence aligned with ``responses``: str, a number (``3``, ``2.5``: its text, see
+            :func:`number_text`), a dict for ``countdown`` (JSON-encoded), or a list of row strings for
+            ``maze``. Repeated references (N rollouts per prompt) are parsed
             once.
         verifier: ``math`` (default), ``gsm8k``, ``exact``, ``choice``, ``maze`` or ``countdown``.
         threads: worker threads for this call; None uses the shared pool (see ``set_num_threads``).
@@ -256,5 +281,6 @@ __all__ = [
     "Grader",
     "Grades",
     "grade",
+    "number_text",
     "reference_text",
 ]

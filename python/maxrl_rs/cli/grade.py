@@ -12,8 +12,9 @@ from typing import IO, Any
 import click
 
 from maxrl_rs.atomic import NoSpaceError, atomic_open, same_file
-from maxrl_rs.errors import InvalidInputError
+from maxrl_rs.errors import InvalidInputError, must_be
 from maxrl_rs.grading import LIMIT_KEYS, NO_VERDICT, STATUS_NAMES, VERIFIERS, Grader, reference_text
+from maxrl_rs.jsonl_reader import read_lines
 
 
 def parse_option(text: str) -> tuple[str | None, str, bool | int | float | str]:
@@ -84,25 +85,11 @@ def _count_lines(path: str) -> int | None:
 
 def _rows(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) for every non-blank line; a clear error naming the line otherwise."""
-    for lineno, raw in enumerate(stream, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise click.ClickException(
-                f"{name}:{lineno}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1}); "
-                "is this a JSONL file?"
-            ) from None
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise click.ClickException(
-                f"{name}:{lineno}: invalid JSON ({e.msg} at column {e.colno})"
-            ) from None
-        if not isinstance(row, dict):
-            raise click.ClickException(f"{name}:{lineno}: expected a JSON object, got {type(row).__name__}")
-        yield lineno, row
+    for line in read_lines(stream):
+        if line.row is None:
+            hint = "; is this a JSONL file?" if str(line.problem).startswith("not UTF-8") else ""
+            raise click.ClickException(f"{name}:{line.lineno}: {line.problem}{hint}")
+        yield line.lineno, line.row
 
 
 class _Item:
@@ -127,9 +114,7 @@ def _item(
             )
     response = row[response_field]
     if not isinstance(response, str):
-        raise click.ClickException(
-            f"{where}: field {response_field!r} must be a string, got {type(response).__name__}"
-        )
+        raise click.ClickException(f"{where}: field {response_field!r} {must_be('text', response)}")
     try:
         reference = reference_text(row[reference_field], verifier)
     except TypeError as e:
@@ -227,8 +212,9 @@ def grade(
     """Grade the responses in INPUT.jsonl and write every row back with `score`, `status` and `extracted`.
 
     Each line is a JSON object with a response and a reference field; a `verifier` field in a row
-    overrides --verifier for that row. Countdown references may be objects ({"target":..,"numbers":..}),
-    maze references lists of rows. A summary (counts per status, accuracy, throughput) goes to stderr.
+    overrides --verifier for that row. A reference is text or a number (3, 2.5: graded as its text);
+    countdown references may be objects ({"target":..,"numbers":..}), maze references lists of rows. A
+    UTF-8 byte-order mark at the start of the file is skipped. A summary (counts per status, accuracy, throughput) goes to stderr.
     """
     from tqdm import tqdm
 

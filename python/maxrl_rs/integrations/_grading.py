@@ -16,7 +16,7 @@ import numpy as np
 
 import maxrl_rs
 from maxrl_rs.errors import InvalidInputError
-from maxrl_rs.grading import NO_VERDICT, STATUS_NAMES
+from maxrl_rs.grading import NO_VERDICT, STATUS_NAMES, is_number, number_text
 
 #: Statuses that say nothing about the response (docs/grading.md): a bound was hit or the grader failed.
 UNGRADABLE = ("limit", "error")
@@ -82,7 +82,8 @@ def grade(
 def reference_value(reference: Any) -> Any:
     """A dataset value as a reference the grader accepts: text, a countdown mapping or a maze row list.
 
-    Dataset columns hold numbers, None or NumPy arrays as often as text; those become text (or lists).
+    Dataset columns hold numbers, None or NumPy arrays as often as text; those become text (or lists), see
+    :func:`scalar_text`.
     """
     if isinstance(reference, (str, Mapping)):
         return reference
@@ -90,7 +91,20 @@ def reference_value(reference: Any) -> Any:
         reference = reference.tolist()
     if isinstance(reference, (list, tuple)) and all(isinstance(r, str) for r in reference):
         return list(reference)
-    return "" if reference is None else str(reference)
+    return scalar_text(reference)
+
+
+def scalar_text(value: Any) -> str:
+    """A dataset cell as reference text: a number as :func:`maxrl_rs.grading.number_text` writes it (``3.0``
+    is ``3``), None or NaN (a missing value) as ``""`` (graded ``invalid_reference``), else ``str(value)``."""
+    if value is None:
+        return ""
+    if is_number(value):
+        try:
+            return number_text(value)
+        except TypeError:  # NaN or inf: pandas' missing value
+            return ""
+    return str(value)
 
 
 def message_text(content: Any) -> str:

@@ -31,7 +31,7 @@ import numpy as np
 
 import maxrl_rs
 from maxrl_rs.errors import InvalidInputError
-from maxrl_rs.integrations._grading import grade
+from maxrl_rs.integrations._grading import grade, scalar_text
 
 #: Name under which the estimator is registered in verl.
 ESTIMATOR_NAME = "maxrl"
@@ -62,14 +62,15 @@ def reference_text(verifier: str, ground_truth: Any) -> str:
     """verl's ``ground_truth`` as the verifier's reference text.
 
     Parquet columns arrive as NumPy arrays; a countdown ``{"target", "numbers"}`` mapping becomes JSON and a
-    maze given as a list of rows becomes the rows joined by newlines (the formats in COMMON's contract).
+    maze given as a list of rows becomes the rows joined by newlines (the formats in COMMON's contract); a
+    number becomes its text as in ``maxrl grade`` (``3.0`` is ``3``), None or NaN ``""``.
     """
     gt = ground_truth.tolist() if isinstance(ground_truth, np.ndarray) else ground_truth
     if isinstance(gt, Mapping):
         return json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in gt.items()})
     if verifier == "maze" and isinstance(gt, (list, tuple)):
         return "\n".join(str(row) for row in gt)
-    return "" if gt is None else str(gt)
+    return scalar_text(gt)
 
 
 def compute_score(

@@ -214,12 +214,6 @@ def _prompt(value: Any, system: str, field: str) -> tuple[str, tuple[tuple[str, 
 def _reference(answer: Any, verifier: str) -> str:
     from maxrl_rs.grading import reference_text
 
-    if isinstance(answer, bool):
-        raise TypeError(f"must be a string or a number, got {answer!r}")
-    if isinstance(answer, int):
-        return str(answer)
-    if isinstance(answer, float):
-        return str(int(answer)) if answer.is_integer() else repr(answer)
     if isinstance(answer, np.ndarray):
         answer = answer.tolist()
     if isinstance(answer, (list, tuple)) and verifier != "maze":

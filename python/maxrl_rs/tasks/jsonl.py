@@ -8,13 +8,13 @@ left out of training). Every row is checked when the task first reads its data (
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.grading import INVALID_REFERENCE, VERIFIERS, reference_text
+from maxrl_rs.jsonl_reader import read_lines
 from maxrl_rs.tasks.base import Example, FileTask, register_task
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,7 @@ class _Unusable(ValueError):
     """Why one row cannot be trained on."""
 
 
-def _example(line: str, default_verifier: str, name: str) -> Example:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise _Unusable(f"not valid JSON ({e.msg} at column {e.colno})") from None
-    if not isinstance(row, dict):
-        raise _Unusable(f"expected a JSON object, got {type(row).__name__}")
+def _example(row: dict, default_verifier: str, name: str) -> Example:
     for key in ("prompt", "answer"):
         if key not in row:
             raise _Unusable(f"missing field {key!r} (fields: {', '.join(map(str, row)) or 'none'})")
@@ -58,13 +52,10 @@ def _example(line: str, default_verifier: str, name: str) -> Example:
         raise _Unusable(f"field 'verifier': unknown verifier {verifier!r} (known: {', '.join(VERIFIERS)})")
     if answer is None:
         raise _Unusable("field 'answer' is null")
-    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-        reference = json.dumps(answer)
-    else:
-        try:
-            reference = reference_text(answer, verifier)
-        except TypeError as e:
-            raise _Unusable(f"field 'answer' {e}") from None
+    try:
+        reference = reference_text(answer, verifier)
+    except TypeError as e:
+        raise _Unusable(f"field 'answer' {e}") from None
     if not reference.strip():
         raise _Unusable("field 'answer' is empty")
     return Example(name, prompt, reference, verifier)
@@ -89,7 +80,8 @@ def report_unusable(path: str, problems: list[tuple[str, str]], rows: int, usabl
 def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example]:
     """Parse and check every row of a JSONL file.
 
-    A row is unusable when it is not UTF-8 JSON object text, lacks ``prompt`` or ``answer``, names an
+    Lines are read by :func:`maxrl_rs.jsonl_reader.read_lines` (a leading byte-order mark is skipped). A row
+    is unusable when it is not UTF-8 JSON object text, lacks ``prompt`` or ``answer``, names an
     unknown verifier, or has an empty, null or unparsable answer (one its verifier grades
     ``invalid_reference``). Unusable rows are left out with a warning listing them as ``file:line: why``.
 
@@ -106,22 +98,15 @@ def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example
     problems: list[tuple[int, str]] = []
     rows = 0
     with p.open("rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                rows += 1
-                problems.append(
-                    (lineno, f"not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})")
-                )
-                continue
-            if not line.strip():
-                continue
+        for line in read_lines(f):
             rows += 1
+            if line.row is None:
+                problems.append((line.lineno, str(line.problem)))
+                continue
             try:
-                out.append((lineno, _example(line, default_verifier, f"{prefix}{lineno}")))
+                out.append((line.lineno, _example(line.row, default_verifier, f"{prefix}{line.lineno}")))
             except _Unusable as e:
-                problems.append((lineno, str(e)))
+                problems.append((line.lineno, str(e)))
     # A reference the verifier cannot read would mask every rollout of its prompt: grade it against itself.
     by_verifier: dict[str, list[int]] = {}
     for i, (_, ex) in enumerate(out):

@@ -75,9 +75,18 @@ fn str_objects<'py>(seq: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'
         .map(|(i, item)| {
             let item = item?;
             item.cast_into::<PyString>().map_err(|e| {
-                let got = type_name(e.into_inner().as_any());
+                let item = e.into_inner();
+                let got = type_name(item.as_any());
+                // The same wording as the Python side's: "must be text, got TYPE VALUE".
+                let value: String = item
+                    .repr()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| "?".into())
+                    .chars()
+                    .take(80)
+                    .collect();
                 invalid_input(
-                    format!("{what}[{i}] must be a str, got {got}"),
+                    format!("{what}[{i}] must be text, got {got} {value}"),
                     Some(i),
                     None,
                     Some(what),
