@@ -130,6 +130,28 @@ def test_estimator_rejects_non_binary_rewards_and_missing_uid():
         mverl.maxrl_outcome_advantage(rewards, mask)
 
 
+@pytest.mark.parametrize(
+    "uid",
+    [
+        [(1, "a")] * 4 + [(0, "a")] * 4,  # tuples: one group each, never split into columns
+        [1] * 4 + ["1"] * 4,  # ids that print alike are still two prompts
+        np.array([None] * 4 + ["None"] * 4, dtype=object),
+    ],
+    ids=["tuples", "int-and-str", "none-and-str"],
+)
+def test_estimator_groups_by_python_equality_of_the_uids(uid):
+    rewards, mask, _, success = _batch()
+    adv, _ = mverl.maxrl_outcome_advantage(rewards, mask, index=uid, config=_Cfg())
+    np.testing.assert_allclose(adv[:, 0].numpy(), [3, -1, -1, -1, 1 / 3, 1 / 3, -1, 1 / 3], rtol=1e-6)
+
+
+def test_estimator_names_an_unhashable_uid():
+    rewards, mask, _, _ = _batch()
+    uid = [[0]] * 8
+    with pytest.raises(maxrl_rs.InvalidInputError, match=r"group_ids\[0\] is not hashable: list \[0\]"):
+        mverl.maxrl_outcome_advantage(rewards, mask, index=uid)
+
+
 # --------------------------------------------------------------------------------------------------------
 # verl's real registry
 

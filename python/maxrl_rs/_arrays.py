@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from maxrl_rs.errors import InvalidInputError
+from maxrl_rs.errors import InvalidInputError, must_be
 
 
 def is_torch_tensor(x: Any) -> bool:
@@ -40,50 +40,37 @@ def float_array(x: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-def id_array(x: Any, name: str = "group_ids") -> np.ndarray:
-    """1-D int64 group ids. Non-integer ids (strings, uuids, floats) are factorised by value."""
-    return id_array_with_labels(x, name)[0]
-
-
-def id_array_with_labels(x: Any, name: str = "group_ids") -> tuple[np.ndarray, np.ndarray | None]:
-    """As :func:`id_array`, plus the original id of each factorised code (None when ids were integers)."""
-    a = to_numpy(x)
-    if a.ndim != 1:
-        raise InvalidInputError(f"{name} must be 1-D, got shape {a.shape}")
-    if a.dtype.kind in "iub":
-        return np.ascontiguousarray(a, dtype=np.int64), None
-    if a.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(a) | (a != np.round(a)))
-        if bad.size == 0:
-            return np.ascontiguousarray(a, dtype=np.int64), None
-    # Strings (verl's uuid ``uid``), objects, non-integral floats: group by value.
-    try:
-        labels, inverse = np.unique(a.astype(str) if a.dtype.kind == "O" else a, return_inverse=True)
-    except TypeError as e:
-        raise InvalidInputError(f"{name} must be hashable, comparable ids: {e}") from None
-    return np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64), labels
-
-
-def relabel_groups(err: InvalidInputError, labels: np.ndarray | None) -> InvalidInputError:
-    """The core error ``err`` with its group code replaced by the caller's own id when ids were factorised:
-    in the message and in the ``group`` attribute."""
-    code = err.group
-    if labels is None or code is None:
-        return err
-    label = labels[code].item()
-    out = type(err)(str(err).replace(f"group {code}", f"group {label!r}"))
-    out.index, out.group, out.name = err.index, label, err.name
-    return out
-
-
 def mask_array(x: Any) -> np.ndarray | None:
-    """1-D booleans, or None; its length is checked by the core against the arrays it goes with."""
+    """1-D booleans, or None; its length is checked by the core against the arrays it goes with.
+
+    A mask holds booleans or the numbers 0 and 1: any other value (0.5, 2, NaN, a string) is refused rather
+    than read as True.
+    """
     if x is None:
         return None
     a = to_numpy(x)
     if a.ndim != 1:
         raise InvalidInputError(f"mask must be 1-D, got shape {a.shape}")
-    return np.ascontiguousarray(a, dtype=bool)
+    if a.dtype == bool:
+        return np.ascontiguousarray(a)
+    if a.dtype.kind in "iuf":
+        bad = np.flatnonzero((a != 0) & (a != 1))
+        if bad.size == 0:
+            return np.ascontiguousarray(a != 0)
+        i, value = int(bad[0]), a[bad[0]].item()
+    else:  # objects, or strings NumPy made of a mixed list: judge the caller's own values
+        items = a.tolist() if isinstance(x, np.ndarray) else list(x)
+        i = next((i for i, v in enumerate(items) if not _zero_or_one(v)), -1)
+        if i < 0:
+            return np.asarray([bool(v) for v in items], dtype=bool)
+        value = items[i]
+    err = InvalidInputError(f"mask[{i}] {must_be('a boolean or 0/1', value)}")
+    err.index, err.name = i, "mask"
+    raise err
+
+
+def _zero_or_one(v: Any) -> bool:
+    return isinstance(v, (bool, int, float, np.number, np.bool_)) and v in (0, 1)
 
 
 def count_array(x: Any, name: str) -> np.ndarray:

@@ -12,18 +12,57 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import _core
-from maxrl_rs._arrays import (
-    float_array,
-    id_array,
-    id_array_with_labels,
-    is_torch_tensor,
-    mask_array,
-    relabel_groups,
-    to_numpy,
-)
+from maxrl_rs.errors import InvalidInputError
+from maxrl_rs._arrays import float_array, is_torch_tensor, mask_array, to_numpy
+from maxrl_rs._group_ids import group_ids as _group_ids
+from maxrl_rs._group_ids import relabel_groups
 
 ESTIMATORS: tuple[str, ...] = tuple(_core.ESTIMATORS)
 """Estimator names :func:`advantages` accepts."""
+
+#: The keyword options of :func:`advantages` that only some estimators read: (default, estimators).
+ESTIMATOR_OPTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "order": (None, ("maxrl",)),
+    "drop_all_fail": (True, ("maxrl",)),
+    "eps": (1e-6, ("grpo",)),
+    "std": ("sample", ("grpo",)),
+}
+
+
+def estimator_name(estimator: Any) -> str:
+    """The canonical name of ``estimator`` (case and ``-``/``_`` ignored, ``drgrpo`` for ``dr_grpo``), as the
+    core reads it; an unknown name is returned as given, for the caller's error to list the known ones."""
+    name = str(estimator).lower().replace("-", "_")
+    name = "dr_grpo" if name == "drgrpo" else name
+    return name if name in ESTIMATORS else str(estimator)
+
+
+def check_estimator_options(name: str, **options: Any) -> None:
+    """Refuse an option of :data:`ESTIMATOR_OPTIONS` set away from its default for the estimator ``name`` (as
+    :func:`estimator_name` gives it) when that estimator does not read it: it would be ignored without a word.
+    The default itself is accepted for every estimator.
+
+    Raises:
+        InvalidInputError: naming the option, its value, the estimator and the estimators the option applies to.
+    """
+    for key, value in options.items():
+        default, applies = ESTIMATOR_OPTIONS[key]
+        if name not in applies and not _is_default(value, default):
+            err = InvalidInputError(
+                f"{key}={value!r} does not apply to the {name} estimator, only to {', '.join(applies)}; "
+                f"leave it at its default ({default!r})"
+            )
+            err.name = key
+            raise err
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if default is None or isinstance(default, bool):
+        return value is default or (default is True and isinstance(value, np.bool_) and bool(value))
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def advantages(
@@ -42,15 +81,17 @@ def advantages(
     Args:
         rewards: 1-D rewards (list, NumPy array or torch tensor). ``maxrl`` needs 0/1 rewards.
         group_ids: 1-D prompt ids, one per rollout, in any order (groups need not be contiguous). Integers,
-            or any hashable values such as verl's uuid strings.
+            or any hashable values such as verl's uuid strings or tuples. Two rollouts share a group exactly
+            when their ids are equal in Python (so ``1``, ``1.0`` and ``True`` are one id; ``1`` and ``"1"``,
+            or ``None`` and ``"None"``, are two).
         estimator: ``maxrl`` (default), ``grpo``, ``rloo``, ``dr_grpo`` or ``reinforce``.
         order: MaxRL truncation order T (1 <= T <= N); ``None`` means T = N for each group, which is the
-            paper's Algorithm 1: successes get N/K − 1, failures −1.
+            paper's Algorithm 1: successes get N/K − 1, failures −1. ``maxrl`` only.
         drop_all_fail: MaxRL groups without a success get 0 (True, the paper's practical estimator, unbiased
-            for order N − 1) or −1 (False, the paper's Eq. 10, unbiased for order N).
-        eps: GRPO's ε in (r − r̄)/(s + ε).
-        std: GRPO's s: ``"sample"`` (Bessel, torch.std's default, as verl) or ``"population"``.
-        mask: optional 1-D booleans; False rollouts get A = 0 and are not counted in N or K.
+            for order N − 1) or −1 (False, the paper's Eq. 10, unbiased for order N). ``maxrl`` only.
+        eps: GRPO's ε in (r − r̄)/(s + ε). ``grpo`` only.
+        std: GRPO's s: ``"sample"`` (Bessel, torch.std's default, as verl) or ``"population"``. ``grpo`` only.
+        mask: optional 1-D booleans (or 0/1); False rollouts get A = 0 and are not counted in N or K.
 
     Returns:
         A NumPy array (or a torch tensor on the input's device, if rewards is a tensor) with the dtype of
@@ -59,21 +100,29 @@ def advantages(
 
     Raises:
         InvalidInputError (a ValueError): mismatched lengths, empty input, non-finite rewards, non-binary
-        rewards for ``maxrl``, an order outside 1..N for some group, an unknown estimator.
+        rewards for ``maxrl``, an order outside 1..N for some group, an unknown estimator, an option set for
+        an estimator that does not read it (``order`` with ``grpo``), a NaN or unhashable group id, a mask
+        value other than a boolean, 0 or 1.
     """
     src = rewards
+    name = estimator_name(estimator)
+    if name in ESTIMATORS:  # else the core refuses it, listing the known estimators
+        check_estimator_options(name, order=order, drop_all_fail=drop_all_fail, eps=eps, std=std)
     r = float_array(rewards, "rewards")
-    g, labels = id_array_with_labels(group_ids)
-    # The core checks lengths and values; it reads order as an integer, so other types stop here.
+    ids = _group_ids(group_ids)
+    # The core checks lengths and values; it reads order as an integer and drop_all_fail as a bool, so
+    # other types stop here rather than being read as something else.
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer))):
-        raise _core.InvalidInputError(f"order must be a positive integer or None, got {order!r}")
+        raise InvalidInputError(f"order must be a positive integer or None, got {order!r}")
+    if not isinstance(drop_all_fail, (bool, np.bool_)):
+        raise InvalidInputError(f"drop_all_fail must be True or False, got {drop_all_fail!r}")
     m = mask_array(mask)
     try:
         out = _core.advantages(
-            r, g, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m, np.empty_like(r)
+            r, ids.codes, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m, np.empty_like(r)
         )
-    except _core.InvalidInputError as e:
-        raise relabel_groups(e, labels) from None
+    except InvalidInputError as e:
+        raise relabel_groups(e, ids) from None
     return _like(out, src)
 
 
@@ -90,7 +139,10 @@ def _like(out: np.ndarray, src: Any) -> Any:
 
 @dataclass(frozen=True)
 class GroupStats:
-    """Per-group statistics of a batch of rollouts (groups in ascending id order).
+    """Per-group statistics of a batch of rollouts.
+
+    ``ids`` are the callers' group ids, one per group, in ascending order when they can be ordered (numbers,
+    strings, tuples of them; integral floats come back as int64), else in order of first appearance.
 
     ``k`` counts unmasked rollouts with reward > 0; ``mean`` is the mean unmasked reward (NaN when a group's
     rollouts are all masked). Summaries count only groups with at least one unmasked rollout.
@@ -141,9 +193,16 @@ class GroupStats:
 
 
 def group_stats(rewards: Any, group_ids: Any, mask: Any = None) -> GroupStats:
-    """Group rollouts by id and count N, K and the mean reward of each group."""
+    """Group rollouts by id (as :func:`advantages` does) and count N, K and the mean reward of each group.
+
+    Raises:
+        InvalidInputError: as :func:`advantages` for lengths, rewards, group ids and the mask.
+    """
     r = float_array(rewards, "rewards")
-    g = id_array(group_ids)
+    ids = _group_ids(group_ids).ascending()
     m = mask_array(mask)
-    ids, n, k, mean = _core.group_stats(r, g, m)
-    return GroupStats(ids=ids, n=n, k=k, mean=mean)
+    try:
+        codes, n, k, mean = _core.group_stats(r, ids.codes, m)
+    except InvalidInputError as e:
+        raise relabel_groups(e, ids) from None
+    return GroupStats(ids=codes if ids.labels is None else ids.labels[codes], n=n, k=k, mean=mean)

@@ -182,6 +182,11 @@ class AlgoConfig:
             "algo.order",
             "only the maxrl estimator has an order",
         )
+        need(
+            self.drop_all_fail or self.estimator == "maxrl",
+            "algo.drop_all_fail",
+            "only the maxrl estimator reads it (its all-fail groups get 0 or -1); leave it at true",
+        )
         check_loss_settings(self.loss_agg, self.clip_low, self.clip_high, self.dual_clip, self.tis_cap)
         need(self.ppo_epochs >= 1, "algo.ppo_epochs", f"must be >= 1, got {self.ppo_epochs}")
         need(self.minibatches >= 1, "algo.minibatches", f"must be >= 1, got {self.minibatches}")

@@ -66,12 +66,20 @@ def population_weight(p: Any, estimator: str, order: int | None = None) -> Any:
 
     ``reinforce``/``rloo``/``dr_grpo``: 1; ``grpo``: 1/sqrt(p(1 − p)); ``maxrl`` of order T:
     (1 − (1 − p)^T)/p, or 1/p when ``order`` is None (the maximum-likelihood limit); ``ml``: 1/p.
+
+    Raises:
+        InvalidInputError: p outside (0, 1], an unknown estimator, or ``order`` with an estimator other than
+            ``maxrl``.
     """
     arr = np.asarray(p, dtype=np.float64)
     if np.any((arr <= 0) | (arr > 1)) or not np.all(np.isfinite(arr)):
         i = int(np.flatnonzero(~((arr > 0) & (arr <= 1))).ravel()[0]) if arr.ndim else 0
         raise InvalidInputError(f"p must lie in (0, 1], got {arr.ravel()[i]!r} at index {i}")
-    name = estimator.lower().replace("-", "_")
+    from maxrl_rs.advantages import check_estimator_options, estimator_name
+
+    name = estimator_name(estimator)
+    name = name if name in _core.ESTIMATORS else str(estimator).lower()
+    check_estimator_options(name, order=order)
     if name in ("reinforce", "rloo", "dr_grpo", "rl"):
         w = np.ones_like(arr)
     elif name == "grpo":

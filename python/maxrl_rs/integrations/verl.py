@@ -179,7 +179,7 @@ def maxrl_outcome_advantage(
         scores = token_level_rewards.sum(dim=-1)
         adv = maxrl_rs.advantages(
             scores,
-            np.asarray(index),
+            index,
             "maxrl",
             order=None if order is None else int(order),
             drop_all_fail=drop_all_fail,
