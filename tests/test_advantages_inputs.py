@@ -33,7 +33,7 @@ TWO_GROUPS = [1.0, -1.0, 0.0, 0.0]  # maxrl: a 1-of-2 group, then an all-fail gr
         [0.5, 0.5, (0.5,), (0.5,)],
         [frozenset({1}), frozenset({1}), frozenset({2}), frozenset({2})],
         np.array([1, 1, "1", "1"], dtype=object),
-        np.array([(0, 1), (0, 1), (2, 3), (2, 3)] + [None], dtype=object)[:4],
+        np.array([(0, 1), (0, 1), (2, 3), (2, 3), None], dtype=object)[:4],
         np.array([1e19, 1e19, 2e19, 2e19]),  # beyond int64: not cast (the cast would merge them)
         np.array([0.5, 0.5, 1.5, 1.5]),
         np.array(["x", "x", "y", "y"]),
@@ -89,7 +89,9 @@ def test_any_hashable_labels_group_like_integers(seed, est):
     ids = [labels[c] for c in codes]
     want = maxrl_rs.advantages(rewards, codes, est)
     np.testing.assert_array_equal(maxrl_rs.advantages(rewards, ids, est), want)
-    np.testing.assert_array_equal(maxrl_rs.advantages(rewards, np.array(ids + [[]], dtype=object)[:-1], est), want)
+    np.testing.assert_array_equal(
+        maxrl_rs.advantages(rewards, np.array([*ids, []], dtype=object)[:-1], est), want
+    )
     s, base = maxrl_rs.group_stats(rewards, ids), maxrl_rs.group_stats(rewards, codes)
     by_label = dict(zip([labels.index(i) for i in s.ids], zip(s.n, s.k)))
     assert by_label == dict(zip(base.ids.tolist(), zip(base.n, base.k)))
@@ -212,7 +214,13 @@ def test_defaults_passed_explicitly_are_fine_for_every_estimator(estimator):
 
 @pytest.mark.parametrize(
     ("spelling", "name"),
-    [("GRPO", "grpo"), ("Dr-GRPO", "dr_grpo"), ("drgrpo", "dr_grpo"), ("DR_GRPO", "dr_grpo"), ("RLOO", "rloo")],
+    [
+        ("GRPO", "grpo"),
+        ("Dr-GRPO", "dr_grpo"),
+        ("drgrpo", "dr_grpo"),
+        ("DR_GRPO", "dr_grpo"),
+        ("RLOO", "rloo"),
+    ],
 )
 def test_spellings_of_an_estimator_are_checked_as_the_estimator(spelling, name):
     r, g = [1, 0, 0.5, 1], [0, 0, 0, 0]
@@ -239,7 +247,7 @@ def test_population_weight_refuses_an_order_outside_maxrl():
 def test_config_refuses_drop_all_fail_for_other_estimators():
     from maxrl_rs.config import load_config
 
-    with pytest.raises(maxrl_rs.ConfigError, match="algo.drop_all_fail: only the maxrl estimator reads it"):
+    with pytest.raises(maxrl_rs.ConfigError, match=r"algo\.drop_all_fail: only the maxrl estimator reads it"):
         load_config(overrides=["algo.estimator=grpo", "algo.drop_all_fail=false"])
     assert load_config(overrides=["algo.estimator=grpo", "algo.drop_all_fail=true"]).algo.estimator == "grpo"
     assert not load_config(overrides=["algo.drop_all_fail=false"]).algo.drop_all_fail
@@ -259,11 +267,17 @@ def test_config_refuses_drop_all_fail_for_other_estimators():
         (["1", "0", "1", "1"], "mask[0] must be a boolean or 0/1, got str '1'"),
         ([1, "1", 1, 1], "mask[1] must be a boolean or 0/1, got str '1'"),
         (np.array([1, 0, 3, 1], dtype=np.uint8), "mask[2] must be a boolean or 0/1, got int 3"),
-        (np.array([True, "yes", True, True], dtype=object), "mask[1] must be a boolean or 0/1, got str 'yes'"),
+        (
+            np.array([True, "yes", True, True], dtype=object),
+            "mask[1] must be a boolean or 0/1, got str 'yes'",
+        ),
     ],
 )
 def test_a_mask_value_other_than_bool_or_0_1_is_refused(mask, message):
-    for call in (lambda: maxrl_rs.advantages(R4, [0, 0, 1, 1], mask=mask), lambda: maxrl_rs.group_stats(R4, [0] * 4, mask)):
+    for call in (
+        lambda: maxrl_rs.advantages(R4, [0, 0, 1, 1], mask=mask),
+        lambda: maxrl_rs.group_stats(R4, [0] * 4, mask),
+    ):
         with pytest.raises(InvalidInputError) as e:
             call()
         assert str(e.value) == message
@@ -298,7 +312,11 @@ def test_zero_one_masks_equal_the_boolean_mask(mask):
 def test_torch_masks():
     torch = pytest.importorskip("torch")
     want = maxrl_rs.advantages([1, 0, 0, 1], [0] * 4, mask=[1, 1, 0, 1])
-    for m in (torch.tensor([1, 1, 0, 1]), torch.tensor([1.0, 1.0, 0.0, 1.0]), torch.tensor([1, 1, 0, 1]).bool()):
+    for m in (
+        torch.tensor([1, 1, 0, 1]),
+        torch.tensor([1.0, 1.0, 0.0, 1.0]),
+        torch.tensor([1, 1, 0, 1]).bool(),
+    ):
         np.testing.assert_array_equal(maxrl_rs.advantages([1, 0, 0, 1], [0] * 4, mask=m), want)
     with pytest.raises(InvalidInputError, match=r"mask\[2\] must be a boolean or 0/1, got float 0.5"):
         maxrl_rs.advantages([1, 0, 0, 1], [0] * 4, mask=torch.tensor([1.0, 1.0, 0.5, 1.0]))

@@ -323,7 +323,13 @@ def test_a_byte_order_mark_at_the_start_is_skipped(tmp_path):
 @pytest.mark.parametrize("ending", ["", "\n", "\r\n"])
 def test_a_truncated_last_line_is_reported_at_its_column(tmp_path, ending):
     src = tmp_path / "t.jsonl"
-    src.write_text(json.dumps({"id": 15, "response": "3", "gold": "3"}) + "\n" + '{"id": 16, "response": "3", "gold": "3"' + ending, newline="")
+    src.write_text(
+        json.dumps({"id": 15, "response": "3", "gold": "3"})
+        + "\n"
+        + '{"id": 16, "response": "3", "gold": "3"'
+        + ending,
+        newline="",
+    )
     r = run("grade", str(src), "--no-progress")
     assert r.exit_code == 1
     assert "t.jsonl:2: not valid JSON (Expecting ',' delimiter at column 40)" in r.output

@@ -140,7 +140,7 @@ def test_estimator_rejects_non_binary_rewards_and_missing_uid():
     ids=["tuples", "int-and-str", "none-and-str"],
 )
 def test_estimator_groups_by_python_equality_of_the_uids(uid):
-    rewards, mask, _, success = _batch()
+    rewards, mask, _, _ = _batch()
     adv, _ = mverl.maxrl_outcome_advantage(rewards, mask, index=uid, config=_Cfg())
     np.testing.assert_allclose(adv[:, 0].numpy(), [3, -1, -1, -1, 1 / 3, 1 / 3, -1, 1 / 3], rtol=1e-6)
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import _core
-from maxrl_rs.errors import InvalidInputError
 from maxrl_rs._arrays import float_array, is_torch_tensor, mask_array, to_numpy
 from maxrl_rs._group_ids import group_ids as _group_ids
 from maxrl_rs._group_ids import relabel_groups
+from maxrl_rs.errors import InvalidInputError
 
 ESTIMATORS: tuple[str, ...] = tuple(_core.ESTIMATORS)
 """Estimator names :func:`advantages` accepts."""
@@ -43,7 +43,7 @@ def check_estimator_options(name: str, **options: Any) -> None:
     The default itself is accepted for every estimator.
 
     Raises:
-        InvalidInputError: naming the option, its value, the estimator and the estimators the option applies to.
+        InvalidInputError: naming the option, its value, the estimator and those the option applies to.
     """
     for key, value in options.items():
         default, applies = ESTIMATOR_OPTIONS[key]
@@ -119,7 +119,15 @@ def advantages(
     m = mask_array(mask)
     try:
         out = _core.advantages(
-            r, ids.codes, str(estimator), order, bool(drop_all_fail), float(eps), str(std), m, np.empty_like(r)
+            r,
+            ids.codes,
+            str(estimator),
+            order,
+            bool(drop_all_fail),
+            float(eps),
+            str(std),
+            m,
+            np.empty_like(r),
         )
     except InvalidInputError as e:
         raise relabel_groups(e, ids) from None

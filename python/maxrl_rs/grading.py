@@ -127,12 +127,14 @@ def _texts(values: Any, what: str) -> list[str]:
 
 def is_number(value: Any) -> bool:
     """An int or float (Python or NumPy); a bool is not a number here (``true`` is no answer to grade)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def number_text(value: Any) -> str:
     """A number as reference text: ``42`` → ``"42"``, an integral float as the integer (``3.0`` → ``"3"``),
-    any other float by its shortest repr (``2.5``). Raises TypeError for NaN and ±inf, which answer nothing."""
+    any other float by its shortest repr (``2.5``). Raises TypeError for NaN and ±inf (no answer to grade)."""
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     f = float(value)

@@ -214,7 +214,8 @@ def grade(
     Each line is a JSON object with a response and a reference field; a `verifier` field in a row
     overrides --verifier for that row. A reference is text or a number (3, 2.5: graded as its text);
     countdown references may be objects ({"target":..,"numbers":..}), maze references lists of rows. A
-    UTF-8 byte-order mark at the start of the file is skipped. A summary (counts per status, accuracy, throughput) goes to stderr.
+    UTF-8 byte-order mark at the start of the file is skipped. A summary (counts per status, accuracy,
+    throughput) goes to stderr.
     """
     from tqdm import tqdm
 
