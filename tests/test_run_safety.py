@@ -305,7 +305,7 @@ GOOD = {"prompt": "1+1?", "answer": "2", "verifier": "gsm8k"}
         ({"prompt": "p", "answer": "  "}, "field 'answer' is empty"),
         ({"prompt": "p", "answer": "three", "verifier": "gsm8k"}, "(invalid_reference)"),
         ({"prompt": "p", "answer": {"target": 1}, "verifier": "countdown"}, "(invalid_reference)"),
-        ({"prompt": "p", "answer": [1, 2]}, "field 'answer' must be a str, got list"),
+        ({"prompt": "p", "answer": [1, 2]}, "field 'answer' must be text or a number, got list [1, 2]"),
         ({"prompt": "", "answer": "2"}, "field 'prompt' must be a non-empty string"),
         ("{oops", "not valid JSON"),
     ],
