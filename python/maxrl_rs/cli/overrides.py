@@ -41,9 +41,9 @@ class SetCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
-            if hint and "--set expects" not in e.message:
-                e.message = f"{e.message}\n({hint})"
-            raise
+            if not hint or "--set expects" in e.message:
+                raise
+            raise click.UsageError(f"{e.format_message()}\n({hint})", e.ctx) from None
 
 
 def _hint(args: list[str]) -> str | None:
