@@ -42,7 +42,7 @@ from maxrl_rs.evaluation.report import (
     save_reports,
     scaling_efficiency,
 )
-from maxrl_rs.experiments import DEFAULT_OUT
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 
 METHODS = ("maxrl", "grpo", "rloo")
@@ -524,11 +524,7 @@ def _discussion(summary: dict[str, Any], ks: Sequence[int], c: MazeExperimentCon
 def parser() -> argparse.ArgumentParser:
     """``python -m maxrl_rs.experiments.maze``'s options, defaults from :class:`MazeExperimentConfig`."""
     d = MazeExperimentConfig()
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    p.add_argument("--out", default=DEFAULT_OUT, help="directory for maze.{md,png,json}")
-    p.add_argument("--work", default="runs/maze-experiment", help="directory for the run directories")
+    p = experiment_parser(__doc__, "maze.{md,png,json}", "runs/maze-experiment")
     p.add_argument("--size", type=int, default=d.size, help="maze grid side, odd (7: 4×4 cells)")
     p.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="RL seeds, comma-separated")
     p.add_argument(

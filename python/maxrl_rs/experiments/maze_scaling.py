@@ -39,7 +39,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
-from maxrl_rs.experiments import DEFAULT_OUT
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 from maxrl_rs.experiments.maze import METHODS, MazeExperimentConfig, warm_start
 
@@ -366,11 +366,7 @@ def parser() -> argparse.ArgumentParser:
     def listed(values: tuple[Any, ...]) -> str:
         return ",".join(map(str, values))
 
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    p.add_argument("--out", default=DEFAULT_OUT, help="directory for maze_scaling.{md,png,json}")
-    p.add_argument("--work", default="runs/maze-scaling", help="directory for the run directories")
+    p = experiment_parser(__doc__, "maze_scaling.{md,png,json}", "runs/maze-scaling")
     p.add_argument("--size", type=int, default=d.size, help="maze grid side, odd (7: 4×4 cells)")
     p.add_argument(
         "--methods", default=listed(d.methods), help=f"estimators, comma-separated, of {', '.join(METHODS)}"

@@ -40,7 +40,7 @@ import maxrl_rs
 from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation import mean_std
-from maxrl_rs.experiments import DEFAULT_OUT
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 
 METHODS = ("cross_entropy", "reinforce", "maxrl")
@@ -475,10 +475,7 @@ def _reading(rows: Sequence[dict[str, Any]]) -> str:
 def parser() -> argparse.ArgumentParser:
     """``python -m maxrl_rs.experiments.ml_limit``'s options, defaults from :class:`MLLimitConfig`."""
     d = MLLimitConfig()
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    p.add_argument("--out", default=DEFAULT_OUT, help="directory for NAME.{md,png,json}")
+    p = experiment_parser(__doc__, "NAME.{md,png,json}")
     p.add_argument("--name", default="ml_limit", help="output file stem")
     p.add_argument(
         "--ns", default=",".join(map(str, d.ns)), help="sampled labels per example, comma-separated"

@@ -34,7 +34,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
-from maxrl_rs.experiments import DEFAULT_OUT
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods
 
 METHODS = ("maxrl", "grpo")
@@ -709,11 +709,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m maxrl_rs.experiments.smollm2``: an option per field of
     :class:`SmolLM2ExperimentConfig`, with its default."""
     d = SmolLM2ExperimentConfig()
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    p.add_argument("--out", default=DEFAULT_OUT, help="directory for smollm2.{json,md,png}")
-    p.add_argument("--work", default="runs/smollm2-experiment", help="directory for the run directories")
+    p = experiment_parser(__doc__, "smollm2.{json,md,png}", "runs/smollm2-experiment")
     p.add_argument("--summarise-only", action="store_true", help="rewrite the outputs from OUT/smollm2.json")
     for f in fields(SmolLM2ExperimentConfig):
         value = getattr(d, f.name)
