@@ -520,3 +520,16 @@ def test_set_value_with_an_unquoted_space_recalls_the_quoting(maze_model, no_sam
 def test_a_stray_argument_without_set_gets_no_set_hint(no_sampling):
     r = invoke("train", "runs/a")
     assert r.exit_code == 2 and "unexpected extra argument" in r.output and "--set" not in r.output
+
+
+def test_sampling_options_with_only_saved_reports_are_refused_not_ignored(maze_model, tmp_path):
+    report = tmp_path / "report.json"
+    r = invoke("eval", maze_model, "--n", "2", "--prompts", "2", "--json", report, "--no-progress")
+    assert r.exit_code == 0, r.output
+    r = invoke("eval", report, "--n", "64", "--temperature", "0.5")
+    assert r.exit_code == 2
+    assert "--n, --temperature only apply to sampling, and every RUN is a saved report" in r.output
+    r = invoke("eval", report, "--k", "1")
+    assert r.exit_code == 2 and "--k only applies to sampling" in r.output
+    r = invoke("eval", report, "--name", "start", "--json", tmp_path / "again.json")  # not sampling options
+    assert r.exit_code == 0, r.output

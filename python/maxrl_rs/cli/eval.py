@@ -146,6 +146,8 @@ def eval_command(
             sampled = [p for p in runs if not _is_report(p)]
             if sampled:
                 _check_ks(ks, n)
+            else:
+                _check_nothing_to_sample()
             count = len(sampled) + sum(len(r) for r in saved.values())
             if names and len(names) != count:
                 raise click.BadParameter(
@@ -198,6 +200,38 @@ def eval_command(
 
 def _is_report(path: Path) -> bool:
     return path.is_file() and path.suffix == ".json"
+
+
+#: Options that only shape sampling: given with saved reports alone, they would change nothing.
+_SAMPLING_OPTIONS = {
+    "task": "--task",
+    "config_path": "--config",
+    "overrides": "--set",
+    "n": "--n",
+    "ks": "--k",
+    "prompts": "--prompts",
+    "temperature": "--temperature",
+    "max_new_tokens": "--max-new-tokens",
+    "seed": "--seed",
+    "device": "--device",
+    "max_sequences": "--max-sequences",
+}
+
+
+def _check_nothing_to_sample() -> None:
+    """Every RUN is a saved report: sampling options on the command line would be silently ignored."""
+    ctx = click.get_current_context()
+    given = [
+        flag
+        for name, flag in _SAMPLING_OPTIONS.items()
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} only {'applies' if len(given) == 1 else 'apply'} to sampling, and every RUN "
+            "is a saved report, re-tabulated as it was sampled: drop "
+            f"{'it' if len(given) == 1 else 'them'}, or add a run, checkpoint or model to sample"
+        )
 
 
 def _check_ks(ks: str | None, n: int) -> None:
