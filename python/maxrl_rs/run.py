@@ -257,7 +257,10 @@ def train(
             aside with a warning) or a checkpoint ``RUN/checkpoints/step-N`` (continued from that one).
             ``cfg`` may differ from the run's saved config only in
             :data:`maxrl_rs.config.RESUMABLE_KEYS`; the saved config is replaced once the run has started.
-            ``cfg.out`` must be unset or the run's directory (:func:`resume_config` sets it so).
+            ``cfg.out`` must be unset or the run's directory (:func:`resume_config` sets it so). A run whose
+            checkpoint is already at ``train.steps`` has nothing to train: it says so on stderr, and its
+            summary (``first_step == last_step``, figures from its metrics) is returned without loading a
+            model.
         overwrite: a new run may replace an existing run in ``out`` (its config, metrics and checkpoints);
             a resume from an older checkpoint may delete the newer ones.
 
