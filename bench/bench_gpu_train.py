@@ -35,25 +35,39 @@ from typing import Any
 
 import numpy as np
 
+from script_support import non_negative_int, positive_int
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tiny", action="store_true", help="tiny model, small batch, CPU: a smoke run in seconds")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="rollout backend")
     p.add_argument("--device", default=None, help="default: cuda when available (cpu with --tiny)")
-    p.add_argument("--steps", type=int, default=None, help="timed steps (default 5; 2 with --tiny)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
-    p.add_argument("--prompts", type=int, default=None, help="prompts per step (default 32; 4 with --tiny)")
-    p.add_argument("--n", type=int, default=None, help="rollouts per prompt (default 8; 4 with --tiny)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="default 256 (16 with --tiny)")
-    p.add_argument("--micro-batch-size", type=int, default=None, help="default 32 (8 with --tiny)")
-    p.add_argument("--hidden", type=int, default=None, help="hidden size (default 768; 32 with --tiny)")
-    p.add_argument("--layers", type=int, default=None, help="decoder layers (default 12; 2 with --tiny)")
-    p.add_argument("--heads", type=int, default=None, help="attention heads (default 12; 2 with --tiny)")
+    p.add_argument("--steps", type=positive_int, default=None, help="timed steps (default 5; 2 with --tiny)")
+    p.add_argument("--warmup", type=non_negative_int, default=1, help="untimed steps first")
+    p.add_argument(
+        "--prompts", type=positive_int, default=None, help="prompts per step (default 32; 4 with --tiny)"
+    )
+    p.add_argument(
+        "--n", type=positive_int, default=None, help="rollouts per prompt (default 8; 4 with --tiny)"
+    )
+    p.add_argument("--max-new-tokens", type=positive_int, default=None, help="default 256 (16 with --tiny)")
+    p.add_argument("--micro-batch-size", type=positive_int, default=None, help="default 32 (8 with --tiny)")
+    p.add_argument(
+        "--hidden", type=positive_int, default=None, help="hidden size (default 768; 32 with --tiny)"
+    )
+    p.add_argument(
+        "--layers", type=positive_int, default=None, help="decoder layers (default 12; 2 with --tiny)"
+    )
+    p.add_argument(
+        "--heads", type=positive_int, default=None, help="attention heads (default 12; 2 with --tiny)"
+    )
     p.add_argument("--no-bf16", action="store_true", help="float32 update instead of bf16 autocast")
-    p.add_argument("--lora", type=int, default=0, help="train a LoRA adapter of this rank (0: all weights)")
+    p.add_argument(
+        "--lora", type=non_negative_int, default=0, help="train a LoRA adapter of this rank (0: all weights)"
+    )
     p.add_argument("--gradient-checkpointing", action="store_true", help="train.gradient_checkpointing")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of model init, data and sampling")
     p.add_argument("--out", default=None, help="also write the JSON result here")
     args = p.parse_args(argv)
     small = {"steps": 2, "prompts": 4, "n": 4, "max_new_tokens": 16, "micro_batch_size": 8}
@@ -198,9 +212,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from maxrl_rs.errors import InvalidInputError
+
     args = parse_args(argv)
     t0 = time.perf_counter()
-    result = run(args)
+    try:
+        result = run(args)
+    except InvalidInputError as e:  # settings the trainer refuses (e.g. --hidden not a multiple of --heads)
+        sys.exit(f"error: {e}")
     result["wall_seconds"] = time.perf_counter() - t0
     print(
         f"{result['device']} | {result['backend']} | {result['parameters']:,} parameters "

@@ -13,9 +13,8 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 import maxrl_rs
+from script_support import pytest, script_parser
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "qwen25_math_responses.jsonl"
 
@@ -80,6 +79,11 @@ def test_math_grading(benchmark, data, impl):
 
 
 def main() -> None:
+    script_parser(__doc__).parse_args()
+    try:
+        import math_verify
+    except ImportError:
+        raise SystemExit("math-verify is needed: pip install 'maxrl-rs[bench]'") from None
     responses, golds, labels = load()
     n = len(responses)
     ours_1 = items_per_s(lambda: ours(responses, golds, threads=1), n)

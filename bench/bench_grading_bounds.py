@@ -12,9 +12,8 @@ import json
 import sys
 import time
 
-import pytest
-
 import maxrl_rs
+from script_support import pytest, script_parser
 
 BOUND_S = 0.050
 
@@ -54,6 +53,7 @@ def test_hostile_item(benchmark, verifier, case):
 
 
 def main() -> int:
+    script_parser(__doc__).parse_args()
     slow = 0
     print(f"{'verifier':<10} {'input':<14} {'max ms':>8}  status")
     for verifier in REFERENCES:

@@ -18,11 +18,10 @@ import statistics
 import time
 from pathlib import Path
 
-import pytest
-
 import maxrl_rs
 from maxrl_rs.integrations import _grading
 from maxrl_rs.integrations.trl import math_reward
+from script_support import pytest, script_parser
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "qwen25_math_responses.jsonl"
 
@@ -103,6 +102,7 @@ def test_reward_throughput(benchmark, batch, impl):
 
 
 def main() -> None:
+    script_parser(__doc__).parse_args()
     if not _has_math_verify():
         raise SystemExit("math-verify and trl are needed: pip install 'maxrl-rs[bench,trl]'")
     completions, solution, labels = load()

@@ -490,3 +490,46 @@ def test_reading_a_data_file_leaves_datasets_bars_as_they_were(tmp_path, bars_on
     data.write_text('{"prompt": "UP", "answer": "UP"}\n')
     assert read_rows(str(data), "task.dataset.train") == [{"prompt": "UP", "answer": "UP"}]
     assert not datasets.are_progress_bars_disabled()
+
+
+# -- --set KEY=VALUE ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_set_value_without_equals_names_the_option_and_its_form(maze_model, no_sampling, command):
+    r = invoke(command, "--set", "model.path", "/models/x.gguf", *([maze_model] if command == "eval" else []))
+    assert r.exit_code == 2, r.output
+    assert "--set expects KEY=VALUE, got 'model.path'" in r.output and "--set model.path=VALUE" in r.output
+    assert "unexpected extra argument" not in r.output
+
+
+def test_set_value_split_off_by_a_space_after_equals_is_shown_joined(no_sampling):
+    r = invoke("train", "--set", "model.path=", "/models/my model.gguf")
+    assert r.exit_code == 2
+    assert "did you mean --set 'model.path=/models/my model.gguf'?" in r.output
+
+
+def test_set_value_with_an_unquoted_space_recalls_the_quoting(maze_model, no_sampling):
+    r = invoke("train", "--set", "task.dataset.system_prompt=Answer", "briefly")
+    assert r.exit_code == 2 and "unexpected extra argument (briefly)" in r.output
+    assert "--set 'KEY=two words'" in r.output
+    r = invoke("eval", maze_model, "--set", "task.name=", "maze")  # eval reads the stray word as a run
+    assert r.exit_code == 2 and "did you mean --set task.name=maze?" in r.output
+
+
+def test_a_stray_argument_without_set_gets_no_set_hint(no_sampling):
+    r = invoke("train", "runs/a")
+    assert r.exit_code == 2 and "unexpected extra argument" in r.output and "--set" not in r.output
+
+
+def test_sampling_options_with_only_saved_reports_are_refused_not_ignored(maze_model, tmp_path):
+    report = tmp_path / "report.json"
+    r = invoke("eval", maze_model, "--n", "2", "--prompts", "2", "--json", report, "--no-progress")
+    assert r.exit_code == 0, r.output
+    r = invoke("eval", report, "--n", "64", "--temperature", "0.5")
+    assert r.exit_code == 2
+    assert "--n, --temperature only apply to sampling, and every RUN is a saved report" in r.output
+    r = invoke("eval", report, "--k", "1")
+    assert r.exit_code == 2 and "--k only applies to sampling" in r.output
+    r = invoke("eval", report, "--name", "start", "--json", tmp_path / "again.json")  # not sampling options
+    assert r.exit_code == 0, r.output

@@ -55,3 +55,16 @@ def test_counts_below_their_minimum(cls, key, minimum, others):
 def test_seeds_must_not_be_empty(cls):
     with pytest.raises(ConfigError, match=r"^seeds must not be empty, got \(\)$"):
         cls(seeds=())
+
+
+@pytest.mark.parametrize("name", ["maze", "maze_scaling", "ml_limit", "smollm2"])
+def test_experiment_options_all_have_help_and_leave_the_shipped_results_alone(name):
+    """Without --out a reproduction writes under runs/, not over docs/results; each option says what it is."""
+    import importlib
+
+    parser = importlib.import_module(f"maxrl_rs.experiments.{name}").parser()
+    no_help = [a.option_strings for a in parser._actions if a.dest != "help" and not (a.help or "").strip()]
+    assert no_help == []
+    assert parser.parse_args([]).out == "runs/results"
+    assert parser.parse_args(["--out", "docs/results"]).out == "docs/results"
+    assert "runs/results" in parser.format_help()  # defaults are shown

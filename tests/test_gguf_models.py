@@ -262,3 +262,33 @@ def test_maxrl_eval_samples_a_gguf_file(tiny_gguf, tmp_path, monkeypatch) -> Non
     rows = report["reports"] if "reports" in report else [report]
     assert rows[0]["task"] == "word_problems" and rows[0]["n"] == 2 and rows[0]["num_prompts"] == 2
     assert (tmp_path / "cache" / "gguf").is_dir()
+
+
+def test_a_command_names_its_gguf_model_once_on_stderr(tiny_gguf, tmp_path, monkeypatch, capsys) -> None:
+    """Resolving the same file for the config check, the tokenizer and the weights says where it is once."""
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+    from maxrl_rs.run import pretrained_tokenizer
+
+    path, _ = tiny_gguf
+    monkeypatch.setenv("MAXRL_CACHE", str(tmp_path / "cache"))
+    gguf_model_dir(path, log=lambda s: None)  # converted earlier, by another command
+    args = ["eval", str(path), str(path), "--task", "word_problems", "--prompts", "1", "--n", "1"]
+    result = CliRunner().invoke(main, [*args, "--max-new-tokens", "2", "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if line.startswith("model.path:")]
+    assert len(said) == 1 and "converted earlier" in said[0]
+    assert "model.path:" not in result.stdout  # the table alone on stdout
+
+    # The calls `maxrl train` makes, in a process that has not seen this file: one line, the conversion.
+    monkeypatch.setenv("MAXRL_CACHE", str(tmp_path / "fresh"))
+    capsys.readouterr()
+    gguf_model_dir(path)
+    pretrained_tokenizer(path)
+    load_pretrained(path)
+    captured = capsys.readouterr()
+    assert [line.split(" ")[1] for line in captured.err.splitlines() if "model.path:" in line] == [
+        "converting"
+    ]
+    assert "model.path:" not in captured.out

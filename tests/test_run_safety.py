@@ -100,6 +100,51 @@ def test_resume_from_an_older_checkpoint_keeps_later_ones_unless_overwrite(run):
     assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1, 2]
 
 
+@pytest.mark.parametrize("target", ["run", "run/checkpoints", "run/checkpoints/step-2"])
+def test_resume_of_a_run_already_at_its_steps_says_so_and_loads_nothing(run, monkeypatch, target):
+    import maxrl_rs.run as run_module
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was loaded for a run with nothing to train")
+
+    monkeypatch.setattr(run_module, "load_pretrained", no_model)
+    monkeypatch.setattr(run_module, "base_policy", no_model)
+    before = snapshot(run)
+    r = cli("--resume", str(run.parent / target))
+    assert r.exit_code == 0, r.output
+    assert f"{run} is already at train.steps = 2; pass --steps M (> 2) to train further" in r.stderr
+    assert f"maxrl train --resume {run} --steps 4" in r.stderr
+    assert "wall time" not in r.output and "held-out pass@1" not in r.output  # no summary of a run not made
+    assert snapshot(run) == before
+
+
+def test_library_resume_of_a_finished_run_returns_its_summary_at_once(run):
+    rows = read_metrics(run)
+    summary = train(resume_config(run), resume=run)
+    assert summary.first_step == summary.last_step == 2
+    evals = [r["eval/pass@1"] for r in rows if "eval/pass@1" in r]
+    assert (summary.start_pass_at_1, summary.final_pass_at_1) == (evals[0], evals[-1])
+    assert summary.parameters == rows[0]["parameters"] > 0 and summary.sft is not None
+
+
+def test_going_back_to_a_checkpoint_with_steps_at_it_trains_nothing_and_says_so(run):
+    r = cli("--resume", str(run / "checkpoints" / "step-1"), "--steps", "1", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert "is already at train.steps = 1" in r.stderr and "wall time" not in r.output
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1]
+    assert [r["step"] for r in read_metrics(run) if "loss" in r] == [1]  # step 2's rows went with it
+
+
+def test_overwrite_with_a_resume_of_the_run_directory_is_refused(run):
+    """It would delete nothing (the run resumes from its newest checkpoint), so it is not what was meant."""
+    before = snapshot(run)
+    r = cli("--resume", str(run), "--steps", "3", "--overwrite")
+    assert r.exit_code == 2, r.output
+    assert "--overwrite deletes the checkpoints after the one a resume starts from" in r.output
+    assert str(run / "checkpoints" / "step-N") in r.output and f"--out {run} --overwrite" in r.output
+    assert snapshot(run) == before
+
+
 @pytest.mark.parametrize("where", ["elsewhere", "file", "run/checkpoints/other", "run/model"])
 def test_resume_refuses_what_is_not_a_run(run, tmp_path, where):
     target = tmp_path / where

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from maxrl_rs.errors import ConfigError
 #: sampling.
 _SAMPLING_KEYS = ("repetition_penalty", "top_p", "top_k", "temperature", "do_sample", "typical_p", "min_p")
 _CHUNK = 1 << 20
+#: Cache entries this process has already named on stderr: a command that resolves the same file several
+#: times (config check, tokenizer, weights) says where its model is once.
+_announced: set[Path] = set()
 
 
 def cache_root() -> Path:
@@ -53,13 +57,14 @@ def is_gguf(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".gguf"
 
 
-def gguf_model_dir(path: str | Path, *, cache: str | Path | None = None, log: Any = print) -> Path:
+def gguf_model_dir(path: str | Path, *, cache: str | Path | None = None, log: Any = None) -> Path:
     """The HF model directory converted from GGUF file ``path`` (converting it on first use).
 
     Args:
         path: a ``.gguf`` file holding a causal LM and its tokenizer.
         cache: where converted models live (default :func:`cache_root`).
-        log: called with one line saying where the model is (or is being written).
+        log: called with one line saying where the model is (or is being written). Default: that line on
+            stderr, once per converted model and process.
 
     Raises:
         ConfigError: the file does not exist or transformers cannot read it (the message names the file).
@@ -69,10 +74,11 @@ def gguf_model_dir(path: str | Path, *, cache: str | Path | None = None, log: An
         raise ConfigError(f"model.path: GGUF file {str(path)!r} does not exist")
     root = Path(cache) if cache is not None else cache_root()
     dest = root / cache_key(src)
+    say = log if log is not None else _once_to_stderr(dest)
     if (dest / "config.json").is_file():
-        log(f"model.path: using {src.name} converted earlier, in {dest}")
+        say(f"model.path: using {src.name} converted earlier, in {dest}")
         return dest
-    log(f"model.path: converting {src} to a safetensors model directory in {dest} (once)")
+    say(f"model.path: converting {src} to a safetensors model directory in {dest} (once)")
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=root))
     try:
@@ -86,6 +92,17 @@ def gguf_model_dir(path: str | Path, *, cache: str | Path | None = None, log: An
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def _once_to_stderr(dest: Path) -> Any:
+    """A logger printing to stderr unless this process has already named ``dest``."""
+
+    def say(line: str) -> None:
+        if dest not in _announced:
+            _announced.add(dest)
+            print(line, file=sys.stderr, flush=True)
+
+    return say
 
 
 def convert_gguf(src: Path, out: Path) -> None:

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import random
+import shlex
 import shutil
 import sys
 import time
@@ -256,7 +257,10 @@ def train(
             aside with a warning) or a checkpoint ``RUN/checkpoints/step-N`` (continued from that one).
             ``cfg`` may differ from the run's saved config only in
             :data:`maxrl_rs.config.RESUMABLE_KEYS`; the saved config is replaced once the run has started.
-            ``cfg.out`` must be unset or the run's directory (:func:`resume_config` sets it so).
+            ``cfg.out`` must be unset or the run's directory (:func:`resume_config` sets it so). A run whose
+            checkpoint is already at ``train.steps`` has nothing to train: it says so on stderr, and its
+            summary (``first_step == last_step``, figures from its metrics) is returned without loading a
+            model.
         overwrite: a new run may replace an existing run in ``out`` (its config, metrics and checkpoints);
             a resume from an older checkpoint may delete the newer ones.
 
@@ -306,6 +310,13 @@ def _prepare_resume(
     trainer state, after checking that ``cfg`` changes only what a resume may change."""
     check_resume_changes(resume_config(run_dir), dataclasses.replace(cfg, out=str(run_dir)))
     ckpt.remove_stale_temporaries(run_dir)
+    if chosen is None and overwrite:
+        raise ConfigError(
+            f"resume: --overwrite deletes the checkpoints after the one a resume starts from, and "
+            f"{str(run_dir)!r} resumes from its newest: to go back to step N, resume "
+            f"{str(run_dir / ckpt.CHECKPOINTS / 'step-N')!r} with --overwrite; to start the run over, "
+            f"maxrl train --out {shlex.quote(str(run_dir))} --overwrite (with its settings)"
+        )
     if chosen is None:
         found = ckpt.usable_checkpoint(run_dir)
         if found:
@@ -427,6 +438,21 @@ def _train(
             f"resume: rank(s) {blind} cannot see rank 0's checkpoint {str(latest)!r}; "
             "the run directory must be on a filesystem that every node shares"
         )
+    if latest is not None and _step_of(latest) == cfg.train.steps and not (chosen is not None and overwrite):
+        # Nothing to train: neither models nor a backend are loaded, and nothing in the run is written.
+        if ctx.is_main:
+            print(_already_trained(run_dir, cfg.train.steps), file=sys.stderr, flush=True)
+        first_row = next((r for r in read_metrics(run_dir) if r["step"] == 0 and "parameters" in r), {})
+        return _summary(
+            run_dir,
+            ctx,
+            first=cfg.train.steps,
+            last=cfg.train.steps,
+            wall_start=wall_start,
+            parameters=int(first_row.get("parameters", 0)),
+            trainable=int(first_row.get("trainable_parameters", first_row.get("parameters", 0))),
+            sft=load_cached(run_dir / SFT_DIR, sft_key(cfg)),
+        )
     ref_model = None
     adapter = lora.enabled(cfg.model.lora)
     # A resumed run needs the initial policy only as KL reference, or as the base of its LoRA adapter.
@@ -498,6 +524,8 @@ def _train(
         atomic.write_text(run_dir / ckpt.CONFIG_FILE, json.dumps(to_dict(cfg), indent=2))
         where = f"checkpoint {latest} (step {trainer.step_count})" if latest else "step 0 (no checkpoint yet)"
         print(f"resuming {run_dir} from {where}", file=sys.stderr, flush=True)
+        if trainer.step_count == cfg.train.steps:  # gone back to step N with --steps N: nothing to train
+            print(_already_trained(run_dir, cfg.train.steps), file=sys.stderr, flush=True)
     first = trainer.step_count
     # Rows after the checkpoint are redone; a run starting at step 0 (even in a directory a killed run left
     # without a checkpoint) starts its metrics afresh.
@@ -589,17 +617,54 @@ def _train(
         metrics.close()
         samples.close()
         backend.close()
-    rows = read_metrics(run_dir)
-    evals = [r for r in rows if "eval/pass@1" in r]
+    return _summary(
+        run_dir,
+        ctx,
+        first=first,
+        last=trainer.step_count,
+        wall_start=wall_start,
+        parameters=num_parameters(model),
+        trainable=num_parameters(model, trainable=True),
+        sft=sft_result,
+    )
+
+
+def _summary(
+    run_dir: Path,
+    ctx: distributed.DistContext,
+    *,
+    first: int,
+    last: int,
+    wall_start: float,
+    parameters: int,
+    trainable: int,
+    sft: SFTResult | None,
+) -> RunSummary:
+    """The run's summary, its held-out pass@1 at step 0 and at the last evaluation read from its metrics."""
+    evals = [r for r in read_metrics(run_dir) if "eval/pass@1" in r]
     return RunSummary(
         run_dir=run_dir,
         first_step=first,
-        last_step=trainer.step_count,
+        last_step=last,
         start_pass_at_1=next((r["eval/pass@1"] for r in evals if r["step"] == 0), None),
         final_pass_at_1=evals[-1]["eval/pass@1"] if evals else None,
         wall_seconds=time.perf_counter() - wall_start,
-        parameters=num_parameters(model),
-        sft=sft_result,
+        parameters=parameters,
+        sft=sft,
         rank=ctx.rank,
-        trainable_parameters=num_parameters(model, trainable=True),
+        trainable_parameters=trainable,
+    )
+
+
+def _step_of(checkpoint: Path) -> int:
+    """N of a checkpoint directory ``step-N``."""
+    m = ckpt.STEP_DIR.match(checkpoint.name)
+    assert m is not None, checkpoint
+    return int(m.group(1))
+
+
+def _already_trained(run_dir: Path, steps: int) -> str:
+    return (
+        f"{run_dir} is already at train.steps = {steps}; pass --steps M (> {steps}) to train further, "
+        f"e.g. maxrl train --resume {shlex.quote(str(run_dir))} --steps {2 * steps or 1}"
     )

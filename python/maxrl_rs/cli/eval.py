@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from maxrl_rs.cli.overrides import SetCommand, set_option
+
 
 def _label(source: Any, path: Path) -> str:
     if source.run_dir is not None and source.step is not None:
@@ -25,7 +27,8 @@ def _label(source: Any, path: Path) -> str:
 
 
 def _task_config(first_run: Path | None, config_path: str | None, overrides: list[str]) -> Any:
-    """The held-out set's configuration: the first run's task section, or --config/--task; then --set.
+    """The held-out set's configuration: the task section of ``first_run`` (the first policy from a training
+    run), or --config/--task; then --set.
 
     Only the run's ``task`` and ``rollout`` sections are read: evaluation needs nothing else, and a run
     saved by another version may carry keys this one no longer knows.
@@ -43,17 +46,22 @@ def _task_config(first_run: Path | None, config_path: str | None, overrides: lis
     return load_config(config_path, overrides)
 
 
-@click.command("eval")
+@click.command("eval", cls=SetCommand)
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--task", default=None, help="Task name (default: the first run's task, else 'maze').")
+@click.option(
+    "--task",
+    default=None,
+    help="Task name (default: the task of the first RUN from a training run, else 'maze').",
+)
 @click.option(
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="Config file (TOML/JSON) defining the task and its held-out set (default: the first run's).",
+    help="Config file (TOML/JSON) defining the task and its held-out set (default: that of the first RUN "
+    "from a training run).",
 )
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Config override, repeatable.")
+@set_option("Config override, repeatable.")
 @click.option(
     "--n",
     "n",
@@ -138,6 +146,8 @@ def eval_command(
             sampled = [p for p in runs if not _is_report(p)]
             if sampled:
                 _check_ks(ks, n)
+            else:
+                _check_nothing_to_sample()
             count = len(sampled) + sum(len(r) for r in saved.values())
             if names and len(names) != count:
                 raise click.BadParameter(
@@ -190,6 +200,38 @@ def eval_command(
 
 def _is_report(path: Path) -> bool:
     return path.is_file() and path.suffix == ".json"
+
+
+#: Options that only shape sampling: given with saved reports alone, they would change nothing.
+_SAMPLING_OPTIONS = {
+    "task": "--task",
+    "config_path": "--config",
+    "overrides": "--set",
+    "n": "--n",
+    "ks": "--k",
+    "prompts": "--prompts",
+    "temperature": "--temperature",
+    "max_new_tokens": "--max-new-tokens",
+    "seed": "--seed",
+    "device": "--device",
+    "max_sequences": "--max-sequences",
+}
+
+
+def _check_nothing_to_sample() -> None:
+    """Every RUN is a saved report: sampling options on the command line would be silently ignored."""
+    ctx = click.get_current_context()
+    given = [
+        flag
+        for name, flag in _SAMPLING_OPTIONS.items()
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} only {'applies' if len(given) == 1 else 'apply'} to sampling, and every RUN "
+            "is a saved report, re-tabulated as it was sampled: drop "
+            f"{'it' if len(given) == 1 else 'them'}, or add a run, checkpoint or model to sample"
+        )
 
 
 def _check_ks(ks: str | None, n: int) -> None:
@@ -287,7 +329,9 @@ class _SamplingContext:
         from maxrl_rs.options import check_temperature
         from maxrl_rs.run import make_task, resolve_device
 
-        first = resolve_policy(runs[0]).run_dir
+        # The task of the first policy that comes from a run: `maxrl eval RUN/sft RUN` or `maxrl eval
+        # model.gguf RUN` compares the start with the trained policy on the task the run trained on.
+        first = next((s.run_dir for s in map(resolve_policy, runs) if s.run_dir is not None), None)
         extra = list(overrides)
         if task is not None:
             extra.insert(0, f"task.name={task}")

@@ -6,10 +6,16 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from maxrl_rs.cli.overrides import SetCommand, set_option
 from maxrl_rs.errors import ConfigError, FileError
+
+if TYPE_CHECKING:
+    from maxrl_rs.config import Config
+    from maxrl_rs.run import RunSummary
 
 
 def _format_seconds(s: float) -> str:
@@ -21,20 +27,16 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-@click.command("train")
+@click.command("train", cls=SetCommand)
 @click.option(
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False),
     help="TOML or JSON config file; its sections and keys are those of maxrl_rs.config.Config.",
 )
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one config key, e.g. --set algo.estimator=grpo --set task.maze.size=9 (repeatable; "
-    "'none' unsets an optional key).",
+@set_option(
+    "Override one config key, e.g. --set algo.estimator=grpo --set task.maze.size=9 (repeatable; "
+    "'none' unsets an optional key)."
 )
 @click.option("--steps", type=int, help="Number of RL steps (train.steps).")
 @click.option(
@@ -117,6 +119,8 @@ def train(
     assert cfg is not None
     if summary.rank != 0:  # under torchrun, rank 0 alone prints the summary
         return
+    if resume is not None and summary.first_step == summary.last_step:
+        return  # nothing trained: the run said so (it is already at train.steps)
 
     held_out = f"held-out pass@1 ({cfg.task.name}, {cfg.task.eval_size} prompts × {cfg.eval.samples} samples)"
     start_label = "SFT start (step 0)" if summary.sft is not None else "start (step 0)"
@@ -125,7 +129,8 @@ def train(
         (f"final (step {summary.last_step})", _pct(summary.final_pass_at_1)),
         ("wall time", _format_seconds(summary.wall_seconds)),
         ("parameters", _parameters(summary.trainable_parameters, summary.parameters)),
-        ("run dir", str(summary.run_dir)),
+        ("run dir", _shown(summary.run_dir)),
+        ("final model", _shown(final_model(summary, cfg))),
     ]
     width = max(len(k) for k, _ in rows)
     click.echo("")
@@ -133,6 +138,46 @@ def train(
     click.echo("-" * max(len(held_out), width + 2 + max(len(v) for _, v in rows)))
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}")
+    click.echo(next_step(summary, cfg))
+
+
+def final_model(summary: RunSummary, cfg: Config) -> Path:
+    """The trained policy as a plain model directory: the last checkpoint's ``model/``, or with LoRA (whose
+    checkpoints hold the adapter) the merged model."""
+    from maxrl_rs import checkpoint as ckpt
+    from maxrl_rs import lora
+
+    if lora.enabled(cfg.model.lora):
+        return summary.run_dir / lora.MERGED_DIR
+    return summary.run_dir / ckpt.CHECKPOINTS / f"step-{summary.last_step}" / ckpt.MODEL_DIR
+
+
+def start_policy(summary: RunSummary, cfg: Config) -> str | None:
+    """The policy RL started from, as ``maxrl eval`` takes it: the SFT warm-start ``RUN/sft``, else
+    ``model.path``; None when it was a randomly initialised built-in model (not saved)."""
+    from maxrl_rs.run import SFT_DIR
+
+    if summary.sft is not None:
+        return str(summary.run_dir / SFT_DIR)
+    return cfg.model.path or None
+
+
+def next_step(summary: RunSummary, cfg: Config) -> str:
+    """The ``maxrl eval`` command comparing pass@k of the start and of the trained policy."""
+    start = start_policy(summary, cfg)
+    policies = [_shown(start)] if start else []
+    what = "pass@k of the start and the trained policy" if start else "pass@k of the trained policy"
+    return f"next: {what}\n  maxrl eval {' '.join([*policies, _shown(summary.run_dir)])} --n 64"
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` as a user types it: relative to the current directory when inside it, shell-quoted."""
+    p = Path(path)
+    try:
+        p = p.absolute().relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return shlex.quote(str(p))
 
 
 def _parameters(trainable: int, total: int) -> str:

@@ -18,6 +18,7 @@ writes ``maze.md`` (settings, mean ± std table, efficiency), ``maze.png`` and `
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -41,6 +42,7 @@ from maxrl_rs.evaluation.report import (
     save_reports,
     scaling_efficiency,
 )
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 
 METHODS = ("maxrl", "grpo", "rloo")
@@ -519,26 +521,32 @@ def _discussion(summary: dict[str, Any], ks: Sequence[int], c: MazeExperimentCon
     return "\n\n".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-
+def parser() -> argparse.ArgumentParser:
+    """``python -m maxrl_rs.experiments.maze``'s options, defaults from :class:`MazeExperimentConfig`."""
     d = MazeExperimentConfig()
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="docs/results", help="directory for maze.{md,png,json}")
-    p.add_argument("--work", default="runs/maze-experiment", help="directory for the run directories")
-    p.add_argument("--size", type=int, default=d.size)
-    p.add_argument("--seeds", default=",".join(map(str, d.seeds)))
-    p.add_argument("--methods", default=",".join(d.methods))
-    p.add_argument("--sft-steps", type=int, default=d.sft_steps)
-    p.add_argument("--rl-steps", type=int, default=d.rl_steps)
-    p.add_argument("--prompts-per-step", type=int, default=d.prompts_per_step)
-    p.add_argument("--rollouts-per-prompt", type=int, default=d.rollouts_per_prompt)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--eval-prompts", type=int, default=d.eval_prompts)
-    p.add_argument("--eval-n", type=int, default=d.eval_n)
-    p.add_argument("--workers", type=int, default=d.workers)
+    p = experiment_parser(__doc__, "maze.{md,png,json}", "runs/maze-experiment")
+    p.add_argument("--size", type=int, default=d.size, help="maze grid side, odd (7: 4×4 cells)")
+    p.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="RL seeds, comma-separated")
+    p.add_argument(
+        "--methods", default=",".join(d.methods), help=f"estimators, comma-separated, of {', '.join(METHODS)}"
+    )
+    p.add_argument("--sft-steps", type=int, default=d.sft_steps, help="SFT steps of the shared start")
+    p.add_argument("--rl-steps", type=int, default=d.rl_steps, help="RL steps per run")
+    p.add_argument("--prompts-per-step", type=int, default=d.prompts_per_step, help="mazes per RL step")
+    p.add_argument(
+        "--rollouts-per-prompt", type=int, default=d.rollouts_per_prompt, help="rollouts per maze (N)"
+    )
+    p.add_argument("--lr", type=float, default=d.lr, help="RL learning rate (AdamW)")
+    p.add_argument("--eval-prompts", type=int, default=d.eval_prompts, help="held-out mazes")
+    p.add_argument("--eval-n", type=int, default=d.eval_n, help="samples per held-out maze")
+    p.add_argument("--workers", type=int, default=d.workers, help="RL runs in parallel, one process each")
     p.add_argument("--summarise-only", action="store_true", help="rewrite the outputs from OUT/maze.json")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    d = MazeExperimentConfig()
+    a = parser().parse_args(argv)
     out = Path(a.out)
     command = "python -m maxrl_rs.experiments.maze " + " ".join(sys.argv[1:] if argv is None else argv)
     if a.summarise_only:  # the write-up keeps the command that produced the runs

