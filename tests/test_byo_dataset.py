@@ -363,3 +363,111 @@ def test_a_few_bad_rows_are_left_out_with_a_warning(tmp_path, caplog):
     assert sorted(ids) == sorted(f"train:{i}" for i in range(12) if i != 5)
     assert f"{data}: 1 of 12 rows are unusable" in caplog.text
     assert f"{data}: row 5: field 'answer' is empty" in caplog.text
+
+
+# -- the answer field with a reward function -----------------------------------------------------------------
+
+
+def plain_rows(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize("reward", [True, False])
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("answer_field", "answr", r"no row of '.*d\.jsonl' has a field 'answr' \(did you mean 'answer'\?\)"),
+        ("prompt_field", "promt", r"no row of '.*d\.jsonl' has a field 'promt' \(did you mean 'prompt'\?\)"),
+        ("answer_field", "solution", r"no row of .* has a field 'solution'; its rows have prompt, answer"),
+    ],
+)
+def test_a_field_no_row_has_is_an_error_naming_the_fields_rows_have(tmp_path, reward, key, value, message):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = plain_rows(tmp_path / "d.jsonl", [{"prompt": f"add {q}", "answer": a} for q, a in PROBLEMS])
+    extra = ["task.dataset.reward_fn=_byo_rewards:contains_reference"] if reward else []
+    options = [f"task.dataset.train={data}", f"task.dataset.{key}={value}", *extra]
+    task = make_task(run_config(tmp_path, model, *options))
+    with pytest.raises(ConfigError, match=rf"task\.dataset\.{key}: {message}") as e:
+        task.num_train  # noqa: B018
+    # Only with a reward function can the answer field be unset, and the message says how.
+    assert ("unset task.dataset.answer_field" in str(e.value)) == (reward and key == "answer_field")
+
+
+def test_a_misspelled_nested_answer_field_suggests_the_nested_one(tmp_path):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = verl_parquet(tmp_path / "train.parquet")
+    cfg = run_config(
+        tmp_path,
+        model,
+        f"task.dataset.train={data}",
+        "task.dataset.answer_field=reward_model.ground_truh",
+        "task.dataset.reward_fn=_byo_rewards:contains_reference",
+    )
+    with pytest.raises(ConfigError, match=r"did you mean 'reward_model\.ground_truth'\?\); its rows have "):
+        make_task(cfg).num_train  # noqa: B018
+
+
+def test_a_misspelled_answer_field_fails_before_the_run_directory(tmp_path):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    out = tmp_path / "run"
+    args = [f"out={out}", f"model.path={model}", "task.name=dataset", "task.eval_size=2"]
+    args += messages_options(data, "_byo_rewards:contains_reference")
+    args.append("task.dataset.answer_field=soluton")
+    r = CliRunner().invoke(main, ["train", *(a for x in args for a in ("--set", x))])
+    assert r.exit_code == 2, r.output
+    assert "task.dataset.answer_field: no row of" in r.output and "'soluton'" in r.output
+    assert "did you mean 'solution'?" in r.output and "Traceback" not in r.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None, []])
+def test_rows_without_an_answer_are_left_out_with_a_reward_function_too(tmp_path, caplog, empty):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    rows = [{"prompt": f"add {q}", "answer": a} for q, a in PROBLEMS * 2]  # 12 rows
+    rows[4]["answer"] = empty
+    data = plain_rows(tmp_path / "d.jsonl", rows)
+    reward = "task.dataset.reward_fn=_byo_rewards:contains_reference"
+    task = make_task(run_config(tmp_path, model, f"task.dataset.train={data}", reward))
+    with caplog.at_level("WARNING"):
+        examples = [task.train_example(i) for i in range(task.num_train)] + task.eval_examples()
+    assert sorted(ex.id for ex in examples) == sorted(f"train:{i}" for i in range(12) if i != 4)
+    assert all(ex.reference for ex in examples)
+    assert f"{data}: 1 of 12 rows are unusable" in caplog.text
+    assert f"{data}: row 4: " in caplog.text
+    # More than 10% without an answer stops the run, naming the rows.
+    for i in (1, 7):
+        rows[i]["answer"] = ""
+    data = plain_rows(tmp_path / "d.jsonl", rows)
+    task = make_task(run_config(tmp_path, model, f"task.dataset.train={data}", reward))
+    with pytest.raises(ConfigError, match=r"3 of 12 rows are unusable:\n.*row 1: field 'answer' is empty"):
+        task.num_train  # noqa: B018
+
+
+def test_an_unset_answer_field_means_no_reference_for_a_reward_function(tmp_path):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = plain_rows(tmp_path / "d.jsonl", [{"prompt": f"add {q}"} for q, _ in PROBLEMS])
+    _byo_rewards.CALLS.clear()
+    for unset in ("none", "null", ""):
+        cfg = run_config(
+            tmp_path,
+            model,
+            f"task.dataset.train={data}",
+            f"task.dataset.answer_field={unset}",
+            "task.dataset.reward_fn=_byo_rewards:contains_reference",
+        )
+        assert cfg.task.dataset.answer_field == ""
+        task = make_task(cfg)
+        examples = [task.train_example(i) for i in range(task.num_train)] + task.eval_examples()
+        assert len(examples) == len(PROBLEMS) and {ex.reference for ex in examples} == {""}
+        task.grade(["add", "x"], examples[:2])
+        assert _byo_rewards.CALLS[-1][2] == ["", ""]
+    # The verifiers need a reference: unset without a reward function is refused before any file is read.
+    cfg = run_config(tmp_path, model, f"task.dataset.train={data}", "task.dataset.answer_field=none")
+    with pytest.raises(ConfigError, match=r"task\.dataset\.answer_field: unset, but the verifiers"):
+        make_task(cfg)

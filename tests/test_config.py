@@ -3,13 +3,16 @@ loading a config imports no runtime module."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
+import typing
 
 import pytest
 
 from maxrl_rs import ConfigError
-from maxrl_rs.config import load_config
+from maxrl_rs.config import Config, load_config
 
 # One bad value per checked key, in every section, and the message it must give.
 BAD = [
@@ -112,3 +115,60 @@ def test_loss_settings_fail_alike_with_or_without_a_config(key: str, value: obje
     with pytest.raises(ConfigError) as direct:
         LossConfig(**{field: value})  # type: ignore[arg-type]
     assert str(from_config.value) == str(direct.value)
+
+
+def _string_keys(section: object, prefix: str = "") -> dict[str, dataclasses.Field]:
+    """Every ``str`` key of the config, dotted, with its dataclass field."""
+    out: dict[str, dataclasses.Field] = {}
+    hints = typing.get_type_hints(type(section))
+    for f in dataclasses.fields(section):  # type: ignore[arg-type]
+        value = getattr(section, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(_string_keys(value, f"{prefix}{f.name}."))
+        elif hints[f.name] is str:
+            out[f"{prefix}{f.name}"] = f
+    return out
+
+
+#: The string keys that may be unset (``""``): every one whose default is empty, and the answer field.
+OPTIONAL_STRINGS = [
+    "task.dataset.answer_field",
+    "task.dataset.eval",
+    "task.dataset.reward_fn",
+    "task.dataset.system_prompt",
+    "task.dataset.train",
+    "task.gsm8k.path",
+    "task.jsonl.eval",
+    "task.jsonl.train",
+]
+
+
+def _get(cfg: object, key: str) -> object:
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def test_every_string_key_whose_default_is_empty_can_be_unset() -> None:
+    keys = _string_keys(Config())
+    assert sorted(k for k, f in keys.items() if f.metadata.get("optional")) == OPTIONAL_STRINGS
+    assert {k for k, f in keys.items() if f.default == ""} <= set(OPTIONAL_STRINGS)
+
+
+@pytest.mark.parametrize("key", OPTIONAL_STRINGS)
+def test_none_unsets_an_optional_string_key_on_the_command_line_and_in_json(key: str, tmp_path) -> None:
+    """``none`` is not taken as a file called none (nor as a module): the key is unset, ``""``."""
+    value = "x.py:f" if key.endswith("reward_fn") else "x"
+    for spelling in ("none", "None", "null"):
+        assert _get(load_config(None, [f"{key}={value}", f"{key}={spelling}"]), key) == "", spelling
+    nested: object = None
+    for part in reversed(key.split(".")):
+        nested = {part: nested}
+    (tmp_path / "c.json").write_text(json.dumps(nested))
+    assert _get(load_config(tmp_path / "c.json"), key) == ""
+
+
+def test_a_quoted_none_is_the_word_and_other_string_keys_keep_it() -> None:
+    assert load_config(None, ["task.dataset.system_prompt='none'"]).task.dataset.system_prompt == "none"
+    with pytest.raises(ConfigError, match=r"unknown estimator 'none'"):
+        load_config(None, ["algo.estimator=none"])

@@ -6,8 +6,9 @@ and the checks that join sections. The option classes of runtime modules come fr
 so this module imports neither torch nor vLLM.
 
 Every error is a :class:`maxrl_rs.ConfigError` that names the dotted key and says what was wrong. Unset
-optional values (``None``) are written ``none`` on the command line and left out (TOML) or ``null``
-(JSON) in files.
+optional values are written ``none`` on the command line and left out (TOML) or ``null`` (JSON) in files;
+they are ``None``, or ``""`` for the string keys that :func:`maxrl_rs.options.optional_str` declares
+(``task.dataset.reward_fn``, ``task.dataset.eval``, ...).
 
 Paths (:data:`PATH_KEYS`) are made absolute as they are read: a config file's relative to that file's
 directory, a command-line override's relative to the current directory. A run's saved ``config.json`` thus
@@ -409,6 +410,7 @@ def _toml_loads(text: str) -> dict[str, Any]:
 def merge(cfg: Any, data: dict[str, Any], prefix: str = "") -> Any:
     """A copy of dataclass ``cfg`` with the values in nested dict ``data`` (unknown keys are errors)."""
     hints = typing.get_type_hints(type(cfg))
+    optional = {f.name for f in dataclasses.fields(cfg) if f.metadata.get("optional")}
     changes = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
@@ -422,7 +424,7 @@ def merge(cfg: Any, data: dict[str, Any], prefix: str = "") -> Any:
                 )
             changes[key] = merge(current, value, f"{dotted}.")
         else:
-            changes[key] = coerce(value, hints[key], dotted)
+            changes[key] = coerce(value, hints[key], dotted, optional=key in optional)
     return dataclasses.replace(cfg, **changes)
 
 
@@ -470,13 +472,22 @@ class _ParsedString(str):
     """A command-line value: parsed according to the key's type rather than taken literally."""
 
 
-def coerce(value: Any, tp: Any, key: str) -> Any:
-    """``value`` as type ``tp`` (str, int, float, bool, or an optional of one); ConfigError naming ``key``."""
+def _unset(value: Any, *also: str) -> bool:
+    """``value`` says "unset": None (JSON ``null``), or on the command line ``none``, ``null`` or ``also``."""
+    return value is None or (isinstance(value, _ParsedString) and value.lower() in ("none", "null", *also))
+
+
+def coerce(value: Any, tp: Any, key: str, *, optional: bool = False) -> Any:
+    """``value`` as type ``tp`` (str, int, float, bool, or an optional of one); ConfigError naming ``key``.
+
+    ``optional``: a ``str`` key whose unset value is ``""`` (:func:`maxrl_rs.options.optional_str`)."""
     args = typing.get_args(tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
-        if value is None or (isinstance(value, _ParsedString) and value.lower() in ("none", "null", "")):
+        if _unset(value, ""):
             return None
         (tp,) = (a for a in args if a is not type(None))
+    if optional and tp is str and _unset(value):
+        return ""
     if typing.get_origin(tp) is list:  # list[str]: a TOML/JSON list, or comma-separated on the command line
         if isinstance(value, _ParsedString):
             value = [v.strip() for v in str(value).split(",") if v.strip()]

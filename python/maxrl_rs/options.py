@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from maxrl_rs.errors import ConfigError
 
@@ -18,6 +19,12 @@ def need(ok: bool, key: str, why: str) -> None:
     """ConfigError ``"key: why"`` unless ``ok``; every config check reports this way."""
     if not ok:
         raise ConfigError(f"{key}: {why}")
+
+
+def optional_str(default: str = "") -> Any:
+    """A string key that may be unset, ``""`` meaning unset: ``none`` or ``null`` on the command line and
+    ``null`` in a JSON file give ``""`` (:func:`maxrl_rs.config.coerce`). Give it as the field's default."""
+    return field(default=default, metadata={"optional": True})
 
 
 # -- [distributed] -------------------------------------------------------------------------------------------

@@ -9,14 +9,17 @@ Files are local ``.jsonl``, ``.json``, ``.parquet`` or ``.csv``, read with the `
   ``system_prompt``, when set, is put first as a system message (before a string prompt: a blank line);
 - a reference answer, column ``answer_field`` (default ``answer``); both fields take dotted paths into
   nested columns, so verl's ``reward_model.ground_truth`` works as is. Numbers become their text, dicts JSON
-  (``countdown``), a list of strings rows (``maze``);
+  (``countdown``), a list of strings rows (``maze``). With ``reward_fn`` the answer is checked the same way;
+  ``answer_field`` unset (``""``) says the function needs no reference (every reference is ``""``), and is
+  refused without ``reward_fn``;
 - optionally ``verifier``: the row's ``maxrl_rs.grade`` verifier (default ``task.dataset.verifier``).
 
 A verl-layout parquet file (``data_source``, ``prompt`` = messages, ``ability``, ``reward_model`` =
 ``{style, ground_truth}``, ``extra_info``) trains with ``answer_field = "reward_model.ground_truth"``.
 ``reward_fn`` scores responses with a Python function instead of the verifiers (:mod:`maxrl_rs.rewards`).
 
-Every row is checked before training (:func:`validate_rows`): a row with a missing or null field, a prompt
+Every row is checked before training (:func:`validate_rows`): a prompt or answer field that no row has is an
+error naming the fields the rows do have; a row with a missing or null field, a prompt
 that is neither a string nor messages, an empty answer, an unknown verifier or a reference the verifier
 cannot read is left out with a warning naming the file and the row index (0-based); more than 10% of such
 rows, or none usable, stop the run with the list (the same rule as JSONL files).
@@ -36,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import optional_str
 from maxrl_rs.tasks.base import Example, FileTask, Graded, register_task
 from maxrl_rs.tasks.jsonl import report_unusable
 
@@ -51,13 +55,13 @@ class DatasetOptions:
     into nested columns allowed); ``system_prompt``; the default ``verifier``; ``reward_fn``, a Python reward
     function replacing the verifiers (``module:function`` or ``file.py:function``); the token budget."""
 
-    train: str = ""
-    eval: str = ""
+    train: str = optional_str()
+    eval: str = optional_str()
     prompt_field: str = "prompt"
-    answer_field: str = "answer"
-    system_prompt: str = ""
+    answer_field: str = optional_str("answer")
+    system_prompt: str = optional_str()
     verifier: str = "math"
-    reward_fn: str = ""
+    reward_fn: str = optional_str()
     max_new_tokens: int = 512
 
 
@@ -117,13 +121,64 @@ def _fields(row: dict[str, Any]) -> str:
     return ", ".join(k for k, v in row.items() if v is not None)
 
 
+def _paths(node: Any, prefix: str = "") -> list[str]:
+    """Every field of a row as a dotted path, nested columns included (``reward_model.ground_truth``)."""
+    out = []
+    for k, v in node.items():
+        out.append(f"{prefix}{k}")
+        if isinstance(v, dict):
+            out += _paths(v, f"{prefix}{k}.")
+    return out
+
+
+def _has_path(row: dict[str, Any], path: str) -> bool:
+    """``path`` names a field of ``row``, null or not (:func:`get_field`'s lookup)."""
+    node: Any = row
+    if path in row:
+        return True
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def check_fields(rows: list[dict[str, Any]], options: DatasetOptions, path: str) -> None:
+    """ConfigError when the prompt or answer field names a field that no row of ``path`` has (a misspelled
+    ``answer_field`` would otherwise leave every row without a reference), naming the fields the rows have."""
+    import difflib
+
+    fields = _paths(rows[0]) if rows else []
+    for key in ("prompt_field", "answer_field"):
+        name = getattr(options, key)
+        if key == "answer_field" and not name:
+            continue  # no reference wanted (reward_fn only: DatasetTask checks it)
+        if any(_has_path(row, name) for row in rows):
+            continue
+        close = difflib.get_close_matches(name, fields, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        unset = ""
+        if key == "answer_field" and options.reward_fn:
+            unset = (
+                "; if the reward function needs no reference answer, unset task.dataset.answer_field "
+                '(answer_field = "" in the config file, --set task.dataset.answer_field=none)'
+            )
+        raise ConfigError(
+            f"task.dataset.{key}: no row of {path!r} has a field {name!r}{hint}; its rows have "
+            f"{', '.join(fields) or 'no fields'}{unset}"
+        )
+
+
 def validate_rows(rows: list[dict[str, Any]], options: DatasetOptions, path: str) -> list[Row]:
     """Check every row of ``path`` up front and return the usable ones, parsed.
 
-    Unusable rows are left out with a warning naming each as ``path: row i: why`` (0-based); as for JSONL
-    files (:func:`maxrl_rs.tasks.jsonl.report_unusable`), ConfigError listing them when no row or more than
-    10% of the rows are unusable.
+    A prompt or answer field that no row has is a ConfigError (:func:`check_fields`). Unusable rows are left
+    out with a warning naming each as ``path: row i: why`` (0-based); as for JSONL files
+    (:func:`maxrl_rs.tasks.jsonl.report_unusable`), ConfigError listing them when no row or more than 10% of
+    the rows are unusable. The same rules hold with ``reward_fn``; with ``answer_field`` unset every
+    reference is ``""``.
     """
+    check_fields(rows, options, path)
     out: list[Row] = []
     problems: list[tuple[int, str]] = []
     for i, row in enumerate(rows):
@@ -148,37 +203,43 @@ class _Unusable(ValueError):
 def _row(i: int, row: dict[str, Any], options: DatasetOptions) -> Row:
     from maxrl_rs.grading import VERIFIERS
 
-    python_reward = bool(options.reward_fn)
     try:
         prompt = get_field(row, options.prompt_field)
     except KeyError:
         raise _Unusable(
-            f"no field {options.prompt_field!r} (task.dataset.prompt_field); its fields: {_fields(row)}"
+            f"no field {options.prompt_field!r} (task.dataset.prompt_field), or it is null; "
+            f"its fields: {_fields(row)}"
         ) from None
     text, messages = _prompt(prompt, options.system_prompt, options.prompt_field)
-    try:
-        answer = get_field(row, options.answer_field)
-    except KeyError:
-        if not python_reward:
-            raise _Unusable(
-                f"no field {options.answer_field!r} (task.dataset.answer_field), or it is null; "
-                f"its fields: {_fields(row)}"
-            ) from None
-        answer = ""
-    verifier = row.get("verifier") or options.verifier
-    if python_reward:
+    if options.reward_fn:
         verifier = PYTHON_REWARD
-    elif verifier not in VERIFIERS:
-        raise _Unusable(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
-    if (isinstance(answer, float) and math.isnan(answer)) or answer == "":
-        if not python_reward:
-            raise _Unusable(f"field {options.answer_field!r} is empty ({answer!r})")
-        answer = ""
+    else:
+        verifier = row.get("verifier") or options.verifier
+        if verifier not in VERIFIERS:
+            raise _Unusable(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
+    reference = _answer(row, options.answer_field, verifier) if options.answer_field else ""
+    return Row(i, text, messages, reference, verifier)
+
+
+def _answer(row: dict[str, Any], field: str, verifier: str) -> str:
+    """The row's reference answer as text; _Unusable when it is missing, null or empty."""
+    try:
+        answer = get_field(row, field)
+    except KeyError:
+        raise _Unusable(
+            f"no field {field!r} (task.dataset.answer_field), or it is null; its fields: {_fields(row)}"
+        ) from None
+    if (isinstance(answer, float) and math.isnan(answer)) or (  # an empty CSV cell
+        isinstance(answer, (list, tuple, np.ndarray)) and len(answer) == 0
+    ):
+        raise _Unusable(f"field {field!r} is empty ({answer!r})")
     try:
         reference = _reference(answer, verifier)
     except TypeError as e:
-        raise _Unusable(f"field {options.answer_field!r} {e}") from None
-    return Row(i, text, messages, reference, verifier)
+        raise _Unusable(f"field {field!r} {e}") from None
+    if not reference.strip():
+        raise _Unusable(f"field {field!r} is empty ({answer!r})")
+    return reference
 
 
 def _prompt(value: Any, system: str, field: str) -> tuple[str, tuple[tuple[str, str], ...] | None]:
@@ -260,6 +321,11 @@ class DatasetTask(FileTask):
         if not options.train:
             raise ConfigError(
                 "task.dataset.train: path to a .jsonl, .json, .parquet or .csv file is required"
+            )
+        if not options.answer_field and not options.reward_fn:
+            raise ConfigError(
+                "task.dataset.answer_field: unset, but the verifiers grade against a reference answer in "
+                "every row: name the field that holds it (only a task.dataset.reward_fn may go without one)"
             )
         super().__init__(options, **kwargs)
         self._reward_fn = None

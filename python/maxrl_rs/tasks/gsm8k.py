@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import optional_str
 from maxrl_rs.tasks.base import Example, Task, register_task
 from maxrl_rs.tasks.dataset import read_rows
 from maxrl_rs.tasks.word_problems import INSTRUCTION
@@ -26,7 +27,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "data" / "gsm8k_test_300.json
 class Gsm8kOptions:
     """``[task.gsm8k]``: ``path`` of a GSM8K-style JSONL (empty: the shipped 300 test problems), budget."""
 
-    path: str = ""
+    path: str = optional_str()
     max_new_tokens: int = 256
 
 

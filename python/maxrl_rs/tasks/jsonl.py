@@ -15,6 +15,7 @@ from pathlib import Path
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.grading import INVALID_REFERENCE, VERIFIERS, reference_text
 from maxrl_rs.jsonl_reader import read_lines
+from maxrl_rs.options import optional_str
 from maxrl_rs.tasks.base import Example, FileTask, register_task
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,8 @@ log = logging.getLogger(__name__)
 class JsonlOptions:
     """``[task.jsonl]``: ``train`` and optional ``eval`` JSONL paths, default ``verifier``, token budget."""
 
-    train: str = ""
-    eval: str = ""
+    train: str = optional_str()
+    eval: str = optional_str()
     verifier: str = "math"
     max_new_tokens: int = 512
 
