@@ -33,3 +33,19 @@ def wrong_length(prompts, responses, references):
 
 def no_verdict(prompts, responses, references):
     return [None] * len(responses)
+
+
+def raises_on_model_output(prompts, responses, references):
+    """Scores the reference and an empty response (the trial call before training), raises on others."""
+    for r, ref in zip(responses, references):
+        if r not in ("", ref):
+            raise KeyError(f"unexpected {r!r}")
+    return [float(r == ref) for r, ref in zip(responses, references)]
+
+
+def returns_text(prompts, responses, references):
+    return "1"
+
+
+def returns_strings(prompts, responses, references):
+    return ["1"] * len(responses)

@@ -5,6 +5,7 @@ every row checked up front with the file and row index."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -276,21 +277,29 @@ def test_reward_function_errors_name_the_function_and_the_row(tmp_path):
     examples = [task.train_example(i) for i in range(task.num_train)] + task.eval_examples()
     n = len(examples)
     with pytest.raises(
-        RewardFunctionError, match=r"_byo_rewards\.half returned 0\.5 for row 0 \(example 'train:\d'\).*maxrl"
+        RewardFunctionError,
+        match=rf"^reward_fn _byo_rewards:half returned 0\.5 for example '{examples[0].id}' \(prompt "
+        rf"'{examples[0].prompt}', response '3'; row 0 of a batch of {n}\); algo\.estimator 'maxrl' needs",
     ):
         task.grade(["3"] * n, examples)
     _, task = reward_task(tmp_path, "half", "algo.estimator=grpo")  # graded scores are fine for grpo
     np.testing.assert_array_equal(task.grade(["3"] * n, examples).rewards, [0.5] * n)
     _, task = reward_task(tmp_path, "raises_on_three")
     three = next(i for i, ex in enumerate(examples) if ex.reference == "3")
+    line = _byo_rewards.raises_on_three.__code__.co_firstlineno + 2
     with pytest.raises(
         RewardFunctionError,
-        match=rf"_byo_rewards\.raises_on_three raised ValueError: cannot score 3 on a batch of {n} "
-        rf"responses; called row by row, row {three} \(example '{examples[three].id}'\) raises first",
+        match=rf"^reward_fn _byo_rewards:raises_on_three raised ValueError: cannot score 3 \(at "
+        rf".*_byo_rewards\.py:{line}\) on example '{examples[three].id}' \(prompt "
+        rf"'{examples[three].prompt}', response 'x'; row {three} of a batch of {n}\)$",
     ):
         task.grade(["x"] * n, examples)
     _, task = reward_task(tmp_path, "wrong_length")
-    with pytest.raises(RewardFunctionError, match=rf"wrong_length returned 1 scores for {n} responses"):
+    with pytest.raises(
+        RewardFunctionError,
+        match=rf"^reward_fn _byo_rewards:wrong_length returned 1 scores for {n} responses \(of a batch of "
+        rf"{n}\)",
+    ):
         task.grade(["x"] * n, examples)
     _, task = reward_task(tmp_path, "no_verdict_on_odd_rows")
     g = task.grade([ex.reference for ex in examples], examples)
@@ -471,3 +480,120 @@ def test_an_unset_answer_field_means_no_reference_for_a_reward_function(tmp_path
     cfg = run_config(tmp_path, model, f"task.dataset.train={data}", "task.dataset.answer_field=none")
     with pytest.raises(ConfigError, match=r"task\.dataset\.answer_field: unset, but the verifiers"):
         make_task(cfg)
+
+
+# -- a reward function that fails: one line naming it, nothing left behind ----------------------------------
+
+BROKEN = """
+def score(prompts, responses, references):
+    return [float(r == ref) for r, ref in zip(responses, references)]
+
+
+def broken(prompts, responses, references):
+    raise ValueError("scorer is broken")
+"""
+
+
+def cli_train(tmp_path, model, data, spec, *extra):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    sets = [f"model.path={model}", "task.name=dataset", "task.eval_size=2", "task.dataset.max_new_tokens=3"]
+    sets += [*messages_options(data, spec), "train.steps=1", "train.prompts_per_step=2", "rollout.n=4"]
+    sets += ["eval.samples=2", "log.tensorboard=false", *extra]
+    return CliRunner().invoke(main, ["train", "--quiet", *(a for s in sets for a in ("--set", s))])
+
+
+@pytest.mark.parametrize(
+    ("spec", "extra", "message"),
+    [
+        (
+            "my_reward.py:broken",
+            [],
+            r"reward_fn my_reward\.py:broken raised ValueError: scorer is broken \(at my_reward\.py:7\) on "
+            r"example 'train:2' \(prompt 'add 1 4', response '5'; in a trial call before training\); "
+            r"a reward function must score any response",
+        ),
+        (
+            "_byo_rewards:half",
+            [],
+            r"reward_fn _byo_rewards:half returned 0\.5 for example 'train:2' \(prompt 'add 1 4', response "
+            r"'5'; in a trial call before training\); algo\.estimator 'maxrl' needs scores of 0 or 1",
+        ),
+        (
+            "_byo_rewards:wrong_length",
+            ["algo.estimator=grpo"],
+            r"reward_fn _byo_rewards:wrong_length returned 1 scores for 2 responses \(in a trial call before "
+            r"training\); it must return one per response",
+        ),
+        (
+            "_byo_rewards:returns_text",
+            [],
+            r"reward_fn _byo_rewards:returns_text returned a str for 2 responses .*a list of scores",
+        ),
+        (
+            "_byo_rewards:returns_strings",
+            [],
+            r"reward_fn _byo_rewards:returns_strings returned '1' for example 'train:2' .*finite numbers",
+        ),
+    ],
+)
+def test_a_reward_function_that_fails_is_one_line_before_anything_is_written(
+    tmp_path, monkeypatch, spec, extra, message
+):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    (tmp_path / "my_reward.py").write_text(BROKEN)
+    monkeypatch.chdir(tmp_path)
+    r = cli_train(tmp_path, model, data, spec, "out=runs/a", *extra)
+    assert r.exit_code == 1, r.output
+    (line,) = r.output.strip().splitlines()
+    assert re.match(rf"Error: {message}", line), line
+    assert "Traceback" not in r.output and "_maxrl_reward_" not in r.output
+    assert not (tmp_path / "runs").exists()
+    # Fixed, the same command with the same --out just works.
+    r = cli_train(tmp_path, model, data, "my_reward.py:score", "out=runs/a", "algo.estimator=grpo")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_reward_function_that_fails_during_the_run_leaves_no_run_directory(tmp_path, monkeypatch):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    (tmp_path / "my_reward.py").write_text(BROKEN)
+    monkeypatch.chdir(tmp_path)
+    r = cli_train(tmp_path, model, data, "_byo_rewards:raises_on_model_output", "out=runs/a")
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    error = r.output.strip().splitlines()[-1]
+    assert re.match(
+        r"Error: reward_fn _byo_rewards:raises_on_model_output raised KeyError: \"unexpected '.*'\" \(at "
+        r".*_byo_rewards\.py:\d+\) on example '(eval|train):\d' \(prompt 'add \d \d', response '.*'; row \d+ "
+        r"of a batch of \d+\)$",
+        error,
+    ), error
+    assert "removed what it wrote in" in r.output
+    assert not (tmp_path / "runs").exists()
+    r = cli_train(tmp_path, model, data, "my_reward.py:score", "out=runs/a")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "runs" / "a" / "checkpoints" / "step-1").is_dir()
+
+
+def test_eval_with_a_failing_reward_function_is_one_line_before_sampling(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import maxrl_rs.rollout.base as base
+    from maxrl_rs.cli import main
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+
+    def refuse(name):
+        raise AssertionError("sampling started before the reward function was checked")
+
+    monkeypatch.setattr(base, "backend_class", refuse)
+    sets = ["task.name=dataset", "task.eval_size=2", *messages_options(data, "_byo_rewards:half")]
+    r = CliRunner().invoke(main, ["eval", str(model), "--n", "2", *(a for s in sets for a in ("--set", s))])
+    assert r.exit_code == 1, r.output
+    assert "Error: reward_fn _byo_rewards:half returned 0.5 for example" in r.output
+    assert "Traceback" not in r.output

@@ -184,7 +184,7 @@ def test_non_model_directory_names_what_is_missing(tmp_path, files, missing) -> 
 
 
 def test_model_path_that_is_missing_or_a_plain_file(tmp_path) -> None:
-    with pytest.raises(ConfigError, match=r"model\.path: .*absent.* is not a directory"):
+    with pytest.raises(ConfigError, match=r"model\.path: directory .*absent.* does not exist \(paths given"):
         load_pretrained(tmp_path / "absent")
     f = tmp_path / "weights.bin"
     f.write_text("x")

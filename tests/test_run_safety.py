@@ -283,6 +283,134 @@ def test_dataset_gsm8k_and_reward_paths_are_made_absolute(tmp_path, monkeypatch)
         )
 
 
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """``project/conf/run.toml`` next to ``data/t.jsonl`` and ``my_reward.py``; the command runs in
+    ``project/work``, so a path relative to the one directory is not one relative to the other."""
+    conf = tmp_path / "project" / "conf"
+    (conf / "data").mkdir(parents=True)
+    (conf / "data" / "t.jsonl").write_text('{"prompt": "p", "answer": "1"}\n')
+    (conf / "my_reward.py").write_text("def score(p, r, a):\n    return [0.0] * len(r)\n")
+    (conf / "run.toml").write_text('[task]\nname = "dataset"\n')
+    work = tmp_path / "project" / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return conf
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fix"),
+    [
+        ("task.dataset.train", "data/t.jsonl", "--set task.dataset.train=../conf/data/t.jsonl"),
+        (
+            "task.dataset.reward_fn",
+            "my_reward.py:score",
+            "--set task.dataset.reward_fn=../conf/my_reward.py:score",
+        ),
+        ("task.jsonl.eval", "data/t.jsonl", "--set task.jsonl.eval=../conf/data/t.jsonl"),
+        ("model.path", "data", "--set model.path=../conf/data"),
+    ],
+)
+def test_a_set_path_found_only_next_to_the_config_file_says_so(project, key, value, fix):
+    with pytest.raises(ConfigError) as e:
+        load_config(project / "run.toml", [f"{key}={value}"])
+    work = Path.cwd()
+    file = value.split(":")[0]
+    want = (
+        f"{key}: {str(work / file)!r} does not exist: a path given with --set is relative to the current "
+        f"directory ({str(work)!r}); relative to the config file's directory it is {str(project / file)!r}, "
+        f"which exists: give {fix} (or the absolute path)"
+    )
+    assert str(e.value) == want
+    r = cli("--config", str(project / "run.toml"), "--set", f"{key}={value}", "--out", "run")
+    assert r.exit_code == 2 and fix in r.output and not (work / "run").exists()
+
+
+def test_a_config_path_found_only_in_the_current_directory_says_so(project):
+    (Path.cwd() / "mine.jsonl").write_text('{"prompt": "p", "answer": "1"}\n')
+    (project / "run.toml").write_text('[task.dataset]\ntrain = "mine.jsonl"\n')
+    with pytest.raises(ConfigError) as e:
+        read_file(project / "run.toml")
+    assert str(e.value) == (
+        f"task.dataset.train: {str(project / 'mine.jsonl')!r} does not exist: a path in a config file is "
+        f"relative to that file's directory ({str(project)!r}); relative to the current directory it is "
+        f"{str(Path.cwd() / 'mine.jsonl')!r}, which exists: give task.dataset.train = '../work/mine.jsonl' "
+        "in the config file (or the absolute path)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "fix"),
+    [
+        ("config", "give task.dataset.reward_fn = 'my_reward.py:score' in the config file"),
+        ("set", "give --set task.dataset.reward_fn=../conf/my_reward.py:score"),
+    ],
+)
+def test_a_module_reward_spec_naming_a_file_next_to_the_user_says_to_name_the_file(project, how, fix):
+    if how == "config":
+        (project / "run.toml").write_text('[task.dataset]\nreward_fn = "my_reward:score"\n')
+        args = []
+    else:
+        args = ["task.dataset.reward_fn=my_reward:score"]
+    with pytest.raises(ConfigError) as e:
+        load_config(project / "run.toml", args)
+    message = str(e.value)
+    assert message.startswith(
+        "task.dataset.reward_fn: no module 'my_reward' can be imported, but "
+        f"{str(project / 'my_reward.py')!r} exists; 'module:function' imports a module from Python's path"
+    )
+    assert fix in message
+
+
+def test_a_module_reward_spec_next_to_the_current_directory_hints_at_load_time(tmp_path, monkeypatch):
+    from maxrl_rs.rewards import load_reward_fn
+
+    (tmp_path / "their_reward.py").write_text("def score(p, r, a):\n    return [0.0] * len(r)\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        ConfigError,
+        match=r"cannot import module 'their_reward' .*; did you mean the file "
+        r"their_reward\.py:score\? 'module:function' imports a module",
+    ):
+        load_reward_fn("their_reward:score")
+    assert load_reward_fn("their_reward.py:score").name == "their_reward.py:score"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "call", "message"),
+    [
+        (["task.name=dataset", "task.dataset.train=ABSENT.jsonl"], "data", "task.dataset.train: file"),
+        (["task.name=jsonl", "task.jsonl.train=ABSENT.jsonl"], "data", "task.jsonl.train: file"),
+        (["task.name=jsonl", "task.jsonl.train=D", "task.jsonl.eval=ABSENT.jsonl"], "data",
+         "task.jsonl.eval: file"),
+        (["task.name=gsm8k", "task.gsm8k.path=ABSENT.jsonl"], "eval", "task.gsm8k.path: file"),
+        (["task.name=dataset", "task.dataset.train=D", "task.dataset.reward_fn=ABSENT.py:f"], "task",
+         "task.dataset.reward_fn: file"),
+        (["model.path=ABSENT"], "model", "model.path: directory"),
+        (["model.path=ABSENT.gguf"], "model", "model.path: GGUF file"),
+    ],
+)  # fmt: skip
+def test_a_missing_input_path_says_how_relative_paths_are_read(tmp_path, overrides, call, message):
+    from maxrl_rs.run import load_pretrained, make_task
+
+    data = write_rows(tmp_path / "d.jsonl", [GOOD] * 3)
+    absent = tmp_path / "absent"
+    overrides = [o.replace("ABSENT", str(absent)).replace("=D", f"={data}") for o in overrides]
+    cfg = load_config(None, ["task.eval_size=1", *overrides])
+    missing = next(o.split("=", 1)[1] for o in overrides if "absent" in o).removesuffix(":f")
+    with pytest.raises(ConfigError) as e:
+        if call == "model":
+            load_pretrained(cfg.model.path)
+        elif call == "eval":
+            make_task(cfg).eval_examples()
+        else:
+            make_task(cfg).num_train  # noqa: B018
+    assert str(e.value) == (
+        f"{message} {missing!r} does not exist (paths given with --set are relative to the current "
+        "directory, paths in a config file to that file's directory)"
+    )
+
+
 def test_resume_with_fewer_steps_than_done_is_refused_and_keeps_the_config(run):
     before = snapshot(run)
     r = cli("--resume", str(run), "--steps", "1")
@@ -419,6 +547,60 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path, bad):
     r = cli("--out", str(out), *SETS, *bad)
     assert r.exit_code == 2, r.output
     assert not out.exists()
+
+
+class _Broken(RuntimeError):
+    pass
+
+
+def fail_at(step: int):
+    """A trainer hook that raises at ``step``, as a user's hook or reward function might."""
+
+    def hook(batch):
+        if batch.step == step:
+            raise _Broken(f"hook failed at step {step}")
+
+    return hook
+
+
+def test_a_run_failing_before_its_first_checkpoint_keeps_only_its_warm_start(tmp_path, caplog):
+    out = tmp_path / "new" / "run"
+    with pytest.raises(_Broken):
+        train(tiny(out, "train.steps=3", "checkpoint.every=2"), hooks=[fail_at(1)])
+    assert sorted(p.name for p in out.iterdir()) == [rundir.SFT_DIR]
+    assert "the run failed before its first checkpoint: removed what it wrote" in caplog.text
+    # The same out, no --overwrite: the run starts afresh and reuses the warm-start.
+    summary = train(tiny(out, "train.steps=1"))
+    assert summary.sft is not None and summary.sft.cached
+    assert [s for s, _ in ckpt.step_dirs(out)] == [1]
+    # Without a warm-start nothing is left, not even the directories made for it.
+    bare = tmp_path / "a" / "b"
+    with pytest.raises(_Broken):
+        train(tiny(bare, "train.steps=1", "sft.steps=0"), hooks=[fail_at(1)])
+    assert not (tmp_path / "a").exists()
+    # A directory that existed stays, with what it held.
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    with pytest.raises(_Broken):
+        train(tiny(kept, "train.steps=1", "sft.steps=0"), hooks=[fail_at(1)])
+    assert kept.is_dir() and not any(kept.iterdir())
+
+
+def test_a_run_failing_after_a_checkpoint_keeps_everything(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(_Broken):
+        train(tiny(out, "train.steps=3", "checkpoint.every=1", "sft.steps=0"), hooks=[fail_at(2)])
+    assert [s for s, _ in ckpt.step_dirs(out)] == [1]
+    assert (out / "config.json").is_file() and (out / "metrics.jsonl").is_file()
+    r = cli("--resume", str(out))
+    assert r.exit_code == 0 and "final (step 3)" in r.output, r.output
+
+
+def test_overwrite_then_failure_removes_the_new_files_and_keeps_the_warm_start(run):
+    assert (run / rundir.SFT_DIR).is_dir()
+    with pytest.raises(_Broken):
+        train(tiny(run, "train.steps=2"), overwrite=True, hooks=[fail_at(1)])
+    assert {p.name for p in run.iterdir()} - {rundir.LOCK_FILE} == {rundir.SFT_DIR}
 
 
 def test_rerun_over_an_existing_run_is_refused_unless_overwrite(run):
@@ -569,15 +751,14 @@ def test_full_disk_writing_config_or_metrics(tmp_path, monkeypatch):
     assert (
         r.exit_code == 1 and f"no space left on device while writing {str(out / 'config.json')!r}" in r.output
     )
-    assert not (out / "config.json").exists()
-    assert not [p for p in out.iterdir() if p.name.startswith(".config.json")]
+    assert not out.exists()  # nor any temporary: a failed start takes back what it wrote
 
 
 # -- model directories ---------------------------------------------------------------------------------------
 
 
 def test_model_dir_check_names_what_is_missing(tmp_path, base_run):
-    with pytest.raises(ConfigError, match="is not a directory"):
+    with pytest.raises(ConfigError, match=r"directory '.*absent' does not exist \(paths given with --set"):
         check_model_dir(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match=r"has no config\.json; it is not a Hugging Face model"):

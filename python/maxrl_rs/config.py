@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import importlib.util
 import json
 import os
 import types
@@ -32,6 +33,7 @@ from maxrl_rs.errors import ConfigError
 from maxrl_rs.losses import check_loss_settings
 from maxrl_rs.models import is_model_config
 from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
+from maxrl_rs.rewards import MODULE_OR_FILE, is_file_spec, module_file
 from maxrl_rs.tasks import (
     ArithmeticOptions,
     DatasetOptions,
@@ -332,14 +334,24 @@ def absolute_path(value: Any, base: str | Path) -> Any:
         return value
     file, sep, function = value.rpartition(":")
     if sep and file and "/" not in function and "\\" not in function:
-        if not (file.endswith(".py") or "/" in file or "\\" in file):
+        if not is_file_spec(file):
             return value  # package.module:function
         return f"{absolute_path(file, base)}:{function}"
     return os.path.normpath(os.path.join(base, os.path.expanduser(value)))
 
 
-def _resolve_paths(data: dict[str, Any], base: str | Path) -> dict[str, Any]:
-    """A copy of nested dict ``data`` with the values of :data:`PATH_KEYS` made absolute against ``base``."""
+#: Path keys that name inputs, which must exist (``out`` is made by the run).
+INPUT_PATH_KEYS = tuple(k for k in PATH_KEYS if k != "out")
+
+
+def _resolve_paths(
+    data: dict[str, Any], base: str | Path, *, meant: str | Path | None = None, on_command_line: bool = False
+) -> dict[str, Any]:
+    """A copy of nested dict ``data`` with the values of :data:`PATH_KEYS` made absolute against ``base``.
+
+    ``meant``: the directory the user may have had in mind instead (the current directory for a config
+    file, the config file's for ``--set``); an input path that does not exist against ``base`` but does
+    against ``meant`` is a ConfigError saying so (see :func:`_check_meant`)."""
     out = copy.deepcopy(data)
     for dotted in PATH_KEYS:
         *parents, leaf = dotted.split(".")
@@ -347,8 +359,55 @@ def _resolve_paths(data: dict[str, Any], base: str | Path) -> dict[str, Any]:
         for part in parents:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict) and leaf in node:
-            node[leaf] = absolute_path(node[leaf], base)
+            value = absolute_path(node[leaf], base)
+            if meant is not None and dotted in INPUT_PATH_KEYS and Path(meant) != Path(base):
+                _check_meant(dotted, node[leaf], value, Path(base), Path(meant), on_command_line)
+            node[leaf] = value
     return out
+
+
+def _check_meant(key: str, raw: Any, value: str, base: Path, meant: Path, on_command_line: bool) -> None:
+    """ConfigError when relative input path ``raw`` does not exist as ``value`` (read against ``base``) but
+    does against ``meant``: the other rule for relative paths was meant. An importable reward module that
+    cannot be imported while ``module.py`` lies in either directory gets the same treatment."""
+    if not isinstance(raw, str) or not raw or os.path.isabs(os.path.expanduser(raw)):
+        return
+    function = ""
+    if key == "task.dataset.reward_fn":
+        module, sep, function = raw.rpartition(":")
+        if not sep or not module:
+            return  # not a spec: loading it says what it must look like
+        if not is_file_spec(module):
+            if importlib.util.find_spec(module.split(".")[0]) is not None:  # finds, imports nothing
+                return
+            file = module_file(module, [base, meant])
+            if file is not None:
+                raise ConfigError(
+                    f"{key}: no module {module!r} can be imported, but {str(file)!r} exists; "
+                    f"{MODULE_OR_FILE}: give {_give(key, f'{file}:{function}', base, on_command_line)}"
+                )
+            return
+        raw, value, function = module, value.rpartition(":")[0], f":{function}"
+    there = os.path.normpath(os.path.join(meant, os.path.expanduser(raw)))
+    if os.path.exists(value) or not os.path.exists(there):
+        return
+    if on_command_line:
+        rule = f"a path given with --set is relative to the current directory ({str(base)!r})"
+    else:
+        rule = f"a path in a config file is relative to that file's directory ({str(base)!r})"
+    where = "the config file's directory" if on_command_line else "the current directory"
+    raise ConfigError(
+        f"{key}: {value!r} does not exist: {rule}; relative to {where} it is {there!r}, which exists: "
+        f"give {_give(key, there + function, base, on_command_line)}"
+    )
+
+
+def _give(key: str, value: str, base: Path, on_command_line: bool) -> str:
+    """How to write absolute path ``value`` (a reward spec's file part too) relative to ``base``."""
+    rel = os.path.relpath(value, base)
+    if on_command_line:
+        return f"--set {key}={rel} (or the absolute path)"
+    return f"{key} = {rel!r} in the config file (or the absolute path)"
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -359,22 +418,25 @@ def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] 
     cfg = Config()
     if path is not None:
         cfg = merge(cfg, read_file(path))
+    config_dir = Path(path).absolute().parent if path is not None else None
     for item in overrides:
-        cfg = apply_override(cfg, item)
+        cfg = apply_override(cfg, item, config_dir=config_dir)
     validate(cfg)
     return cfg
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
     """The nested dict of a ``.toml`` or ``.json`` config file, its paths made absolute against the file's
-    directory."""
+    directory (ConfigError for an input path that exists only relative to the current directory)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist")
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
-            return _resolve_paths(_toml_loads(p.read_text(encoding="utf-8")), p.absolute().parent)
+            return _resolve_paths(
+                _toml_loads(p.read_text(encoding="utf-8")), p.absolute().parent, meant=Path.cwd()
+            )
         if suffix == ".json":
             data = json.loads(p.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
@@ -386,7 +448,7 @@ def read_file(path: str | Path) -> dict[str, Any]:
                     f"config; to train or evaluate that model give model.path={model_dir} "
                     f"(--set model.path={model_dir})"
                 )
-            return _resolve_paths(data, p.absolute().parent)
+            return _resolve_paths(data, p.absolute().parent, meant=Path.cwd())
     except UnicodeDecodeError as e:
         raise ConfigError(f"config file {str(p)!r} is not UTF-8 text (byte {e.start})") from None
     except (ValueError, TypeError) as e:  # tomllib.TOMLDecodeError and JSONDecodeError are ValueErrors
@@ -428,8 +490,10 @@ def merge(cfg: Any, data: dict[str, Any], prefix: str = "") -> Any:
     return dataclasses.replace(cfg, **changes)
 
 
-def apply_override(cfg: Config, item: str) -> Config:
-    """Apply one ``dotted.key=value`` override; the value is parsed as the key's type."""
+def apply_override(cfg: Config, item: str, *, config_dir: str | Path | None = None) -> Config:
+    """Apply one ``dotted.key=value`` override; the value is parsed as the key's type, a path made absolute
+    against the current directory. ``config_dir``: the directory of the config file the override goes with;
+    an input path that exists only relative to it is a ConfigError saying so."""
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like key=value (e.g. train.steps=100)")
     key, raw = (s.strip() for s in item.split("=", 1))
@@ -450,7 +514,10 @@ def apply_override(cfg: Config, item: str) -> Config:
         nested = {part: nested}
     cfg = merge(cfg, nested)
     if key in PATH_KEYS:  # relative to where the command runs
-        cfg = merge(cfg, _resolve_paths(_nested(key, _get(cfg, key)), os.getcwd()))
+        resolved = _resolve_paths(
+            _nested(key, _get(cfg, key)), os.getcwd(), meant=config_dir, on_command_line=True
+        )
+        cfg = merge(cfg, resolved)
     return cfg
 
 

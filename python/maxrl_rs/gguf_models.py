@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import missing_path
 
 #: Sampling settings a GGUF's metadata (or transformers' defaults) may carry into generation_config.json
 #: that would change what ``generate`` samples from; the trainer's log-probs assume plain temperature
@@ -71,7 +72,7 @@ def gguf_model_dir(path: str | Path, *, cache: str | Path | None = None, log: An
     """
     src = Path(path).expanduser()
     if not src.is_file():
-        raise ConfigError(f"model.path: GGUF file {str(path)!r} does not exist")
+        raise missing_path("model.path", path, "GGUF file")
     root = Path(cache) if cache is not None else cache_root()
     dest = root / cache_key(src)
     say = log if log is not None else _once_to_stderr(dest)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.options import missing_path
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIAL_TOKENS = (PAD, BOS, EOS)
@@ -144,6 +145,8 @@ def check_model_dir(path: str | Path, key: str = "model.path") -> None:
     weights or its tokenizer files. Checked before loading, so that transformers' guesses (such as a hint to
     install sentencepiece) never stand in for the cause."""
     p = Path(path)
+    if not p.exists():
+        raise missing_path(key, path, "directory")
     if not p.is_dir():
         raise ConfigError(f"{key}: {str(path)!r} is not a directory")
     if (p / "checkpoints").is_dir() or (p / "metrics.jsonl").is_file():

@@ -21,6 +21,18 @@ def need(ok: bool, key: str, why: str) -> None:
         raise ConfigError(f"{key}: {why}")
 
 
+#: How relative paths in a config are read, said with every path that does not exist (:func:`missing_path`).
+RELATIVE_PATHS = (
+    "paths given with --set are relative to the current directory, paths in a config file to that file's "
+    "directory"
+)
+
+
+def missing_path(key: str, path: object, what: str = "file") -> ConfigError:
+    """``"key: file '/abs/path' does not exist (how relative paths are read)"``."""
+    return ConfigError(f"{key}: {what} {str(path)!r} does not exist ({RELATIVE_PATHS})")
+
+
 def optional_str(default: str = "") -> Any:
     """A string key that may be unset, ``""`` meaning unset: ``none`` or ``null`` on the command line and
     ``null`` in a JSON file give ``""`` (:func:`maxrl_rs.config.coerce`). Give it as the field's default."""

@@ -57,7 +57,7 @@ from maxrl_rs.tasks.dataset import DatasetTask
 from maxrl_rs.tasks.encoding import check_tokenizer, examples_to_check
 from maxrl_rs.trainer import Hook, Trainer, check_world_size
 
-SFT_DIR = "sft"
+SFT_DIR = rundir.SFT_DIR
 log = logging.getLogger(__name__)
 
 
@@ -119,7 +119,7 @@ def load_pretrained(path: str | Path, *, progress: bool = True) -> tuple[Any, An
     from transformers import AutoModelForCausalLM
 
     with quiet_library_bars(not progress):
-        p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+        p = gguf_model_dir(path) if is_gguf(path) and not Path(path).is_dir() else Path(path)
         if lora.is_adapter_dir(p):  # a LoRA run's checkpoint: the adapter merged into the base it names
             model, tokenizer = lora.load_merged(p), pretrained_tokenizer(p)
             return _padded_left(model, tokenizer)
@@ -135,7 +135,7 @@ def load_pretrained(path: str | Path, *, progress: bool = True) -> tuple[Any, An
 def pretrained_tokenizer(path: str | Path) -> Any:
     """The tokenizer :func:`load_pretrained` gives for a model directory (a checkpoint's, an adapter's, or a
     ``.gguf`` file's converted one), without loading the weights. FileError when it does not load."""
-    p = gguf_model_dir(path) if is_gguf(path) and Path(path).is_file() else Path(path)
+    p = gguf_model_dir(path) if is_gguf(path) and not Path(path).is_dir() else Path(path)
     try:
         return load_tokenizer(p)
     except Exception as e:  # a garbled tokenizer file: say which model, not only what failed
@@ -271,15 +271,39 @@ def train(
 
     With ``distributed.strategy`` ddp or fsdp every torchrun rank runs this; rank 0 alone writes the run
     directory, the SFT warm-start, metrics and checkpoints (see :mod:`maxrl_rs.distributed`).
+
+    A new run that fails (raises) before its first checkpoint removes what it wrote in ``out``, but a cached
+    SFT warm-start, which the next run there reuses when its settings match (:class:`maxrl_rs.rundir.NewRun`);
+    Ctrl-C keeps it, to be resumed.
     """
+    started: list[rundir.NewRun] = []  # filled on rank 0 when the new run creates its directory
     with (
         torch_threads(cpu_threads(cfg)),
         distributed.session(cfg.distributed, cfg.device) as (ctx, device),
         contextlib.ExitStack() as stack,
     ):
-        return _train(
-            cfg, ctx, device, stack, resume=resume, overwrite=overwrite, hooks=hooks, progress=progress
-        )
+        try:
+            return _train(
+                cfg,
+                ctx,
+                device,
+                stack,
+                resume=resume,
+                overwrite=overwrite,
+                hooks=hooks,
+                progress=progress,
+                started=started,
+            )
+        except Exception:
+            if started and started[0].undo():  # the lock is still held: nothing else writes there meanwhile
+                log.warning(
+                    "the run failed before its first checkpoint: removed what it wrote in %s%s",
+                    started[0].run_dir,
+                    " (its cached SFT warm-start stays, for the next run)"
+                    if (started[0].run_dir / SFT_DIR).is_dir()
+                    else "",
+                )
+            raise
 
 
 def _on_main(ctx: distributed.DistContext, fn: Callable[[], Any]) -> Any:
@@ -385,6 +409,7 @@ def _train(
     overwrite: bool,
     hooks: Sequence[Hook],
     progress: bool | None,
+    started: list[rundir.NewRun],
 ) -> RunSummary:
     import torch
     from tqdm.auto import tqdm
@@ -407,6 +432,7 @@ def _train(
     seed_everything(cfg.seed)
     task = make_task(cfg)
     task.num_train  # noqa: B018 - reads and checks the task's data (user JSONL) before anything is written
+    task.check_grading()  # a user's reward function that fails, before anything is written
     if cfg.model.path:  # a missing model, or one whose tokenizer cannot encode the task, before any file
         if is_gguf(cfg.model.path):
             gguf_model_dir(cfg.model.path)  # converted (once) or its absence named
@@ -463,6 +489,7 @@ def _train(
         distributed.barrier(ctx)  # every rank has looked before rank 0 writes
 
         def create() -> None:  # the config and the model have loaded: now the run directory is made
+            started.append(rundir.NewRun(run_dir, overwrite=overwrite))
             stack.enter_context(rundir.run_lock(run_dir))
             if overwrite:
                 rundir.clear_run(run_dir)

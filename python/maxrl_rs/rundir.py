@@ -19,6 +19,9 @@ from maxrl_rs.metrics import METRICS_FILE
 from maxrl_rs.models import is_model_dir
 
 LOCK_FILE = ".lock"
+#: The cached SFT warm-start (see :mod:`maxrl_rs.run`): kept by ``--overwrite`` and by a failed start, and
+#: reused by the next run in the directory when its settings match.
+SFT_DIR = "sft"
 #: What a run writes at its top level; ``--overwrite`` removes all but the cached warm-start.
 RUN_FILES = (ckpt.CONFIG_FILE, METRICS_FILE, "tensorboard", ckpt.CHECKPOINTS)
 
@@ -94,8 +97,8 @@ def check_new_run(run_dir: Path, *, overwrite: bool) -> None:
         return
     if not run_dir.is_dir():
         raise ConfigError(f"out: {str(run_dir)!r} exists and is not a directory")
-    entries = {p.name for p in run_dir.iterdir()} - {LOCK_FILE}
-    if not entries:
+    entries = {p.name for p in run_dir.iterdir()} - {LOCK_FILE, SFT_DIR}
+    if not entries:  # empty, or what a failed start left: its cached warm-start
         return
     if ckpt.CONFIG_FILE not in entries:
         raise ConfigError(
@@ -109,6 +112,37 @@ def check_new_run(run_dir: Path, *, overwrite: bool) -> None:
             f"out: {str(run_dir)!r} already holds {held}; continue it with --resume {run_dir}, "
             "replace it with --overwrite, or pick another --out"
         )
+
+
+class NewRun:
+    """What a new run adds to its directory, so that a run failing before its first checkpoint can take it
+    back (:meth:`undo`) and a retry with the same ``out`` starts afresh.
+
+    Made just before the run creates its directory: it records whether the directory (and which of its
+    parents) existed, and the entries it held (those ``overwrite`` clears do not count: the old run is gone).
+    """
+
+    def __init__(self, run_dir: Path, *, overwrite: bool) -> None:
+        self.run_dir = run_dir
+        self.made = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # deepest first
+        had = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
+        self.had = had - set(RUN_FILES) if overwrite else had
+
+    def undo(self) -> bool:
+        """Remove what the run added (the cached warm-start stays), and the directories made for it that are
+        then empty; nothing once it has a checkpoint. True when something was removed."""
+        if not self.run_dir.is_dir() or ckpt.step_dirs(self.run_dir):
+            return False
+        added = [p for p in self.run_dir.iterdir() if p.name not in self.had and p.name != SFT_DIR]
+        for p in added:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        for d in self.made:
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+        return bool(added)
 
 
 def clear_run(run_dir: Path) -> None:

@@ -344,6 +344,7 @@ class _SamplingContext:
             check_temperature(temperature, "--temperature")
         t = make_task(cfg)
         examples = t.eval_examples()[: cfg.task.eval_size]
+        t.check_grading()
         for path in runs:  # every policy can read the prompts, before the first one samples
             _check_encodes(path, t, examples)
         return cls(cfg, t, examples, resolve_device(cfg.device), n, max(1, max_sequences // n))

@@ -84,6 +84,7 @@ def train(
     from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.config import Config, apply_override, merge, read_file, validate
     from maxrl_rs.progress_bars import quiet_library_bars
+    from maxrl_rs.rewards import RewardFunctionError
     from maxrl_rs.run import new_run_dir, resume_config
     from maxrl_rs.run import train as run_train
 
@@ -101,8 +102,9 @@ def train(
         cfg = resume_config(resume) if resume is not None else Config()
         if config_file is not None:
             cfg = merge(cfg, read_file(config_file))
+        config_dir = Path(config_file).absolute().parent if config_file is not None else None
         for item in items:
-            cfg = apply_override(cfg, item)
+            cfg = apply_override(cfg, item, config_dir=config_dir)
         validate(cfg)
         if resume is None:  # fixed here, so that an interrupted run can say where it is
             cfg.out = str(new_run_dir(cfg))
@@ -110,7 +112,7 @@ def train(
             summary = run_train(cfg, resume=resume, overwrite=overwrite)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
-    except (FileError, NoSpaceError) as e:
+    except (FileError, NoSpaceError, RewardFunctionError) as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         if os.environ.get("RANK", "0") == "0":

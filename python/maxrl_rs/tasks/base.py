@@ -130,6 +130,11 @@ class Task(ABC):
         return [*tokenizer(text, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
 
     # -- grading ---------------------------------------------------------------------------------------------
+    def check_grading(self) -> None:
+        """Called before a run or an evaluation writes or samples anything: raise now what grading would
+        raise later (user code that fails). Default: nothing to check, the verifiers are built in."""
+        return
+
     def grade(self, responses: Sequence[str], examples: Sequence[Example]) -> Graded:
         """Grade ``responses[i]`` against ``examples[i]``: one ``maxrl_rs.grade`` call per verifier."""
         import maxrl_rs

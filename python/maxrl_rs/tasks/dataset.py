@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.options import optional_str
+from maxrl_rs.options import missing_path, optional_str
 from maxrl_rs.tasks.base import Example, FileTask, Graded, register_task
 from maxrl_rs.tasks.jsonl import report_unusable
 
@@ -83,7 +83,7 @@ def read_rows(path: str, key: str) -> list[dict[str, Any]]:
     if builder is None:
         raise ConfigError(f"{key}: {path!r} must end in one of {', '.join(BUILDERS)}")
     if not p.is_file():
-        raise ConfigError(f"{key}: file {path!r} does not exist")
+        raise missing_path(key, path)
     from datasets import load_dataset
 
     from maxrl_rs.progress_bars import quiet_library_bars
@@ -358,6 +358,26 @@ class DatasetTask(FileTask):
             [{"role": r, "content": c} for r, c in messages], add_generation_prompt=True, tokenize=True
         )
         return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+    def check_grading(self) -> None:
+        """One trial call of ``reward_fn`` on the first example, with two responses: its reference
+        and an empty string (a model may answer either). A function that raises or returns something unusable
+        then fails before anything is written, with the errors of :func:`maxrl_rs.rewards.call_reward_fn`."""
+        if self._reward_fn is None:
+            return
+        from maxrl_rs.rewards import call_reward_fn
+
+        train, held_out = self._split
+        ex = (train or held_out)[0]
+        call_reward_fn(
+            self._reward_fn,
+            [ex.prompt, ex.prompt],
+            [ex.reference, ""],
+            [ex.reference, ex.reference],
+            binary=self.binary_rewards,
+            ids=[ex.id, ex.id],
+            trial=True,
+        )
 
     def grade(self, responses: Any, examples: Any) -> Graded:
         """The verifiers (:meth:`Task.grade`), or one call of ``reward_fn`` on the whole batch."""

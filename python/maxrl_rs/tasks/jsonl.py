@@ -15,7 +15,7 @@ from pathlib import Path
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.grading import INVALID_REFERENCE, VERIFIERS, reference_text
 from maxrl_rs.jsonl_reader import read_lines
-from maxrl_rs.options import optional_str
+from maxrl_rs.options import missing_path, optional_str
 from maxrl_rs.tasks.base import Example, FileTask, register_task
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def read_examples(path: str, default_verifier: str, prefix: str) -> list[Example
 
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"task.jsonl: file {path!r} does not exist")
+        raise missing_path(f"task.jsonl.{prefix.rstrip(':')}", path)
     out: list[tuple[int, Example]] = []
     problems: list[tuple[int, str]] = []
     rows = 0
