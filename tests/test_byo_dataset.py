@@ -597,3 +597,41 @@ def test_eval_with_a_failing_reward_function_is_one_line_before_sampling(tmp_pat
     assert r.exit_code == 1, r.output
     assert "Error: reward_fn _byo_rewards:half returned 0.5 for example" in r.output
     assert "Traceback" not in r.output
+
+
+def test_a_reward_function_failing_after_a_checkpoint_says_how_to_resume_once_fixed(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    reward = tmp_path / "my_reward.py"
+    reward.write_text(BROKEN)
+    monkeypatch.chdir(tmp_path)
+    r = cli_train(tmp_path, model, data, "my_reward.py:score", "out=runs/a", "checkpoint.every=1")
+    assert r.exit_code == 0, r.output
+    # The same function, now failing on what the model writes (the trial call still passes).
+    reward.write_text(
+        BROKEN.replace(
+            "return [float",
+            "if any(r not in ('', ref) for r, ref in zip(responses, references)):\n"
+            "        raise ValueError('down')\n    return [float",
+        )
+    )
+    r = CliRunner().invoke(main, ["train", "--resume", "runs/a", "--steps", "2", "--quiet"])
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    assert (
+        "Error: reward_fn my_reward.py:score raised ValueError: down (at my_reward.py:4) on example"
+        in r.output
+    )
+    tail = r.output.strip().splitlines()[-2:]
+    assert tail == [
+        "The run keeps its checkpoints up to step-1: fix the function in place (same file and name) and "
+        "continue with",
+        f"  maxrl train --resume {tmp_path / 'runs' / 'a'}",
+    ]
+    reward.write_text(BROKEN)
+    r = CliRunner().invoke(main, ["train", "--resume", "runs/a", "--steps", "2", "--quiet"])
+    assert r.exit_code == 0 and "final (step 2)" in r.output, r.output

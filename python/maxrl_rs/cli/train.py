@@ -112,8 +112,11 @@ def train(
             summary = run_train(cfg, resume=resume, overwrite=overwrite)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
-    except (FileError, NoSpaceError, RewardFunctionError) as e:
+    except (FileError, NoSpaceError) as e:
         raise click.ClickException(str(e)) from None
+    except RewardFunctionError as e:
+        run_dir = Path(cfg.out) if cfg is not None and cfg.out else None
+        raise click.ClickException(str(e) + _fixed_reward_resumes(run_dir)) from None
     except KeyboardInterrupt:
         if os.environ.get("RANK", "0") == "0":
             click.echo(_interrupted(Path(cfg.out) if cfg is not None and cfg.out else None), err=True)
@@ -187,6 +190,20 @@ def _parameters(trainable: int, total: int) -> str:
     if trainable == total:
         return f"{total:,}"
     return f"{trainable:,} trainable / {total:,} ({100 * trainable / total:.2f}%)"
+
+
+def _fixed_reward_resumes(run_dir: Path | None) -> str:
+    """After a reward function failed mid-run: the checkpoint kept, and how to continue once it is fixed (a
+    run that failed before its first checkpoint left nothing: the same command starts it again)."""
+    from maxrl_rs import checkpoint as ckpt
+
+    latest = ckpt.latest_checkpoint(run_dir) if run_dir is not None and run_dir.is_dir() else None
+    if latest is None:
+        return ""
+    return (
+        f"\nThe run keeps its checkpoints up to {latest.name}: fix the function in place (same file and "
+        f"name) and continue with\n  maxrl train --resume {shlex.quote(str(run_dir))}"
+    )
 
 
 def _interrupted(run_dir: Path | None) -> str:
