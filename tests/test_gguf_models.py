@@ -292,3 +292,43 @@ def test_a_command_names_its_gguf_model_once_on_stderr(tiny_gguf, tmp_path, monk
         "converting"
     ]
     assert "model.path:" not in captured.out
+
+
+def test_a_lora_run_from_a_gguf_file_evaluates_against_it(tiny_gguf, tmp_path, monkeypatch) -> None:
+    """The README's own-data flow: LoRA on a GGUF model, then ``maxrl eval GGUF RUN``. The adapter names the
+    GGUF's converted model directory as its base, which peft and transformers load."""
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    path, _ = tiny_gguf
+    monkeypatch.setenv("MAXRL_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"the {i}", "answer": str(i)}) + "\n" for i in range(6)))
+    sets = [
+        "task.name=dataset", f"task.dataset.train={data}", "task.dataset.max_new_tokens=3",
+        "task.eval_size=2", f"model.path={path}", "model.lora.r=2", "rollout.n=2", "train.prompts_per_step=2",
+        "eval.samples=1", "log.tensorboard=false", "device=cpu",
+    ]  # fmt: skip
+    run = tmp_path / "run"
+    args = ["train", "--quiet", "--steps", "1", "--out", str(run), *(a for s in sets for a in ("--set", s))]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    adapter = json.loads((run / "checkpoints" / "step-1" / "model" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == str(gguf_model_dir(path, log=lambda s: None))
+    r = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            str(path),
+            str(run),
+            "--n",
+            "2",
+            "--max-new-tokens",
+            "3",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ],
+    )
+    assert r.exit_code == 0, r.output

@@ -518,7 +518,10 @@ def _train(
     elif adapter:
         model = lora.apply_lora(model, cfg.model.lora)
     if adapter:
-        base = cfg.model.path or (run_dir / SFT_DIR if sft_result is not None else None)
+        base: str | Path | None = cfg.model.path or (run_dir / SFT_DIR if sft_result is not None else None)
+        if cfg.model.path and is_gguf(cfg.model.path) and not Path(cfg.model.path).is_dir():
+            # The adapter names a model directory that peft and transformers load: the GGUF's conversion.
+            base = gguf_model_dir(cfg.model.path)
         lora.record_base(model, tokenizer, base, run_dir, write=ctx.is_main)
         if cfg.algo.kl_coef > 0:
             ref_model = lora.AdapterDisabled(model)  # the base model: the same weights, adapter off
