@@ -2,7 +2,9 @@
 
 Called once per batch with the prompts, responses and reference answers (lists of equal length); returns one
 score per response: 1.0 or 0.0 (the maxrl estimator needs 0/1), or None for "no verdict" (the rollout is
-masked out of the update).
+masked out of the update). It must score any text a model may write, an empty response too: a run calls it
+once before training, on the first example's reference and on "", and stops with a one-line error if it
+raises or returns something else.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the working directory, or absolute). The function is called once per batch of re
     function(prompts: list[str], responses: list[str], references: list[str]) -> list[float | None]
 
 with one entry per response: a score, or None for "no verdict" (the rollout is masked out of advantages and
-loss, like a verifier's ``limit`` or ``error``; docs/estimators.md, "Masked rollouts"). Under
+loss, like a verifier's ``limit`` or ``error``; docs/estimators.md, "Per-rollout advantages"). Under
 ``algo.estimator = "maxrl"`` scores must be 0 or 1 (the estimator is defined for pass/fail rewards); the
 other estimators take any finite score. A score of 1 has status ``correct``, any other score ``incorrect``,
 None ``error``.
@@ -214,8 +214,10 @@ def _raised_at(e: BaseException, fn: Any) -> str:
     frames = traceback.extract_tb(e.__traceback__)[1:]  # the first frame is the call, in this module
     code = getattr(getattr(fn, "fn", fn), "__code__", None)
     own = [f for f in frames if code is not None and f.filename == code.co_filename]
-    frame = (own or frames or [None])[-1]
-    return f" (at {display_path(frame.filename)}:{frame.lineno})" if frame is not None else ""
+    if not (own or frames):
+        return ""
+    frame = (own or frames)[-1]
+    return f" (at {display_path(frame.filename)}:{frame.lineno})"
 
 
 def _first_failing_row(
