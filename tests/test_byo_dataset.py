@@ -592,11 +592,37 @@ def test_eval_with_a_failing_reward_function_is_one_line_before_sampling(tmp_pat
         raise AssertionError("sampling started before the reward function was checked")
 
     monkeypatch.setattr(base, "backend_class", refuse)
-    sets = ["task.name=dataset", "task.eval_size=2", *messages_options(data, "_byo_rewards:half")]
+    sets = ["task.name=dataset", "task.eval_size=2", *messages_options(data, "_byo_rewards:returns_text")]
     r = CliRunner().invoke(main, ["eval", str(model), "--n", "2", *(a for s in sets for a in ("--set", s))])
     assert r.exit_code == 1, r.output
-    assert "Error: reward_fn _byo_rewards:half returned 0.5 for example" in r.output
+    assert "Error: reward_fn _byo_rewards:returns_text returned a str for 2 responses" in r.output
     assert "Traceback" not in r.output
+
+
+def test_eval_counts_a_score_of_1_as_correct_and_takes_graded_scores(tmp_path):
+    """pass@k needs a verdict per response, not 0/1 scores: a graded reward (a grpo run's) evaluates."""
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+    from maxrl_rs.evaluation import load_reports
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    report = tmp_path / "r.json"
+    sets = ["task.name=dataset", "task.eval_size=2", "task.dataset.max_new_tokens=2"]
+    for fn in ("half", "no_verdict_on_odd_rows"):
+        args = [*sets, *messages_options(data, f"_byo_rewards:{fn}")]
+        r = CliRunner().invoke(
+            main,
+            ["eval", str(model), "--n", "4", "--no-progress", "--json", str(report)]
+            + [a for s in args for a in ("--set", s)],
+        )
+        assert r.exit_code == 0, r.output
+        (row,) = load_reports(report)
+        if fn == "half":  # every response graded, none scored 1
+            assert row.prompt_n == [4, 4] and row.prompt_c == [0, 0] and row.pass_at_k[0] == 0.0
+        else:  # None: no verdict, left out of n
+            assert sum(row.prompt_n) == 4
 
 
 def test_a_reward_function_failing_after_a_checkpoint_says_how_to_resume_once_fixed(tmp_path, monkeypatch):

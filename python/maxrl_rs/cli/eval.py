@@ -328,6 +328,7 @@ class _SamplingContext:
         from maxrl_rs.evaluation.sampling import resolve_policy
         from maxrl_rs.options import check_temperature
         from maxrl_rs.run import make_task, resolve_device
+        from maxrl_rs.tasks import DatasetTask
 
         # The task of the first policy that comes from a run: `maxrl eval RUN/sft RUN` or `maxrl eval
         # model.gguf RUN` compares the start with the trained policy on the task the run trained on.
@@ -343,6 +344,8 @@ class _SamplingContext:
         if cfg.rollout.backend == "vllm":
             check_temperature(temperature, "--temperature")
         t = make_task(cfg)
+        if isinstance(t, DatasetTask):  # pass@k counts the responses scored 1; any other score is a miss
+            t.binary_rewards = False
         examples = t.eval_examples()[: cfg.task.eval_size]
         t.check_grading()
         for path in runs:  # every policy can read the prompts, before the first one samples
