@@ -8,8 +8,9 @@
 #
 # train.prompts_per_step is the global batch: each of the NPROC ranks samples prompts_per_step / NPROC
 # prompts (all rollout.n responses of a prompt on one rank); the step equals a one-process step.
-# Measured (2 CPU ranks, DDP, 2 shared cores): held-out pass@1 0.506 after SFT -> 0.682 after 150 steps,
-# 2m 03s in all (the default one-process run: 0.506 -> 0.652; its rollouts use other random draws).
+# Measured 2026-11-30 (2 CPU ranks, DDP, 2 shared cores): held-out pass@1 0.508 after SFT -> 0.586 after 150
+# steps, 1m 58s in all (the default one-process run: 0.508 -> 0.645; its rollouts use other random draws, and
+# seed-to-seed spread of this run is several points, docs/training.md).
 set -euo pipefail
 
 NPROC=${NPROC:-2}
