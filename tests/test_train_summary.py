@@ -82,7 +82,13 @@ def test_a_lora_runs_final_model_is_the_merged_one(tmp_path):
     )
 
 
-def test_without_sft_the_start_is_model_path_and_without_either_only_the_run_is_evaluated(tmp_path):
+def test_without_sft_the_start_is_model_path_and_without_either_only_the_run_is_evaluated(
+    tmp_path, monkeypatch
+):
+    # From a directory that holds neither path, both are shown whole (inside it they would be relative).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     run = tmp_path / "my run"
     cfg = load_config(None, [f"model.path={tmp_path / 'base model'}", "sft.steps=0"])
     line = next_step(summary(run, sft=False), cfg).splitlines()[1]
