@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +158,16 @@ def test_gguf_conversion_is_reused_and_keyed_by_content(tiny_gguf, tmp_path) -> 
     assert cache_key(other) != cache_key(path)
     assert gguf_model_dir(other, cache=cache, log=lambda s: None) != first
 
+    # The same bytes elsewhere, with another modification time (a reinstalled package), reuse the entry.
+    copy = tmp_path / "reinstalled" / path.name
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    os.utime(copy, ns=(1, 1))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert cache_key(copy) == cache_key(path) == f"{path.stem}-{digest[:16]}"
+    assert gguf_model_dir(copy, cache=cache, log=lambda s: None) == first
+    assert sorted(p.name for p in cache.iterdir()) == sorted([first.name, cache_key(other)])
+
 
 def test_missing_or_unreadable_gguf_is_a_config_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"GGUF file .*nope\.gguf.* does not exist"):
@@ -223,17 +236,20 @@ def test_smollm2_gguf_takes_an_rl_step_on_word_problems(tmp_path, monkeypatch) -
         ],
     )
     cfg.out = str(tmp_path / "run")
-    summary = train(cfg, progress=False)
-    assert summary.parameters == 134_515_008 and summary.last_step == 1
-    rows = read_metrics(cfg.out)
-    assert rows[0]["parameters"] == 134_515_008 and any("reward" in r for r in rows)
-    # The checkpoint is an ordinary model directory with the chat template and no sampling processors.
-    saved = Path(cfg.out) / "checkpoints" / "step-1" / "model"
-    check_model_dir(saved)
-    _, tokenizer = load_pretrained(saved)
-    assert tokenizer.chat_template and "<|im_start|>" in tokenizer.chat_template
-    gen = json.loads((saved / "generation_config.json").read_text())
-    assert "repetition_penalty" not in gen and gen.get("top_p") in (None, 1.0)
+    try:
+        summary = train(cfg, progress=False)
+        assert summary.parameters == 134_515_008 and summary.last_step == 1
+        rows = read_metrics(cfg.out)
+        assert rows[0]["parameters"] == 134_515_008 and any("reward" in r for r in rows)
+        # The checkpoint is an ordinary model directory with the chat template and no sampling processors.
+        saved = Path(cfg.out) / "checkpoints" / "step-1" / "model"
+        check_model_dir(saved)
+        _, tokenizer = load_pretrained(saved)
+        assert tokenizer.chat_template and "<|im_start|>" in tokenizer.chat_template
+        gen = json.loads((saved / "generation_config.json").read_text())
+        assert "repetition_penalty" not in gen and gen.get("top_p") in (None, 1.0)
+    finally:  # a float32 model and its Adam state: 1.6 GB that pytest would keep for three sessions
+        shutil.rmtree(cfg.out, ignore_errors=True)
 
 
 def test_maxrl_eval_samples_a_gguf_file(tiny_gguf, tmp_path, monkeypatch) -> None:
