@@ -97,20 +97,37 @@ def test_efficiency_on_constructed_curves():
     assert e.short() == "n/a" and "undefined" in e.describe()
     # A run compared with itself is exactly 1x.
     e = efficiency_from_curves(ks, base, ks, base)
-    assert (e.status, e.k_reach, e.efficiency) == ("reached", 16, 1.0)
+    assert (e.status, e.k_reach, e.efficiency, e.baseline_k_reach) == ("reached", 16, 1.0, 16)
+    # A baseline already at its best by k = 4 sets the bar at k = 4, not 16: a copy of it is 1x, not 4x,
+    # and a run there at k = 2 is 2x.
+    flat = [0.1, 0.2, 0.5, 0.5, 0.5]
+    e = efficiency_from_curves(ks, flat, ks, flat)
+    assert (e.status, e.k_reach, e.efficiency, e.baseline_k_reach) == ("reached", 4, 1.0, 4)
+    assert "first at k = 4" in e.describe()
+    e = efficiency_from_curves(ks, [0.3, 0.5, 0.6, 0.7, 0.8], ks, flat)
+    assert (e.k_reach, e.efficiency) == (2, 2.0)
+    e = efficiency_from_curves(ks, [0.6] * 5, ks, flat)
+    assert (e.status, e.efficiency) == ("at_k1", 4.0)
+    e = efficiency_from_curves(ks, [0.1] * 5, ks, flat)
+    assert (e.status, e.efficiency) == ("never", 4 / 16)
     with pytest.raises(maxrl_rs.InvalidInputError, match="ascending"):
         efficiency_from_curves([2, 1], [0.1, 0.2], ks, base)
 
 
 def test_efficiency_from_reports_uses_every_k():
-    # Baseline: every prompt has p = 1/2 exactly (c = 8 of 16); pass@16 = 1.
-    base = passk_report(16, [8, 8], run="base", task="t")
+    # Baseline: c = 8 and 2 of 16; pass@16 = 1 is first reached once 16 − 2 = 14 < k, i.e. k = 15.
+    base = passk_report(16, [8, 2], run="base", task="t")
     # Run: one prompt always right, one right in 12 of 16: pass@k = 1 once 16 − 12 = 4 < k, i.e. k = 5.
     run = passk_report(16, [16, 12], run="run", task="t")
     e = scaling_efficiency(run, base)
     assert e.status == "reached" and e.k_reach == 5  # not 8, the next reported k
-    assert e.efficiency == pytest.approx(16 / 5)
+    assert e.baseline_k_reach == 15  # not 16, the baseline's largest reported k
+    assert e.efficiency == pytest.approx(15 / 5)
     assert "efficiency" in format_table([base, run])
+    # Compared with itself, any report is 1x, however flat the end of its curve.
+    for counts in ([8, 8], [16, 0], [15, 14, 0], [1, 0]):
+        same = passk_report(16, counts, run="same", task="t")
+        assert scaling_efficiency(same, same).efficiency == 1.0, counts
 
 
 def test_plot_is_written(tmp_path):

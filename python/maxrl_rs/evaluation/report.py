@@ -7,8 +7,8 @@ sampling works from those counts alone, so this module needs neither torch nor a
 - the MaxRL objective J^(T) = −Σ_{k=1}^{T} fail@k / k estimated for T in the same list (J^(1) = pass@1 − 1,
   J^(T) → log p as T grows; Tajwar et al. 2026, arXiv 2602.02710, §3);
 - a histogram of per-prompt pass rates c/n;
-- the test-time scaling efficiency of a run over a baseline: k_max divided by the smallest k at which the
-  run's pass@k reaches the baseline's pass@k_max.
+- the test-time scaling efficiency of a run over a baseline: the smallest k at which the baseline reaches its
+  pass@k_max (k_max itself while its curve still rises) divided by the smallest k at which the run does.
 
 JSON report schema (``PassAtKReport.to_dict``; ``schema`` = ``"maxrl-rs/passk-report/v1"``)::
 
@@ -30,6 +30,7 @@ JSON report schema (``PassAtKReport.to_dict``; ``schema`` = ``"maxrl-rs/passk-re
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -258,14 +259,19 @@ def passk_report(
 class ScalingEfficiency:
     """Test-time scaling efficiency of ``run`` over ``baseline`` (docs/evaluation.md, the paper's definition).
 
-    ``target`` is the baseline's pass@k_max. ``k_reach`` is the smallest k at which the run's pass@k is
-    >= target. ``efficiency`` = k_max / k_reach, qualified by ``status``:
+    ``target`` is the baseline's pass@k_max, its best. ``baseline_k_reach`` is the smallest k at which the
+    baseline itself reaches that target and ``k_reach`` the smallest k at which the run does.
+    ``efficiency`` = baseline_k_reach / k_reach: how many times fewer samples the run needs to match the
+    baseline's best. While the baseline's curve still rises at k_max, baseline_k_reach = k_max and this is the
+    paper's k_max / k_reach; where it has gone flat (every prompt it solves is solved by k < k_max), the
+    paper's ratio would credit a copy of the baseline with more than 1x, this one gives exactly 1x.
+    ``status`` qualifies it:
 
     - ``"reached"``: the run reaches the target at some k > 1; ``efficiency`` is exact.
     - ``"at_k1"``: the run's pass@1 already reaches the target; k_reach = 1 is the smallest k that can be
-      measured, so k_max is a lower bound (the run would need "less than one sample").
+      measured, so baseline_k_reach is a lower bound (the run would need "less than one sample").
     - ``"never"``: the run stays below the target up to its largest k, ``run_k_max``; k_reach is unknown and
-      > run_k_max, so ``efficiency`` holds the strict upper bound k_max / run_k_max.
+      > run_k_max, so ``efficiency`` holds the strict upper bound baseline_k_reach / run_k_max.
     - ``"undefined"``: the baseline's pass@k_max is 0 (it never solves anything), so any run "reaches" it
       without a sample; ``efficiency`` is NaN.
     """
@@ -278,9 +284,12 @@ class ScalingEfficiency:
     k_reach: int | None
     efficiency: float
     status: str
+    baseline_k_reach: int
 
     def describe(self) -> str:
         head = f"{self.run} vs {self.baseline}: baseline pass@{self.k_max} = {self.target:.4f}"
+        if self.baseline_k_reach < self.k_max:
+            head += f" (first at k = {self.baseline_k_reach})"
         if self.status == "undefined":
             return f"{head}: the baseline solves nothing, efficiency undefined"
         if self.status == "reached":
@@ -319,8 +328,13 @@ def efficiency_from_curves(
 ) -> ScalingEfficiency:
     """Scaling efficiency from two pass@k curves given on ascending k grids.
 
-    The baseline's k_max is its largest k. The run's k_reach is the smallest k on the run's grid where its
-    pass@k >= the baseline's pass@k_max; give the run's full 1..n curve for an exact k_reach.
+    The baseline's k_max is its largest k and its target the pass@k there. k_reach (run) and
+    baseline_k_reach are the smallest k on each grid where that curve is >= the target; give full 1..n
+    curves for exact values.
+
+    Raises:
+        InvalidInputError: a curve is empty, its ks and values differ in length, or its ks are not ascending
+            positive integers.
     """
     rk, rv = np.asarray(run_ks, dtype=np.int64), np.asarray(run_values, dtype=np.float64)
     bk, bv = np.asarray(baseline_ks, dtype=np.int64), np.asarray(baseline_values, dtype=np.float64)
@@ -329,34 +343,28 @@ def efficiency_from_curves(
             raise InvalidInputError(f"{name} curve needs equal-length, non-empty ks and values")
         if np.any(np.diff(k) <= 0) or k[0] < 1:
             raise InvalidInputError(f"{name} ks must be ascending positive integers, got {k.tolist()}")
-    k_max, target = int(bk[-1]), float(bv[-1])
+    k_max, target, run_k_max = int(bk[-1]), float(bv[-1]), int(rk[-1])
+    k_base = int(bk[np.flatnonzero(bv >= target - _REACH_TOL)[0]])
+    found = functools.partial(ScalingEfficiency, run, baseline, k_max, target, run_k_max)
     if target <= 0.0:
-        return ScalingEfficiency(run, baseline, k_max, target, int(rk[-1]), None, math.nan, "undefined")
+        return found(None, math.nan, "undefined", k_base)
     hit = np.flatnonzero(rv >= target - _REACH_TOL)
     if hit.size == 0:
-        return ScalingEfficiency(
-            run, baseline, k_max, target, int(rk[-1]), None, k_max / int(rk[-1]), "never"
-        )
+        return found(None, k_base / run_k_max, "never", k_base)
     k_reach = int(rk[hit[0]])
-    status = "at_k1" if k_reach == 1 else "reached"
-    return ScalingEfficiency(run, baseline, k_max, target, int(rk[-1]), k_reach, k_max / k_reach, status)
+    return found(k_reach, k_base / k_reach, "at_k1" if k_reach == 1 else "reached", k_base)
 
 
 def scaling_efficiency(run: PassAtKReport, baseline: PassAtKReport) -> ScalingEfficiency:
     """Scaling efficiency of ``run`` over ``baseline``; k_max is the baseline's largest reported k.
 
-    The run's curve is recomputed at every k in 1..n from its counts, so k_reach is exact, not rounded up
-    to the next reported k.
+    Both curves are recomputed at every k in 1..n from their counts, so k_reach and baseline_k_reach are
+    exact, not rounded up to the next reported k.
     """
     ks, values = run.full_curve()
-    return efficiency_from_curves(
-        ks,
-        values,
-        [baseline.k_max],
-        [baseline.value_at(baseline.k_max)],
-        run=run.run,
-        baseline=baseline.run,
-    )
+    bks, bvalues = baseline.full_curve()
+    keep = bks <= baseline.k_max
+    return efficiency_from_curves(ks, values, bks[keep], bvalues[keep], run=run.run, baseline=baseline.run)
 
 
 def format_table(reports: Sequence[PassAtKReport], *, precision: int = 4) -> str:
@@ -405,7 +413,8 @@ def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
     """One report: its own JSON (``SCHEMA``). Several: ``COMPARISON_SCHEMA``, the first run as baseline::
 
     {"schema": "maxrl-rs/passk-comparison/v1", "baseline": str, "reports": [report, ...],
-     "efficiency": [{"run", "baseline", "k_max", "target", "run_k_max", "k_reach", "efficiency", "status"}]}
+     "efficiency": [{"run", "baseline", "k_max", "target", "run_k_max", "k_reach", "efficiency", "status",
+                     "baseline_k_reach"}]}
     """
     if not reports:
         raise InvalidInputError("no reports to save")
