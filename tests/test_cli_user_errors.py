@@ -226,6 +226,34 @@ def test_eval_takes_a_runs_checkpoints_directory_as_the_run(maze_run):
     assert source.model_dir == maze_run / "checkpoints" / "step-1" / "model"
 
 
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        (
+            "absent.gguf",
+            None,
+            r"absent\.gguf' does not exist \(expected a run, checkpoint or model directory, or a \.gguf",
+        ),
+        ("absent-run", None, r"absent-run' does not exist"),
+        (
+            "weights.bin",
+            b"x",
+            r"weights\.bin' is a file, not a run, checkpoint or model directory, or a \.gguf",
+        ),
+    ],
+)
+def test_eval_names_a_missing_or_plain_file_policy(tmp_path, name, make, message):
+    from maxrl_rs.errors import ConfigError
+    from maxrl_rs.evaluation.sampling import resolve_policy
+
+    path = tmp_path / "sub" / name
+    if make is not None:
+        path.parent.mkdir()
+        path.write_bytes(make)
+    with pytest.raises(ConfigError, match=message):
+        resolve_policy(path)
+
+
 # -- eval options that disagree, refused before sampling ----------------------------------------------------
 
 EVAL = ["--task", "maze", "--set", "task.maze.size=5", "--prompts", "2", "--no-progress"]

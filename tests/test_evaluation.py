@@ -232,6 +232,20 @@ def _eval_cli(*args):
     return result.output
 
 
+@pytest.mark.parametrize("task", ["word_problems", "gsm8k", "maze"])
+def test_eval_report_shows_the_response_budget_it_sampled_with(task):
+    from maxrl_rs.cli.eval import _task_options
+    from maxrl_rs.config import load_config
+
+    cfg = load_config(None, [f"task.name={task}"])
+    options = _task_options(cfg, 64)
+    configured = getattr(getattr(cfg.task, task), "max_new_tokens", None)
+    if configured is None:  # the maze sizes its budget from the grid: nothing to show
+        assert "max_new_tokens" not in options
+    else:
+        assert configured != 64 and options["max_new_tokens"] == 64
+
+
 def test_eval_cli_on_a_tiny_model(tmp_path):
     model_dir = _tiny_model_dir(tmp_path / "tiny")
     common = ["--task", "maze", "--set", "task.maze.size=5", "--n", "4", "--prompts", "3", "--no-progress"]

@@ -391,7 +391,7 @@ class _SamplingContext:
                 "run_dir": str(source.run_dir) if source.run_dir else None,
                 "step": source.step,
                 "eval_seed": self.cfg.task.eval_seed,
-                "task_options": _task_options(self.cfg),
+                "task_options": _task_options(self.cfg, budget),
             },
         )
 
@@ -416,8 +416,13 @@ def _check_encodes(path: Path, task: Any, examples: list[Any]) -> None:
     check_tokenizer(task, pretrained_tokenizer(source.model_dir), examples, model=source.model_dir, hint=hint)
 
 
-def _task_options(cfg: Any) -> dict[str, Any]:
+def _task_options(cfg: Any, max_new_tokens: int) -> dict[str, Any]:
+    """The task's options as sampled: a task budget shows the one used (``--max-new-tokens``,
+    ``rollout.max_new_tokens`` or the task's own), not the configured default it overrode."""
     from dataclasses import asdict, is_dataclass
 
     options = getattr(cfg.task, cfg.task.name, None)
-    return asdict(options) if is_dataclass(options) and not isinstance(options, type) else {}
+    out = asdict(options) if is_dataclass(options) and not isinstance(options, type) else {}
+    if "max_new_tokens" in out:
+        out["max_new_tokens"] = max_new_tokens
+    return out

@@ -58,10 +58,13 @@ def resolve_policy(path: str | Path) -> PolicySource:
     directory, a model directory, or a ``.gguf`` file (its converted model directory, see
     :mod:`maxrl_rs.gguf_models`)."""
     p = Path(path)
+    expected = "a run, checkpoint or model directory, or a .gguf file"
+    if not p.exists():
+        raise ConfigError(f"{str(path)!r} does not exist (expected {expected})")
     if p.is_file() and is_gguf(p):
         return PolicySource(gguf_model_dir(p), None, None)
     if not p.is_dir():
-        raise ConfigError(f"{str(path)!r} is not a directory (expected a run, checkpoint or model directory)")
+        raise ConfigError(f"{str(path)!r} is a file, not {expected}")
     if p.name == ckpt.CHECKPOINTS and _is_run_config(p.parent / ckpt.CONFIG_FILE):  # RUN/checkpoints: RUN
         p = p.parent
     if (p / ckpt.CHECKPOINTS).is_dir() or _is_run_config(p / ckpt.CONFIG_FILE):
