@@ -188,3 +188,29 @@ def test_group_stats():
 def test_errors_name_string_group_ids():
     with pytest.raises(InvalidInputError, match="group 'uid-b'"):
         maxrl_rs.advantages([1, 0, 0.5], ["uid-a", "uid-a", "uid-b"])
+
+
+@pytest.mark.parametrize(
+    ("spelling", "name"),
+    [
+        ("MaxRL", "maxrl"),
+        ("Dr-GRPO", "dr_grpo"),
+        ("drgrpo", "dr_grpo"),
+        ("dr_grpo", "dr_grpo"),
+        ("RLOO", "rloo"),
+    ],
+)
+def test_estimator_spellings_read_as_the_core_reads_them(spelling, name):
+    from maxrl_rs.advantages import estimator_name
+
+    assert estimator_name(spelling) == name
+    r, g = np.array([1.0, 0.0, 0.0, 1.0]), np.array([0, 0, 1, 1])
+    np.testing.assert_array_equal(maxrl_rs.advantages(r, g, spelling), maxrl_rs.advantages(r, g, name))
+
+
+def test_an_unknown_estimator_keeps_its_spelling_in_the_error():
+    from maxrl_rs.advantages import estimator_name
+
+    assert estimator_name("PPO") == "PPO"
+    with pytest.raises(maxrl_rs.InvalidInputError, match=r"PPO.*maxrl"):
+        maxrl_rs.advantages(np.array([1.0]), np.array([0]), "PPO")

@@ -227,6 +227,24 @@ def test_eval_takes_a_runs_checkpoints_directory_as_the_run(maze_run):
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"task": {"name": "maze"', "is not a readable config"),
+        ("[1, 2]", r"is not a config \(its top level is not an object\)"),
+        ('{"model": {}}', r"is not a training run's config \(no task and rollout sections\)"),
+    ],
+)
+def test_a_damaged_run_config_is_named_by_eval_and_resume(maze_run, no_sampling, text, message):
+    config = maze_run / ckpt.CONFIG_FILE
+    config.write_text(text)
+    for args in (("eval", maze_run, *EVAL), ("train", "--resume", maze_run)):
+        r = invoke(*args)
+        assert r.exit_code != 0 and "Traceback" not in r.output, r.output
+        flat = " ".join(r.output.split())
+        assert str(config) in flat and re.search(message, flat), (args[0], r.output)
+
+
+@pytest.mark.parametrize(
     ("name", "make", "message"),
     [
         (

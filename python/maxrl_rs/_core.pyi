@@ -21,6 +21,7 @@ class InvalidInputError(ValueError):
 # Estimator names accepted by `advantages` (rust/core/src/estimators.rs).
 ESTIMATORS: list[str]
 
+def estimator_name(estimator: str) -> str: ...
 def advantages(
     rewards: npt.NDArray[np.float64],
     group_ids: npt.NDArray[np.int64],

@@ -32,9 +32,7 @@ ESTIMATOR_OPTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
 def estimator_name(estimator: Any) -> str:
     """The canonical name of ``estimator`` (case and ``-``/``_`` ignored, ``drgrpo`` for ``dr_grpo``), as the
     core reads it; an unknown name is returned as given, for the caller's error to list the known ones."""
-    name = str(estimator).lower().replace("-", "_")
-    name = "dr_grpo" if name == "drgrpo" else name
-    return name if name in ESTIMATORS else str(estimator)
+    return _core.estimator_name(str(estimator))
 
 
 def check_estimator_options(name: str, **options: Any) -> None:

@@ -74,6 +74,27 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def read_run_config(run_dir: str | Path) -> dict[str, Any]:
+    """The saved configuration ``run_dir/config.json`` of a training run, as a plain dict.
+
+    Raises:
+        FileError: the file is missing, unreadable, not JSON, or not a run's configuration (a JSON object
+            with ``task`` and ``rollout`` sections); the message names the file.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise FileError(f"{str(path)!r} cannot be read ({e.strerror or e})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise FileError(f"{str(path)!r} is not a readable config ({e})") from None
+    if not isinstance(data, dict):
+        raise FileError(f"{str(path)!r} is not a config (its top level is not an object)")
+    if "task" not in data or "rollout" not in data:
+        raise FileError(f"{str(path)!r} is not a training run's config (no task and rollout sections)")
+    return data
+
+
 def step_dirs(run_dir: str | Path) -> list[tuple[int, Path]]:
     """Complete checkpoints of a run, oldest first."""
     root = Path(run_dir) / CHECKPOINTS

@@ -225,13 +225,7 @@ def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) 
     """The saved configuration of the run ``run_dir`` (or of the run holding checkpoint ``run_dir``), updated
     with ``overrides`` (a nested dict); ``out`` is the run directory where it is now."""
     run, _ = rundir.resolve_resume(run_dir)
-    path = run / ckpt.CONFIG_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise FileError(f"{str(path)!r} is not a readable config ({e})") from None
-    if not isinstance(data, dict):
-        raise FileError(f"{str(path)!r} is not a config (its top level is not an object)")
+    data = ckpt.read_run_config(run)
     return from_dict(_deep_update({**data, "out": str(run)}, overrides or {}))
 
 

@@ -11,7 +11,6 @@ is reported. A ``.json`` argument is a saved report, re-tabulated and re-plotted
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ def _task_config(first_run: Path | None, config_path: str | None, overrides: lis
     from maxrl_rs.config import Config, apply_override, load_config, merge, validate
 
     if first_run is not None and config_path is None:
-        saved = json.loads((first_run / ckpt.CONFIG_FILE).read_text())
+        saved = ckpt.read_run_config(first_run)
         cfg = merge(Config(), {k: saved[k] for k in ("task", "rollout") if k in saved})
         for item in overrides:
             cfg = apply_override(cfg, item)
@@ -400,6 +399,7 @@ def _check_encodes(path: Path, task: Any, examples: list[Any]) -> None:
     """ConfigError when the tokenizer of the policy at ``path`` cannot encode the held-out prompts; for a
     training run of another task, the message says which task to evaluate it on."""
     from maxrl_rs import checkpoint as ckpt
+    from maxrl_rs.errors import FileError
     from maxrl_rs.evaluation.sampling import resolve_policy
     from maxrl_rs.run import pretrained_tokenizer
     from maxrl_rs.tasks.encoding import check_tokenizer
@@ -408,8 +408,8 @@ def _check_encodes(path: Path, task: Any, examples: list[Any]) -> None:
     hint = None
     if source.run_dir is not None:
         try:
-            trained = json.loads((source.run_dir / ckpt.CONFIG_FILE).read_text())["task"]["name"]
-        except (OSError, ValueError, KeyError, TypeError):
+            trained = ckpt.read_run_config(source.run_dir)["task"].get("name")
+        except (FileError, AttributeError):
             trained = None
         if trained is not None and trained != task.name:
             hint = f"{str(path)!r} was trained on task {trained!r}: evaluate it with --task {trained}"

@@ -15,7 +15,6 @@ rule for each choice, so the same policy, seed and samples get the same numbers 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import checkpoint as ckpt
-from maxrl_rs.errors import ConfigError
+from maxrl_rs.errors import ConfigError, FileError
 from maxrl_rs.evaluation.report import PassAtKReport, default_ks, parse_ks, passk_report
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.grading import CORRECT, NO_VERDICT
@@ -45,12 +44,13 @@ class PolicySource:
     step: int | None
 
 
-def _is_run_config(path: Path) -> bool:
+def _is_run(path: Path) -> bool:
+    """``path`` holds a training run's config.json (a model's config.json is not one)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        ckpt.read_run_config(path)
+    except FileError:
         return False
-    return isinstance(data, dict) and "task" in data and "rollout" in data
+    return True
 
 
 def resolve_policy(path: str | Path) -> PolicySource:
@@ -65,9 +65,9 @@ def resolve_policy(path: str | Path) -> PolicySource:
         return PolicySource(gguf_model_dir(p), None, None)
     if not p.is_dir():
         raise ConfigError(f"{str(path)!r} is a file, not {expected}")
-    if p.name == ckpt.CHECKPOINTS and _is_run_config(p.parent / ckpt.CONFIG_FILE):  # RUN/checkpoints: RUN
+    if p.name == ckpt.CHECKPOINTS and _is_run(p.parent):  # RUN/checkpoints: RUN
         p = p.parent
-    if (p / ckpt.CHECKPOINTS).is_dir() or _is_run_config(p / ckpt.CONFIG_FILE):
+    if (p / ckpt.CHECKPOINTS).is_dir() or _is_run(p):
         dirs = ckpt.step_dirs(p)
         if not dirs:
             raise ConfigError(f"{str(path)!r} is a run directory without a complete checkpoint")

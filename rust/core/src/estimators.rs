@@ -29,6 +29,17 @@ pub enum Estimator {
 
 impl Estimator {
     pub const NAMES: [&'static str; 5] = ["reinforce", "rloo", "grpo", "dr_grpo", "maxrl"];
+
+    /// The canonical name, one of [`Estimator::NAMES`]; `from_str` reads it back.
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Reinforce => "reinforce",
+            Estimator::Rloo => "rloo",
+            Estimator::Grpo => "grpo",
+            Estimator::DrGrpo => "dr_grpo",
+            Estimator::MaxRL => "maxrl",
+        }
+    }
 }
 
 impl FromStr for Estimator {
@@ -731,6 +742,17 @@ fn write_runs(runs: &Runs, coef: impl Fn(usize) -> Affine + Sync, rewards: &[f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip_and_spellings_are_read() {
+        for name in Estimator::NAMES {
+            assert_eq!(name.parse::<Estimator>().unwrap().name(), name);
+        }
+        for (spelling, name) in [("MaxRL", "maxrl"), ("Dr-GRPO", "dr_grpo"), ("drgrpo", "dr_grpo")] {
+            assert_eq!(spelling.parse::<Estimator>().unwrap().name(), name);
+        }
+        assert!("ppo".parse::<Estimator>().is_err());
+    }
 
     fn binom(n: u64, k: u64) -> f64 {
         if k > n {

@@ -120,6 +120,15 @@ fn maxrl_objective<'py>(
     Ok(out.into_pyarray(py))
 }
 
+/// The canonical name of an estimator spelling (case, `-`/`_` ignored); an unknown name comes back as given,
+/// for the caller's error to list the known ones.
+#[pyfunction]
+fn estimator_name(estimator: &str) -> String {
+    estimator
+        .parse::<Estimator>()
+        .map_or_else(|_| estimator.to_string(), |e| e.name().to_string())
+}
+
 #[pyfunction]
 fn set_num_threads(n: usize) {
     parallel::set_num_threads(n)
@@ -136,6 +145,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pass_at_k, m)?)?;
     m.add_function(wrap_pyfunction!(pass_at_k_curve, m)?)?;
     m.add_function(wrap_pyfunction!(maxrl_objective, m)?)?;
+    m.add_function(wrap_pyfunction!(estimator_name, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add("ESTIMATORS", Estimator::NAMES.to_vec())?;
