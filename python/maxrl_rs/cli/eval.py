@@ -11,6 +11,7 @@ is reported. A ``.json`` argument is a saved report, re-tabulated and re-plotted
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,7 @@ def eval_command(
     saved report .json) and report pass@k and J^(k); several runs are compared against the first."""
     from maxrl_rs.atomic import NoSpaceError
     from maxrl_rs.errors import InvalidInputError
-    from maxrl_rs.evaluation import format_table, load_reports, save_reports
+    from maxrl_rs.evaluation import check_comparable, format_table, load_reports, save_reports, unique_labels
     from maxrl_rs.progress_bars import quiet_library_bars
 
     with quiet_library_bars(not progress):  # transformers' loading bars follow --progress/--no-progress too
@@ -155,19 +156,26 @@ def eval_command(
                     param_hint="--name",
                 )
             _check_output(json_out, "--json")
+            _check_not_an_input(json_out, saved)
             if plot_out is not None:
                 from maxrl_rs.plots import check_plot_path
 
                 _check_output(plot_out, "--plot")
                 check_plot_path(plot_out)
+            # Saved reports must compare with each other, and with the prompts the policies will sample.
+            saved_list = [(r, repr(str(p))) for p, rs in saved.items() for r in rs]
+            check_comparable([r for r, _ in saved_list], [src for _, src in saved_list])
             if sampled:
                 ctx = _SamplingContext.build(
                     sampled, task, config_path, overrides, prompts, device, n, max_sequences, temperature
                 )
-            reports = []
+                if saved_list:
+                    ctx.check_saved(*saved_list[0])
+            reports, sources = [], []
             for path in runs:
                 if path in saved:
                     reports.extend(saved[path])
+                    sources.extend([repr(str(path))] * len(saved[path]))
                     continue
                 assert ctx is not None
                 reports.append(
@@ -180,9 +188,11 @@ def eval_command(
                         progress=progress,
                     )
                 )
+                sources.append(repr(str(path)))
             if names:
-                reports = [_relabel(r, name) for r, name in zip(reports, names, strict=True)]
-            reports = _unique_labels(reports)
+                reports = [replace(r, run=name) for r, name in zip(reports, names, strict=True)]
+            reports = unique_labels(reports)
+            check_comparable(reports, sources)  # before any efficiency, and before anything is written
             click.echo(format_table(reports))
             if json_out is not None:
                 click.echo(f"wrote {save_reports(reports, json_out)}")
@@ -243,16 +253,32 @@ def _check_ks(ks: str | None, n: int) -> None:
     if ks is None or not ks.strip():
         return  # the default: powers of two up to n, and n
     try:
-        parsed = parse_ks(ks, sys.maxsize)
+        parse_ks(ks, n)
+        return
     except InvalidInputError as e:
-        raise click.BadParameter(f"{ks!r}: {e}", param_hint="--k") from None
-    above = [k for k in parsed if k > n]
-    if above:
-        raise click.BadParameter(
-            f"k = {', '.join(map(str, above))} is larger than --n {n}: pass@k needs at least k samples per "
-            "prompt; lower --k or raise --n",
-            param_hint="--k",
-        )
+        error = e
+    try:  # integers >= 1, some above --n: say which, and what to change
+        above = [k for k in parse_ks(ks, sys.maxsize) if k > n]
+    except InvalidInputError:
+        raise click.BadParameter(f"{ks!r}: {error}", param_hint="--k") from None
+    raise click.BadParameter(
+        f"k = {', '.join(map(str, above))} is larger than --n {n}: pass@k needs at least k samples per "
+        "prompt; lower --k or raise --n",
+        param_hint="--k",
+    )
+
+
+def _check_not_an_input(path: Path | None, saved: dict[Path, Any]) -> None:
+    """--json must not replace a saved report it reads (however the two paths are spelled)."""
+    from maxrl_rs.atomic import same_file
+
+    for report in saved:
+        if path is not None and same_file(path, report):
+            raise click.BadParameter(
+                f"{str(path)!r} is the input report {str(report)!r}; writing would overwrite it: "
+                "write elsewhere",
+                param_hint="--json",
+            )
 
 
 def _check_output(path: Path | None, option: str) -> None:
@@ -266,22 +292,6 @@ def _check_output(path: Path | None, option: str) -> None:
                     f"{str(path)!r}: {str(parent)!r} is a file, not a directory", param_hint=option
                 )
             return
-
-
-def _relabel(report: Any, name: str) -> Any:
-    from dataclasses import replace
-
-    return replace(report, run=name)
-
-
-def _unique_labels(reports: list[Any]) -> list[Any]:
-    seen: dict[str, int] = {}
-    out = []
-    for r in reports:
-        count = seen.get(r.run, 0)
-        seen[r.run] = count + 1
-        out.append(_relabel(r, f"{r.run}#{count + 1}") if count else r)
-    return out
 
 
 class _SamplingContext:
@@ -305,6 +315,16 @@ class _SamplingContext:
         rollout_cfg = replace(self.cfg.rollout, batch_size=self.per_call)
         self.backend = backend_class(rollout_cfg.backend).from_config(model, tokenizer, rollout_cfg)
         return self.backend
+
+    def check_saved(self, report: Any, source: str) -> None:
+        """A saved report compared with the policies about to sample must be on their task and prompts."""
+        from maxrl_rs.evaluation import check_comparable, passk_report
+
+        ids = [ex.id for ex in self.examples]
+        sampling = passk_report(
+            1, [0] * len(ids), run="the sampled policies", task=self.task.name, prompt_ids=ids
+        )
+        check_comparable([report, sampling], [source, f"{len(ids)} held-out prompts"])
 
     def close(self) -> None:
         if self.backend is not None:
@@ -385,9 +405,9 @@ class _SamplingContext:
             seed=self.cfg.task.eval_seed if seed is None else seed,
             prompts_per_call=self.per_call,
             progress=progress,
-            meta={
-                "model_dir": str(source.model_dir),
-                "run_dir": str(source.run_dir) if source.run_dir else None,
+            meta={  # absolute: the report outlives the working directory it was sampled from
+                "model_dir": str(source.model_dir.resolve()),
+                "run_dir": str(source.run_dir.resolve()) if source.run_dir else None,
                 "step": source.step,
                 "eval_seed": self.cfg.task.eval_seed,
                 "task_options": _task_options(self.cfg, budget),

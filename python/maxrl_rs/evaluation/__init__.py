@@ -7,6 +7,7 @@ from maxrl_rs.evaluation.report import (
     PassAtKReport,
     PassRateHistogram,
     ScalingEfficiency,
+    check_comparable,
     default_ks,
     efficiency_from_curves,
     format_table,
@@ -16,6 +17,7 @@ from maxrl_rs.evaluation.report import (
     passk_report,
     save_reports,
     scaling_efficiency,
+    unique_labels,
 )
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "PassAtKReport",
     "PassRateHistogram",
     "ScalingEfficiency",
+    "check_comparable",
     "default_ks",
     "efficiency_from_curves",
     "format_table",
@@ -33,4 +36,5 @@ __all__ = [
     "passk_report",
     "save_reports",
     "scaling_efficiency",
+    "unique_labels",
 ]

@@ -33,8 +33,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,37 +164,105 @@ class PassAtKReport:
         return path
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PassAtKReport:
+    def from_dict(cls, d: Any) -> PassAtKReport:
         """Rebuild a report from its JSON form.
 
         pass@k and J^(T) are recomputed from the per-prompt counts; stored values that disagree with them
         (an edited or corrupted file) are an error.
+
+        Raises:
+            InvalidInputError: another schema, a missing or null key, a value of the wrong type or length,
+                counts outside 0 <= c <= n, or stored values (``n``, ``num_prompts``, ``pass_at_k``,
+                ``maxrl_objective``) that disagree with the counts; the message names the key and the value.
         """
+        if not isinstance(d, dict):
+            raise InvalidInputError(f"a report is a JSON object, got {type(d).__name__}")
         if d.get("schema") != SCHEMA:
             raise InvalidInputError(f"schema is {d.get('schema')!r}, expected {SCHEMA!r}")
         for key in ("run", "task", "ks", "prompts"):
             if key not in d:
                 raise InvalidInputError(f"report is missing key {key!r}")
+        for key in ("run", "task"):
+            if not isinstance(d[key], str):
+                raise InvalidInputError(f"{key} must be a string, got {d[key]!r}")
         p = d["prompts"]
+        if not isinstance(p, dict):
+            raise InvalidInputError(f"prompts must be an object with ids, n and c, got {_brief(p)}")
+        for key in ("n", "c"):
+            if key not in p:
+                raise InvalidInputError(f"report is missing key 'prompts.{key}'")
+        n, c = _int_list(p["n"], "prompts.n"), _int_list(p["c"], "prompts.c")
+        if len(n) != len(c):
+            raise InvalidInputError(f"prompts.n has {len(n)} entries but prompts.c has {len(c)}")
+        ids = p.get("ids")
+        if ids is not None and (not isinstance(ids, list) or len(ids) != len(c)):
+            raise InvalidInputError(
+                f"prompts.ids must be a list of {len(c)} ids (one per count), got {_brief(ids)}"
+            )
+        ks = _int_list(d["ks"], "ks")
+        hist = d.get("histogram")
+        counts = hist.get("counts") if isinstance(hist, dict) else None
+        meta = d.get("meta", {})
+        if not isinstance(meta, dict):
+            raise InvalidInputError(f"meta must be an object, got {_brief(meta)}")
         report = passk_report(
-            p["n"],
-            p["c"],
+            n,
+            c,
             run=d["run"],
             task=d["task"],
-            ks=d["ks"],
-            prompt_ids=p.get("ids"),
-            bins=len(d.get("histogram", {}).get("counts", [])) or 10,
-            meta=d.get("meta", {}),
+            ks=ks,
+            prompt_ids=ids,
+            bins=len(counts) if isinstance(counts, list) and counts else 10,
+            meta=meta,
         )
+        for key, fresh in (("n", report.n), ("num_prompts", report.num_prompts)):
+            if key in d and d[key] != fresh:
+                raise InvalidInputError(
+                    f"{key} = {d[key]!r} in the report, but its per-prompt counts give {fresh}"
+                    + (" (the smallest prompts.n)" if key == "n" else "")
+                )
         for key in ("pass_at_k", "maxrl_objective"):
-            stored, fresh = d.get(key), getattr(report, key)
-            if stored is not None and not np.allclose(stored, fresh, rtol=0, atol=1e-9):
-                raise InvalidInputError(f"{key} in the report does not match its per-prompt counts")
+            if key in d:
+                _check_stored(d[key], getattr(report, key), report.ks, key)
         return report
 
     @classmethod
     def load(cls, path: str | Path) -> PassAtKReport:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """The report saved at ``path`` (``SCHEMA``); errors name the file (see :func:`load_reports`)."""
+        return _in_file(path, lambda d: [cls.from_dict(d)])[0]
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """``value`` for an error message: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _int_list(value: Any, key: str) -> list[int]:
+    """``value`` as a list of integers (an integral float such as 3.0 counts); errors name ``key``."""
+    if value is None:
+        raise InvalidInputError(f"{key} is null: need a list of integers")
+    if not isinstance(value, list):
+        raise InvalidInputError(f"{key} must be a list of integers, got {_brief(value)}")
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+            raise InvalidInputError(f"{key}[{i}] = {_brief(v)} is not an integer")
+    return [int(v) for v in value]
+
+
+def _check_stored(stored: Any, fresh: Sequence[float], ks: Sequence[int], key: str) -> None:
+    """Stored means (``pass_at_k`` or ``maxrl_objective``, aligned with ``ks``) equal those recomputed."""
+    if not isinstance(stored, list) or len(stored) != len(ks):
+        got = f"{len(stored)} values" if isinstance(stored, list) else _brief(stored)
+        raise InvalidInputError(f"{key} must hold one value per k in ks = {list(ks)}, got {got}")
+    for k, v, f in zip(ks, stored, fresh, strict=True):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise InvalidInputError(f"{key} at k = {k} is {_brief(v)}, not a number")
+        if not abs(v - f) <= 1e-9:
+            raise InvalidInputError(
+                f"{key} at k = {k} is {v!r} in the report but {f!r} from its per-prompt counts: the "
+                "report was edited or damaged"
+            )
 
 
 def passk_report(
@@ -229,15 +297,17 @@ def passk_report(
         if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
             raise InvalidInputError(f"{name} must hold integers, got dtype {a.dtype}")
     n_, c_ = n_.astype(np.int64), c_.astype(np.int64)
-    bad = np.flatnonzero((n_ < 1) | (c_ < 0) | (c_ > n_))
-    if bad.size:
-        i = int(bad[0])
-        raise InvalidInputError(f"prompt {i}: need 0 <= c <= n and n >= 1, got n = {n_[i]}, c = {c_[i]}")
-    n_min = int(n_.min())
-    ks_ = parse_ks(ks, n_min)
     ids = [str(i) for i in range(c_.size)] if prompt_ids is None else [str(x) for x in prompt_ids]
     if len(ids) != c_.size:
         raise InvalidInputError(f"prompt_ids has {len(ids)} entries but there are {c_.size} prompts")
+    bad = np.flatnonzero((n_ < 1) | (c_ < 0) | (c_ > n_))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidInputError(
+            f"prompt {i} (id {ids[i]!r}): need 0 <= c <= n and n >= 1, got n = {n_[i]}, c = {c_[i]}"
+        )
+    n_min = int(n_.min())
+    ks_ = parse_ks(ks, n_min)
     curve = pass_at_k_curve(n_, c_, ks_)
     objective = [float(np.mean(maxrl_objective(n_, c_, t))) for t in ks_]
     return PassAtKReport(
@@ -273,7 +343,7 @@ class ScalingEfficiency:
     - ``"never"``: the run stays below the target up to its largest k, ``run_k_max``; k_reach is unknown and
       > run_k_max, so ``efficiency`` holds the strict upper bound baseline_k_reach / run_k_max.
     - ``"undefined"``: the baseline's pass@k_max is 0 (it never solves anything), so any run "reaches" it
-      without a sample; ``efficiency`` is NaN.
+      without a sample; ``efficiency`` is NaN and ``baseline_k_reach`` None (there is nothing to reach).
     """
 
     run: str
@@ -284,14 +354,14 @@ class ScalingEfficiency:
     k_reach: int | None
     efficiency: float
     status: str
-    baseline_k_reach: int
+    baseline_k_reach: int | None
 
     def describe(self) -> str:
         head = f"{self.run} vs {self.baseline}: baseline pass@{self.k_max} = {self.target:.4f}"
-        if self.baseline_k_reach < self.k_max:
-            head += f" (first at k = {self.baseline_k_reach})"
         if self.status == "undefined":
             return f"{head}: the baseline solves nothing, efficiency undefined"
+        if self.baseline_k_reach is not None and self.baseline_k_reach < self.k_max:
+            head += f" (first at k = {self.baseline_k_reach})"
         if self.status == "reached":
             return f"{head}, reached at k = {self.k_reach}: efficiency {self.efficiency:.3g}x"
         if self.status == "at_k1":
@@ -329,8 +399,8 @@ def efficiency_from_curves(
     """Scaling efficiency from two pass@k curves given on ascending k grids.
 
     The baseline's k_max is its largest k and its target the pass@k there. k_reach (run) and
-    baseline_k_reach are the smallest k on each grid where that curve is >= the target; give full 1..n
-    curves for exact values.
+    baseline_k_reach are the smallest k on each grid where that curve is >= the target (None for a target
+    of 0, status ``"undefined"``); give full 1..n curves for exact values.
 
     Raises:
         InvalidInputError: a curve is empty, its ks and values differ in length, or its ks are not ascending
@@ -344,10 +414,10 @@ def efficiency_from_curves(
         if np.any(np.diff(k) <= 0) or k[0] < 1:
             raise InvalidInputError(f"{name} ks must be ascending positive integers, got {k.tolist()}")
     k_max, target, run_k_max = int(bk[-1]), float(bv[-1]), int(rk[-1])
-    k_base = int(bk[np.flatnonzero(bv >= target - _REACH_TOL)[0]])
     found = functools.partial(ScalingEfficiency, run, baseline, k_max, target, run_k_max)
     if target <= 0.0:
-        return found(None, math.nan, "undefined", k_base)
+        return found(None, math.nan, "undefined", None)
+    k_base = int(bk[np.flatnonzero(bv >= target - _REACH_TOL)[0]])
     hit = np.flatnonzero(rv >= target - _REACH_TOL)
     if hit.size == 0:
         return found(None, k_base / run_k_max, "never", k_base)
@@ -355,12 +425,71 @@ def efficiency_from_curves(
     return found(k_reach, k_base / k_reach, "at_k1" if k_reach == 1 else "reached", k_base)
 
 
+def check_comparable(reports: Sequence[PassAtKReport], sources: Sequence[str] | None = None) -> None:
+    """Refuse reports that cannot be compared with the first: another task, or another set of prompts.
+
+    Efficiency and side-by-side pass@k only mean something on the same prompts of the same task. Prompt
+    sets are compared by their distinct ids (a report pooled over seeds repeats each id once per seed).
+    ``sources`` (one per report, e.g. the file each came from) is named in the message with the run.
+
+    Raises:
+        InvalidInputError: naming both runs and their tasks, or how many prompt ids differ and the first.
+    """
+    if sources is not None and len(sources) != len(reports):
+        raise InvalidInputError(f"{len(sources)} sources for {len(reports)} reports")
+
+    labels = [r.run for r in unique_labels(reports)]  # two runs of one name are told apart
+
+    def name(i: int) -> str:
+        where = f" (from {sources[i]})" if sources is not None else ""
+        return f"{labels[i]!r}{where}"
+
+    base = reports[0] if reports else None
+    for i, r in enumerate(reports[1:], start=1):
+        assert base is not None
+        if r.task != base.task:
+            raise InvalidInputError(
+                f"cannot compare {name(i)} on task {r.task!r} with {name(0)} on task {base.task!r}: "
+                "reports must be on the same task"
+            )
+        mine, theirs = set(r.prompt_ids), set(base.prompt_ids)
+        if mine != theirs:
+            only_base = [x for x in dict.fromkeys(base.prompt_ids) if x not in mine]
+            only_run = [x for x in dict.fromkeys(r.prompt_ids) if x not in theirs]
+            first = (
+                f"{only_base[0]!r} is in {labels[0]!r} only"
+                if only_base
+                else f"{only_run[0]!r} is in {labels[i]!r} only"
+            )
+            raise InvalidInputError(
+                f"cannot compare {name(i)} with {name(0)} on task {base.task!r}: their prompts differ "
+                f"({len(only_base)} of the {len(theirs)} ids of {labels[0]!r} are not in {labels[i]!r}, "
+                f"{len(only_run)} of the {len(mine)} of {labels[i]!r} not in {labels[0]!r}; first: {first}); "
+                "evaluate both on the same held-out prompts"
+            )
+
+
+def unique_labels(reports: Sequence[PassAtKReport]) -> list[PassAtKReport]:
+    """The reports with repeated run labels numbered from their second use: ``a``, ``a#2``, ``a#3``."""
+    seen: dict[str, int] = {}
+    out = []
+    for r in reports:
+        count = seen.get(r.run, 0)
+        seen[r.run] = count + 1
+        out.append(replace(r, run=f"{r.run}#{count + 1}") if count else r)
+    return out
+
+
 def scaling_efficiency(run: PassAtKReport, baseline: PassAtKReport) -> ScalingEfficiency:
     """Scaling efficiency of ``run`` over ``baseline``; k_max is the baseline's largest reported k.
 
     Both curves are recomputed at every k in 1..n from their counts, so k_reach and baseline_k_reach are
     exact, not rounded up to the next reported k.
+
+    Raises:
+        InvalidInputError: the two are on different tasks or prompt sets (:func:`check_comparable`).
     """
+    check_comparable([baseline, run])
     ks, values = run.full_curve()
     bks, bvalues = baseline.full_curve()
     keep = bks <= baseline.k_max
@@ -368,9 +497,17 @@ def scaling_efficiency(run: PassAtKReport, baseline: PassAtKReport) -> ScalingEf
 
 
 def format_table(reports: Sequence[PassAtKReport], *, precision: int = 4) -> str:
-    """Plain-text table: a row per k (pass@k and J^(k) of each run), then efficiencies over the first run."""
+    """Plain-text table: a row per k (pass@k and J^(k) of each run), then efficiencies over the first run.
+
+    Repeated run labels are numbered (:func:`unique_labels`) so that every column is told apart.
+
+    Raises:
+        InvalidInputError: no reports, or reports on different tasks or prompts (:func:`check_comparable`).
+    """
     if not reports:
         raise InvalidInputError("no reports to tabulate")
+    check_comparable(reports)
+    reports = unique_labels(reports)
     ks = sorted(set().union(*(r.ks for r in reports)))
     head = ["k"]
     for r in reports:
@@ -415,11 +552,20 @@ def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
     {"schema": "maxrl-rs/passk-comparison/v1", "baseline": str, "reports": [report, ...],
      "efficiency": [{"run", "baseline", "k_max", "target", "run_k_max", "k_reach", "efficiency", "status",
                      "baseline_k_reach"}]}
+
+    ``k_reach`` is null unless the target was reached (status ``reached`` or ``at_k1``); ``efficiency`` and
+    ``baseline_k_reach`` are null when the efficiency is undefined (the baseline solves nothing). Repeated
+    run labels are numbered as in :func:`format_table`.
+
+    Raises:
+        InvalidInputError: no reports, or reports on different tasks or prompts (:func:`check_comparable`).
     """
     if not reports:
         raise InvalidInputError("no reports to save")
     if len(reports) == 1:
         return reports[0].save(path)
+    check_comparable(reports)
+    reports = unique_labels(reports)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -433,13 +579,52 @@ def save_reports(reports: Sequence[PassAtKReport], path: str | Path) -> Path:
 
 
 def load_reports(path: str | Path) -> list[PassAtKReport]:
-    """The report(s) in a file written by :func:`save_reports` (either schema)."""
+    """The report(s) in a file written by :func:`save_reports` (either schema).
+
+    Raises:
+        InvalidInputError: the file cannot be read, is not JSON, is a run's or a model's config.json, or holds
+            a report :meth:`PassAtKReport.from_dict` refuses; the message starts with the file's path.
+    """
+    return _in_file(path, _reports_in)
+
+
+def _in_file(path: str | Path, parse: Callable[[Any], list[PassAtKReport]]) -> list[PassAtKReport]:
+    """``parse`` of the JSON in ``path``; every error it raises is prefixed with the path."""
+    where = str(path)
     try:
-        d = json.loads(Path(path).read_text())
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise InvalidInputError(f"cannot read a pass@k report from {str(path)!r}: {e}") from None
-    if isinstance(d, dict) and d.get("schema") == COMPARISON_SCHEMA:
-        return [PassAtKReport.from_dict(r) for r in d["reports"]]
+        raise InvalidInputError(f"cannot read a pass@k report from {where!r}: {e}") from None
+    if isinstance(d, dict) and "schema" not in d:
+        if "task" in d and "rollout" in d:
+            raise InvalidInputError(
+                f"{where!r} is a training run's config, not a pass@k report: to evaluate the run, give its "
+                f"directory: maxrl eval {Path(path).parent}"
+            )
+        if "model_type" in d:
+            raise InvalidInputError(
+                f"{where!r} is a model's config, not a pass@k report: to evaluate the model, give its "
+                f"directory: maxrl eval {Path(path).parent}"
+            )
+    try:
+        return parse(d)
+    except InvalidInputError as e:
+        raise InvalidInputError(f"{where!r}: {e}") from None
+
+
+def _reports_in(d: Any) -> list[PassAtKReport]:
+    """The report, or the reports of a comparison, in a file's JSON."""
     if not isinstance(d, dict):
-        raise InvalidInputError(f"{str(path)!r} does not hold a pass@k report")
-    return [PassAtKReport.from_dict(d)]
+        raise InvalidInputError(f"does not hold a pass@k report (its top level is a {type(d).__name__})")
+    if d.get("schema") != COMPARISON_SCHEMA:
+        return [PassAtKReport.from_dict(d)]
+    items = d.get("reports")
+    if not isinstance(items, list) or not items:
+        raise InvalidInputError(f"reports must be a non-empty list of reports, got {_brief(items)}")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(PassAtKReport.from_dict(item))
+        except InvalidInputError as e:
+            raise InvalidInputError(f"reports[{i}]: {e}") from None
+    return out

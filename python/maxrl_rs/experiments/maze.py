@@ -262,14 +262,15 @@ def run_experiment(config: MazeExperimentConfig, work: Path, *, progress: bool =
 
 def pooled(reports: Sequence[PassAtKReport], label: str) -> PassAtKReport:
     """One report over all seeds' prompts (each seed evaluates the same mazes, so its pass@k is the mean of
-    the seeds' pass@k)."""
+    the seeds' pass@k). Each prompt keeps its id, once per seed, so pooled reports of different methods, and
+    the single start report, compare as reports on the same prompts."""
     return passk_report(
         np.concatenate([r.prompt_n for r in reports]),
         np.concatenate([r.prompt_c for r in reports]),
         run=label,
         task=reports[0].task,
         ks=reports[0].ks,
-        prompt_ids=[f"{r.run}/{p}" for r in reports for p in r.prompt_ids],
+        prompt_ids=[p for r in reports for p in r.prompt_ids],
     )
 
 
