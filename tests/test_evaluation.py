@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import maxrl_rs
 from maxrl_rs.evaluation import (
+    COMPARISON_SCHEMA,
     SCHEMA,
     PassAtKReport,
+    check_comparable,
     default_ks,
     efficiency_from_curves,
     format_table,
+    load_reports,
     parse_ks,
     passk_report,
+    save_reports,
     scaling_efficiency,
+    unique_labels,
 )
 from maxrl_rs.rollout.base import RolloutBackend
 
@@ -475,3 +484,192 @@ def test_ks_above_the_graded_n_are_left_out_with_a_warning_not_the_samples(caplo
     assert "r: pass@k for k = 8 left out: a prompt kept only 6 graded responses of 8" in caplog.text
     with pytest.raises(maxrl_rs.InvalidInputError, match=r"ks\[0\] = 9 is outside 1..n = 1..8"):
         evaluate_policy(backend, task, None, examples, run="r", n=8, ks="9", max_new_tokens=8)
+
+
+# -- the documentation's example, and what reading a report back refuses -----------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "evaluation.md"
+
+
+def _fenced(text: str, lang: str, after: str) -> list[str]:
+    """The ``lang`` code blocks of ``text`` after the heading ``after``."""
+    return re.findall(rf"^```{lang}\n(.*?)^```", text[text.index(after) :], re.MULTILINE | re.DOTALL)
+
+
+def test_the_docs_example_prints_the_table_and_efficiency_the_docs_show():
+    """docs/evaluation.md shows a table and a comparison's efficiency: both are what its Python example
+    gives, so a change to the definitions cannot leave them stale."""
+    text = DOC.read_text(encoding="utf-8")
+    (code,) = _fenced(text, "python", "## From Python")
+    out, scope = io.StringIO(), {}
+    with contextlib.redirect_stdout(out):
+        exec(code, scope)  # the page's own example
+    table = _fenced(text, "", "## The table")[0]
+    assert table in out.getvalue()
+    assert "(first at k = 28), reached at k = 6: efficiency 4.67x" in table
+    shown = json.loads(re.search(r'"efficiency": \[(\{.*?\})\]', text, re.DOTALL).group(1))
+    fresh = scaling_efficiency(scope["rl"], scope["base"]).to_dict()
+    assert shown == {**fresh, "efficiency": round(fresh["efficiency"], 2)}
+    assert (fresh["baseline_k_reach"], fresh["k_reach"]) == (28, 6)
+
+
+@pytest.mark.parametrize("run_c", [[0, 0], [1, 2], [4, 4]])
+def test_a_baseline_that_solves_nothing_has_no_k_base(tmp_path, run_c):
+    base = passk_report(4, [0, 0], run="base", task="t")
+    run = passk_report(4, run_c, run="run", task="t")
+    e = scaling_efficiency(run, base)
+    assert (e.status, e.baseline_k_reach, e.k_reach) == ("undefined", None, None)
+    assert "first at k" not in e.describe() and "efficiency undefined" in e.describe()
+    assert "first at k" not in format_table([base, run])
+    saved = json.loads(save_reports([base, run], tmp_path / "c.json").read_text())
+    assert saved["efficiency"][0]["baseline_k_reach"] is None and saved["efficiency"][0]["efficiency"] is None
+
+
+def test_reports_on_other_tasks_or_prompts_are_not_compared(tmp_path):
+    maze = passk_report(4, [1, 2, 3], run="a", task="maze", prompt_ids=["m0", "m1", "m2"])
+    gsm = passk_report(4, [1, 2, 3], run="b", task="gsm8k", prompt_ids=["m0", "m1", "m2"])
+    other = passk_report(4, [1, 2, 3], run="c", task="maze", prompt_ids=["m0", "m5", "m6"])
+    fewer = passk_report(4, [1, 2], run="d", task="maze", prompt_ids=["m0", "m1"])
+    cases = [
+        (gsm, "cannot compare 'b' on task 'gsm8k' with 'a' on task 'maze'"),
+        (other, "2 of the 3 ids of 'a' are not in 'c', 2 of the 3 of 'c' not in 'a'; first: 'm1' is in 'a'"),
+        (fewer, "1 of the 3 ids of 'a' are not in 'd', 0 of the 2 of 'd' not in 'a'; first: 'm2' is in 'a'"),
+    ]
+    for run, message in cases:
+        for call, args in (
+            (scaling_efficiency, (run, maze)),
+            (format_table, ([maze, run],)),
+            (save_reports, ([maze, run], tmp_path / "out.json")),
+            (check_comparable, ([maze, run],)),
+        ):
+            with pytest.raises(maxrl_rs.InvalidInputError, match=re.escape(message)):
+                call(*args)
+    assert not (tmp_path / "out.json").exists()
+    # The other way round: the first report's extra ids are named.
+    with pytest.raises(maxrl_rs.InvalidInputError, match="first: 'm2' is in 'a' only"):
+        scaling_efficiency(maze, fewer)
+    with pytest.raises(maxrl_rs.InvalidInputError, match=re.escape("'a' (from 'x.json')")):
+        check_comparable([maze, gsm], ["'x.json'", "'y.json'"])
+    # The same prompts in another order, or repeated once per seed (a pooled report), compare.
+    shuffled = passk_report(4, [3, 1, 2], run="e", task="maze", prompt_ids=["m2", "m0", "m1"])
+    pooled = passk_report(4, [1, 2, 3, 0, 1, 2], run="f", task="maze", prompt_ids=["m0", "m1", "m2"] * 2)
+    check_comparable([maze, shuffled, pooled])
+    assert "efficiency: f vs a" in format_table([maze, shuffled, pooled])
+
+
+def test_maze_experiment_pools_seeds_on_the_same_prompt_ids():
+    from maxrl_rs.experiments.maze import pooled
+
+    seeds = [
+        passk_report(4, [1, 2], run=f"maxrl-seed{s}", task="maze", prompt_ids=["e0", "e1"]) for s in (0, 1)
+    ]
+    sft = passk_report(4, [0, 1], run="sft", task="maze", prompt_ids=["e0", "e1"])
+    both = pooled(seeds, "maxrl")
+    assert both.prompt_ids == ["e0", "e1", "e0", "e1"]
+    assert scaling_efficiency(both, sft).status in ("reached", "at_k1")
+
+
+def test_repeated_run_labels_are_numbered_in_the_table_and_the_json(tmp_path):
+    a = passk_report(4, [1, 2], run="a", task="t")
+    b = passk_report(4, [2, 2], run="b", task="t")
+    table = format_table([a, a, b, a])
+    assert "pass@k a#2" in table and "pass@k a#3" in table and "efficiency: a#2 vs a" in table
+    assert [r.run for r in unique_labels([a, a, b, a])] == ["a", "a#2", "b", "a#3"]
+    saved = json.loads(save_reports([a, a], tmp_path / "c.json").read_text())
+    assert [r["run"] for r in saved["reports"]] == ["a", "a#2"]
+    assert saved["efficiency"][0]["run"] == "a#2"
+
+
+def _set(d, key, value):
+    """``d`` with the dotted ``key`` set to ``value`` (or removed, for ``...``)."""
+    d = json.loads(json.dumps(d))
+    *parents, last = key.split(".")
+    node = d
+    for part in parents:
+        node = node[int(part) if isinstance(node, list) else part]
+    index = int(last) if isinstance(node, list) else last
+    if value is ...:
+        del node[index]
+    else:
+        node[index] = value
+    return d
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "pass_at_k.2",
+            0.7,
+            "pass_at_k in the report does not match its per-prompt counts at k = 4: "
+            "stored 0.7, recomputed 0.25 (",
+        ),
+        (
+            "maxrl_objective.0",
+            -0.5,
+            "maxrl_objective in the report does not match its per-prompt counts at k = 1: "
+            "stored -0.5, recomputed -0.9375",
+        ),
+        ("prompts.c", ["1", "2"], "prompts.c[0] = '1' is not an integer"),
+        ("prompts.n", [8, True], "prompts.n[1] = True is not an integer"),
+        ("prompts.c", None, "prompts.c is null: need a list of integers"),
+        ("prompts.c", [1], "prompts.n has 2 entries but prompts.c has 1"),
+        ("prompts.c", ..., "report is missing key 'prompts.c'"),
+        ("prompts", ..., "report is missing key 'prompts'"),
+        ("prompts", [1, 2], "prompts must be an object with ids, n and c, got [1, 2]"),
+        ("prompts.ids", ["x"], "prompts.ids must be a list of 2 ids (one per count), got ['x']"),
+        ("prompts.c", [9, 0], "prompt 0 (id 'p0'): need 0 <= c <= n and n >= 1, got n = 8, c = 9"),
+        ("schema", "maxrl-rs/passk-report/v0", "schema is 'maxrl-rs/passk-report/v0', expected"),
+        ("pass_at_k", [0.2, 0.3], "pass_at_k must hold one value per k in ks = [1, 2, 4, 8], got 2 values"),
+        ("maxrl_objective", [], "maxrl_objective must hold one value per k in ks = [1, 2, 4, 8], got 0"),
+        ("pass_at_k", None, "pass_at_k must hold one value per k in ks = [1, 2, 4, 8], got None"),
+        ("pass_at_k.1", "x", "pass_at_k at k = 2 is 'x', not a number"),
+        ("n", 4, "n = 4 in the report, but its per-prompt counts give 8 (the smallest prompts.n)"),
+        ("num_prompts", 3, "num_prompts = 3 in the report, but its per-prompt counts give 2"),
+        ("ks", None, "ks is null"),
+        ("ks", [1, 16], "ks[1] = 16 is outside 1..n = 1..8"),
+        ("run", 3, "run must be a string, got 3"),
+        ("meta", [], "meta must be an object, got []"),
+    ],
+)
+def test_a_bad_saved_report_is_refused_naming_file_key_and_value(tmp_path, key, value, message):
+    good = passk_report(8, [1, 0], run="a", task="t", prompt_ids=["p0", "p1"]).to_dict()
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_set(good, key, value)))
+    for load in (load_reports, PassAtKReport.load):
+        with pytest.raises(maxrl_rs.InvalidInputError) as e:
+            load(path)
+        assert str(e.value).startswith(f"{str(path)!r}: ") and message in str(e.value), str(e.value)
+    # The same report inside a comparison is named by its index.
+    path.write_text(json.dumps({"schema": COMPARISON_SCHEMA, "reports": [good, _set(good, key, value)]}))
+    with pytest.raises(maxrl_rs.InvalidInputError, match=re.escape(f"{str(path)!r}: reports[1]: {message}")):
+        load_reports(path)
+
+
+def test_a_config_json_given_as_a_report_says_what_it_is(tmp_path):
+    from maxrl_rs.config import load_config, to_dict
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(to_dict(load_config(None, []))))
+    with pytest.raises(maxrl_rs.InvalidInputError, match=f"is a training run's config.*maxrl eval {run}$"):
+        load_reports(run / "config.json")
+    (run / "model.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 8}))
+    with pytest.raises(maxrl_rs.InvalidInputError, match="is a model's config, not a pass@k report"):
+        load_reports(run / "model.json")
+    for text, message in (("[1, 2]", "its top level is a list"), ("{", "cannot read a pass@k report from")):
+        (run / "odd.json").write_text(text)
+        with pytest.raises(maxrl_rs.InvalidInputError, match=re.escape(message)):
+            load_reports(run / "odd.json")
+    (run / "empty.json").write_text(json.dumps({"schema": COMPARISON_SCHEMA, "reports": []}))
+    with pytest.raises(maxrl_rs.InvalidInputError, match="reports must be a non-empty list"):
+        load_reports(run / "empty.json")
+
+
+def test_sampled_reports_store_absolute_model_and_run_paths(tmp_path, monkeypatch):
+    _tiny_model_dir(tmp_path / "tiny")
+    monkeypatch.chdir(tmp_path)
+    common = ["--task", "maze", "--set", "task.maze.size=5", "--n", "2", "--prompts", "2", "--no-progress"]
+    _eval_cli("tiny", *common, "--json", "one.json")
+    meta = json.loads((tmp_path / "one.json").read_text())["meta"]
+    assert meta["model_dir"] == str((tmp_path / "tiny").resolve()) and meta["run_dir"] is None

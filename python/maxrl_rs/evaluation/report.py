@@ -260,8 +260,8 @@ def _check_stored(stored: Any, fresh: Sequence[float], ks: Sequence[int], key: s
             raise InvalidInputError(f"{key} at k = {k} is {_brief(v)}, not a number")
         if not abs(v - f) <= 1e-9:
             raise InvalidInputError(
-                f"{key} at k = {k} is {v!r} in the report but {f!r} from its per-prompt counts: the "
-                "report was edited or damaged"
+                f"{key} in the report does not match its per-prompt counts at k = {k}: stored {v!r}, "
+                f"recomputed {f!r} (the report was edited or damaged)"
             )
 
 
