@@ -282,7 +282,10 @@ EVAL = ["--task", "maze", "--set", "task.maze.size=5", "--prompts", "2", "--no-p
     [
         (["--n", "4", "--k", "1,8"], "Invalid value for --k: k = 8 is larger than --n 4"),
         (["--n", "4", "--k", "16,8,2"], "k = 8, 16 is larger than --n 4"),
-        (["--k", "0"], "'0': ks[0] = 0 is outside"),
+        (["--k", "0"], "'0': ks[0] = 0 is outside 1..n = 1..256"),
+        (["--n", "4", "--k", "0,2"], "'0,2': ks[0] = 0 is outside 1..n = 1..4"),
+        (["--n", "4", "--k", "2,0,8"], "'2,0,8': ks[1] = 0 is outside 1..n = 1..4"),
+        (["--n", "4", "--k", "8,x"], "'8,x': ks[1] is not an integer: 'x'"),
         (["--k", "two"], "'two': ks[0] is not an integer: 'two'"),
         (["--n", "0"], "Invalid value for '--n': 0 is not in the range x>=1"),
         (["--prompts", "0"], "Invalid value for '--prompts'"),
@@ -579,3 +582,76 @@ def test_sampling_options_with_only_saved_reports_are_refused_not_ignored(maze_m
     assert r.exit_code == 2 and "--k only applies to sampling" in r.output
     r = invoke("eval", report, "--name", "start", "--json", tmp_path / "again.json")  # not sampling options
     assert r.exit_code == 0, r.output
+
+
+# -- saved reports that cannot be compared, read or written back ---------------------------------------------
+
+
+def _report(
+    path: Path, task: str = "maze", ids: tuple[str, ...] = ("eval-0", "eval-1"), run: str = "a"
+) -> Path:
+    from maxrl_rs.evaluation import passk_report
+
+    return passk_report(4, [1, 2, 0, 4][: len(ids)], run=run, task=task, prompt_ids=ids).save(path)
+
+
+def test_eval_refuses_to_compare_reports_of_other_tasks_or_prompts(tmp_path, maze_model, no_sampling):
+    maze = _report(tmp_path / "maze.json")
+    gsm8k = _report(tmp_path / "gsm8k.json", task="gsm8k", run="g")
+    r = invoke("eval", maze, gsm8k)
+    assert r.exit_code == 1, r.output
+    assert (
+        f"cannot compare 'g' (from '{gsm8k}') on task 'gsm8k' with 'a' (from '{maze}') on task 'maze'"
+        in r.output
+    )
+    other = _report(tmp_path / "other.json", ids=("eval-0", "eval-7"), run="b")
+    r = invoke("eval", maze, other, "--json", tmp_path / "out.json")
+    assert r.exit_code == 1, r.output
+    assert f"cannot compare 'b' (from '{other}') with 'a' (from '{maze}')" in r.output
+    assert "1 of the 2 ids of 'a' are not in 'b'" in r.output and "first: 'eval-1' is in 'a' only" in r.output
+    assert not (tmp_path / "out.json").exists()
+    # A saved report next to a policy to sample on another task, or other prompts: refused before sampling.
+    r = invoke("eval", gsm8k, maze_model, *EVAL, "--n", "2")
+    assert r.exit_code == 1, r.output
+    assert (
+        f"'the sampled policies' (from 2 held-out prompts) on task 'maze' with 'g' (from '{gsm8k}')"
+        in r.output
+    )
+    three = _report(tmp_path / "three.json", ids=("eval-0", "eval-1", "eval-2"))
+    r = invoke("eval", three, maze_model, *EVAL, "--n", "2")
+    assert r.exit_code == 1, r.output
+    assert "1 of the 3 ids of 'a' are not in 'the sampled policies'" in r.output and "'eval-2'" in r.output
+
+
+def test_eval_of_a_saved_report_next_to_a_policy_on_its_prompts_samples(tmp_path, maze_model):
+    saved = _report(tmp_path / "saved.json", run="start")
+    r = invoke("eval", saved, maze_model, *EVAL, "--n", "2", "--json", tmp_path / "out.json")
+    assert r.exit_code == 0, r.output
+    assert "efficiency: model vs start" in r.output
+
+
+def test_eval_json_that_is_an_input_report_is_refused(tmp_path, maze_model, monkeypatch, no_sampling):
+    saved = _report(tmp_path / "saved.json")
+    (tmp_path / "link.json").symlink_to(saved)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    before = saved.read_text()
+    for out in (saved, tmp_path / "link.json", "../saved.json", "../sub/../saved.json"):
+        for runs in ([saved], [maze_model, saved]):
+            r = invoke("eval", *runs, *(EVAL if len(runs) > 1 else []), "--json", out)
+            assert r.exit_code == 2, r.output
+            assert f"'{out}' is the input report '{saved}'; writing would overwrite it" in r.output
+    r = invoke("eval", "../link.json", "--json", saved)  # the input given through the link
+    assert r.exit_code == 2 and "is the input report '../link.json'" in r.output, r.output
+    assert saved.read_text() == before
+
+
+def test_eval_names_the_file_of_a_report_it_cannot_read(tmp_path, maze_run):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**json.loads(_report(tmp_path / "ok.json").read_text()), "n": 9}))
+    r = invoke("eval", bad)
+    assert r.exit_code == 1 and f"'{bad}': n = 9 in the report, but its per-prompt counts give 4" in r.output
+    r = invoke("eval", maze_run / ckpt.CONFIG_FILE)
+    assert r.exit_code == 1, r.output
+    assert "is a training run's config, not a pass@k report" in r.output
+    assert f"maxrl eval {maze_run}" in r.output

@@ -67,14 +67,14 @@ def parse_ks(text: str | Sequence[int] | None, n: int) -> list[int]:
         return default_ks(n)
     items: Iterable[Any] = text.split(",") if isinstance(text, str) else text
     ks = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items):  # every item an integer first: a typo is named before a range
         try:
-            k = int(str(item).strip())
+            ks.append(int(str(item).strip()))
         except ValueError:
             raise InvalidInputError(f"ks[{i}] is not an integer: {item!r}") from None
+    for i, k in enumerate(ks):
         if not 1 <= k <= n:
             raise InvalidInputError(f"ks[{i}] = {k} is outside 1..n = 1..{n}")
-        ks.append(k)
     return sorted(set(ks))
 
 
