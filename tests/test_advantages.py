@@ -247,7 +247,7 @@ def test_clamp_order_keeps_a_strict_default_that_names_the_keyword():
     with pytest.raises(InvalidInputError) as e:
         maxrl_rs.advantages([1, 0], [0, 0], order=0, clamp_order=True)
     assert "clamp_order" not in str(e.value)
-    with pytest.raises(InvalidInputError, match="0.5 at index 2"):
+    with pytest.raises(InvalidInputError, match=r"0\.5 at index 2"):
         maxrl_rs.advantages([1, 0, 0.5], [4, 4, 4], order=4, clamp_order=True)
     with pytest.raises(InvalidInputError, match="length 3"):
         maxrl_rs.advantages([1, 0], [0, 0, 0], order=4, clamp_order=True)

@@ -163,7 +163,7 @@ def test_order_is_clamped_in_groups_with_unscorable_completions():
     # order = G = 4; group 0 keeps 3 scorable completions (one None), group 1 all 4, group 2 none.
     nan = float("nan")
     per_func = _tensor([[1], [0], [nan], [0], [1], [0], [0], [0], [nan], [nan], [nan], [nan]])
-    adv, r, scorable = maxrl_global_advantages(per_func, _tensor([1.0]), G, order=4)
+    adv, r, _ = maxrl_global_advantages(per_func, _tensor([1.0]), G, order=4)
     # Group 0 at order N_g = 3, K = 1: 3/1 − 1 = 2 for the success, −1 for the failures, 0 where masked.
     assert adv[:4].tolist() == [2.0, -1.0, 0.0, -1.0]
     full = _expected(r[4:8], order=4).astype(np.float32)  # group 1 alone, unmasked: order 4 itself

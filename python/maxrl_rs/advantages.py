@@ -104,9 +104,9 @@ def advantages(
 
     Raises:
         InvalidInputError (a ValueError): mismatched lengths, empty input, non-finite rewards, non-binary
-        rewards for ``maxrl``, an order outside 1..N for some group (unless ``clamp_order``), an unknown estimator, an option set for
-        an estimator that does not read it (``order`` with ``grpo``), a NaN or unhashable group id, a mask
-        value other than a boolean, 0 or 1.
+        rewards for ``maxrl``, an order outside 1..N for some group (above N only without ``clamp_order``),
+        an unknown estimator, an option set for an estimator that does not read it (``order`` with
+        ``grpo``), a NaN or unhashable group id, a mask value other than a boolean, 0 or 1.
     """
     src = rewards
     name = estimator_name(estimator)
