@@ -214,3 +214,96 @@ def test_an_unknown_estimator_keeps_its_spelling_in_the_error():
     assert estimator_name("PPO") == "PPO"
     with pytest.raises(maxrl_rs.InvalidInputError, match=r"PPO.*maxrl"):
         maxrl_rs.advantages(np.array([1.0]), np.array([0]), "PPO")
+
+
+# --- clamp_order: a configured order in groups that masking left smaller ----------------------------------
+
+
+def test_clamp_order_hand_computed():
+    # T = 4. Group 7: 3 unmasked of 4 (K = 1) -> order 3 = N_g: 3/1 − 1 = 2 and −1, −1; its masked row 0.
+    # Group 8: 4 unmasked, K = 2, order 4 = N: 4/2 − 1 = 1 and −1. Group 9: all masked -> 0.
+    r = [1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 1, 0]
+    g = [7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9]
+    m = [True, True, False, True, True, True, True, True, False, False, False, False]
+    out = maxrl_rs.advantages(r, g, order=4, clamp_order=True, mask=m)
+    assert out.tolist() == [2.0, -1.0, 0.0, -1.0, 1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0]
+    # The short group equals order=None on its 3 unmasked rollouts alone.
+    alone = maxrl_rs.advantages([1, 0, 0], [7, 7, 7])
+    np.testing.assert_array_equal(out[[0, 1, 3]], alone)
+    # A short all-fail group: 0 with drop_all_fail (default), −1 each with drop_all_fail=False.
+    r, g, m = [0, 0, 0, 1], [1, 1, 1, 1], [1, 1, 1, 0]
+    assert maxrl_rs.advantages(r, g, order=4, clamp_order=True, mask=m).tolist() == [0.0] * 4
+    out = maxrl_rs.advantages(r, g, order=4, clamp_order=True, drop_all_fail=False, mask=m)
+    assert out.tolist() == [-1.0, -1.0, -1.0, 0.0]
+
+
+def test_clamp_order_keeps_a_strict_default_that_names_the_keyword():
+    with pytest.raises(InvalidInputError) as e:
+        maxrl_rs.advantages([1, 0, 1, 0], ["a"] * 4, order=4, mask=[1, 1, 1, 0])
+    assert "order 4 is larger than group 'a', which has 3 unmasked rollouts" in str(e.value)
+    assert "clamp_order=True" in str(e.value)
+    assert (e.value.name, e.value.group) == ("order", "a")
+    # Other errors are left as they are; bad input is still refused under clamp_order.
+    with pytest.raises(InvalidInputError) as e:
+        maxrl_rs.advantages([1, 0], [0, 0], order=0, clamp_order=True)
+    assert "clamp_order" not in str(e.value)
+    with pytest.raises(InvalidInputError, match=r"0\.5 at index 2"):
+        maxrl_rs.advantages([1, 0, 0.5], [4, 4, 4], order=4, clamp_order=True)
+    with pytest.raises(InvalidInputError, match="length 3"):
+        maxrl_rs.advantages([1, 0], [0, 0, 0], order=4, clamp_order=True)
+    with pytest.raises(InvalidInputError, match="mask"):
+        maxrl_rs.advantages([1, 0], [0, 0], order=4, clamp_order=True, mask=[True])
+    with pytest.raises(InvalidInputError, match="clamp_order must be True or False"):
+        maxrl_rs.advantages([1, 0], [0, 0], order=2, clamp_order="yes")
+    with pytest.raises(InvalidInputError, match="clamp_order=True does not apply to the grpo estimator"):
+        maxrl_rs.advantages([1, 0], [0, 0], "grpo", clamp_order=True)
+
+
+def test_clamp_order_changes_nothing_when_every_group_reaches_the_order():
+    rng = np.random.default_rng(3)
+    r = rng.integers(0, 2, 64).astype(np.float32)
+    g = np.repeat(np.arange(8), 8)
+    m = rng.random(64) < 0.9
+    t = 2  # every group keeps at least 2 of 8 here
+    assert maxrl_rs.group_stats(r, g, mask=m).n.min() >= t
+    out = maxrl_rs.advantages(r, g, order=t, clamp_order=True, mask=m)
+    ref = maxrl_rs.advantages(r, g, order=t, mask=m)
+    assert out.dtype == ref.dtype == np.float32
+    assert out.tobytes() == ref.tobytes()
+    # order=None with clamp_order is order=None.
+    assert (
+        maxrl_rs.advantages(r, g, clamp_order=True, mask=m).tobytes()
+        == maxrl_rs.advantages(r, g, mask=m).tobytes()
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.booleans(), st.booleans()), min_size=1, max_size=40),
+    st.integers(1, 6),
+    st.booleans(),
+)
+def test_clamp_order_is_order_min_t_ng_per_group(rows, t, drop_all_fail):
+    g = np.array([row[0] for row in rows])
+    r = np.array([float(row[1]) for row in rows])
+    m = np.array([row[2] for row in rows])
+    out = maxrl_rs.advantages(r, g, order=t, clamp_order=True, drop_all_fail=drop_all_fail, mask=m)
+    for gid in np.unique(g):
+        idx = np.flatnonzero(g == gid)
+        kept = idx[m[idx]]
+        assert np.all(out[idx[~m[idx]]] == 0)
+        if kept.size == 0:
+            continue
+        # Each group on its own, unmasked rows only: order T when it has T rows, else its own N_g (None).
+        alone = maxrl_rs.advantages(
+            r[kept], g[kept], order=t if kept.size >= t else None, drop_all_fail=drop_all_fail
+        )
+        assert out[kept].tobytes() == alone.tobytes()
+    stats = maxrl_rs.group_stats(r, g, mask=m)
+    assert stats.order_clamped(t) == sum(1 for n in stats.n if 0 < n < t)
+
+
+def test_order_clamped_counts_groups_below_the_order():
+    s = maxrl_rs.group_stats([1, 0, 1, 0, 1, 1, 0], [0, 0, 0, 1, 1, 2, 2], mask=[1, 1, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(s.n, [3, 2, 0])
+    assert [s.order_clamped(t) for t in (None, 1, 2, 3, 4)] == [0, 0, 0, 1, 2]  # the empty group never counts

@@ -206,7 +206,7 @@ def test_an_option_is_read_by_the_estimator_it_applies_to(key):
 def test_defaults_passed_explicitly_are_fine_for_every_estimator(estimator):
     r, g = [1, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1]
     explicit = maxrl_rs.advantages(
-        r, g, estimator, order=None, drop_all_fail=True, eps=1e-6, std="sample", mask=None
+        r, g, estimator, order=None, clamp_order=False, drop_all_fail=True, eps=1e-6, std="sample", mask=None
     )
     np.testing.assert_array_equal(explicit, maxrl_rs.advantages(r, g, estimator))
     np.testing.assert_array_equal(

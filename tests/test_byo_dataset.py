@@ -308,6 +308,26 @@ def test_reward_function_errors_name_the_function_and_the_row(tmp_path):
     assert [maxrl_rs.STATUS_NAMES[s] for s in g.status[:2]] == ["correct", "error"]
 
 
+def test_order_equal_to_n_trains_when_a_reward_function_returns_none(tmp_path):
+    # maxrl train with rollout.n = algo.order = 4 and a reward function with no verdict on odd rows: every
+    # group keeps 2 of its 4 rollouts, each uses order 2, and the run completes.
+    from maxrl_rs.metrics import read_metrics
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "train.jsonl")
+    opts = messages_options(data, "_byo_rewards:no_verdict_on_odd_rows")
+    seen = []
+    summary = train(run_config(tmp_path, model, *opts, "algo.order=4", "train.steps=2"), hooks=[seen.append])
+    assert summary.last_step == 2 and len(seen) == 2
+    for batch in seen:
+        np.testing.assert_array_equal(batch.mask, np.arange(8) % 2 == 0)
+        # T = N: a group clamped to N_g gets exactly what order=None gives it.
+        want = maxrl_rs.advantages(batch.rewards, batch.rollouts.group_ids, mask=batch.mask)
+        np.testing.assert_array_equal(batch.advantages, want)
+    steps = [r for r in read_metrics(tmp_path / "run") if "order_clamped_groups" in r]
+    assert [r["order_clamped_groups"] for r in steps] == [2, 2]
+
+
 def test_a_failing_reward_leaves_the_trainer_as_it_was(tmp_path, monkeypatch):
     from maxrl_rs.rollout.hf import HFBackend
     from maxrl_rs.run import load_pretrained

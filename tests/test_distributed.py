@@ -218,6 +218,7 @@ def test_host_value_reductions_over_two_gloo_ranks(tmp_path):
 
 def test_metric_rules():
     assert distributed.metric_rule("loss") == "sum"
+    assert distributed.metric_rule("order_clamped_groups") == "sum"  # a count of groups over all ranks
     assert distributed.metric_rule("time_rollout") == "max"
     assert distributed.metric_rule("reward") == "kept"
     assert distributed.metric_rule("pg_loss") == "update_tokens"

@@ -159,6 +159,19 @@ def test_order_and_drop_all_fail_are_forwarded():
 
 
 @requires_trl
+def test_order_is_clamped_in_groups_with_unscorable_completions():
+    # order = G = 4; group 0 keeps 3 scorable completions (one None), group 1 all 4, group 2 none.
+    nan = float("nan")
+    per_func = _tensor([[1], [0], [nan], [0], [1], [0], [0], [0], [nan], [nan], [nan], [nan]])
+    adv, r, _ = maxrl_global_advantages(per_func, _tensor([1.0]), G, order=4)
+    # Group 0 at order N_g = 3, K = 1: 3/1 − 1 = 2 for the success, −1 for the failures, 0 where masked.
+    assert adv[:4].tolist() == [2.0, -1.0, 0.0, -1.0]
+    full = _expected(r[4:8], order=4).astype(np.float32)  # group 1 alone, unmasked: order 4 itself
+    np.testing.assert_array_equal(adv[4:8].numpy(), full)
+    assert adv[8:].tolist() == [0.0] * 4
+
+
+@requires_trl
 def test_non_binary_rewards_name_the_completion_or_are_thresholded():
     per_func = _tensor([[1.0, 0.5], [0, 0], [0, 0], [0, 0]])
     with pytest.raises(maxrl_rs.InvalidInputError, match=r"completion 0 .* reward 1\.5.*reward_threshold"):
@@ -352,6 +365,13 @@ def test_order_is_forwarded_and_validated(tmp_path):
     rewards, scorable = _gathered_rewards(trainer.gathered[0])
     expected = _expected(rewards, scorable, order=3, drop_all_fail=False).astype(np.float32)
     np.testing.assert_array_equal(trainer.generated[0]["advantages"].numpy(), expected)
+    # Every group has 4 scorable completions or none (Q4), so none falls below order 3.
+    logged = [
+        e["maxrl/order_clamped_groups"]
+        for e in trainer.state.log_history
+        if "maxrl/order_clamped_groups" in e
+    ]
+    assert logged and all(v == 0 for v in logged)
     # Evaluation groups num_generations_eval = 2 completions; the order is capped at the group size there.
     trainer.evaluate(eval_dataset=_dataset().select(range(2)))
     rewards, scorable = _gathered_rewards(trainer.gathered[-1])

@@ -233,6 +233,104 @@ def test_bf16_autocast_update_keeps_float32_weights_and_log_probs(monkeypatch):
         assert state["exp_avg"].dtype == torch.float32
 
 
+class MaskedGroupsMaze(MazeTask):
+    """Rewards 1 on every other rollout; ``no_verdict`` rows (positions in the batch) get status ``limit``."""
+
+    no_verdict: tuple[int, ...] = ()
+
+    def grade(self, responses, examples):
+        n = len(responses)
+        rewards = (np.arange(n) % 2 == 0).astype(np.float32)
+        status = np.where(rewards > 0, 0, 1).astype(np.uint8)
+        status[list(self.no_verdict)] = maxrl_rs.STATUS_NAMES.index("limit")
+        return Graded(rewards=rewards, mask=status != maxrl_rs.STATUS_NAMES.index("limit"), status=status)
+
+
+def masked_trainer(no_verdict: tuple[int, ...], *overrides: str) -> Trainer:
+    cfg = load_config(None, [*TINY, *overrides])
+    task = MaskedGroupsMaze(MazeOptions(5), seed=0, eval_seed=1, eval_size=4)
+    task.no_verdict = no_verdict
+    tok = task.build_tokenizer()
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64), tok)
+    return Trainer(cfg, model, tok, task, HFBackend(model, tok))
+
+
+def per_group_advantages(batch, order):
+    """Each group alone, on its unmasked rollouts: order ``order`` when it kept that many, else its N_g."""
+    out = np.zeros(len(batch.rewards))
+    for g in np.unique(batch.rollouts.group_ids):
+        rows = np.flatnonzero((batch.rollouts.group_ids == g) & batch.mask)
+        if rows.size:
+            t = order if order is not None and rows.size >= order else None
+            out[rows] = maxrl_rs.advantages(batch.rewards[rows], np.zeros(rows.size, int), order=t)
+    return out
+
+
+def test_order_equal_to_n_survives_rollouts_without_a_verdict():
+    # rollout.n = algo.order = 4; rows 1 and 6 have no verdict, so groups 0 and 1 keep 3 of 4 rollouts.
+    trainer = masked_trainer((1, 6), "algo.order=4")
+    for _ in range(2):  # every step, not only the first
+        batch, metrics = trainer.step()
+        assert batch.mask.sum() == len(batch.mask) - 2
+        # Group 0 keeps rewards 1, 1, 0 (rows 0, 2, 3): order 3 = N_g, 3/2 − 1 = 0.5 and −1.
+        assert batch.advantages[:4].tolist() == [0.5, 0.0, 0.5, -1.0]
+        np.testing.assert_array_equal(batch.advantages, per_group_advantages(batch, 4))
+        # T = N: clamping to N_g is exactly the default order=None.
+        expected = maxrl_rs.advantages(batch.rewards, batch.rollouts.group_ids, mask=batch.mask)
+        np.testing.assert_array_equal(batch.advantages, expected)
+        assert metrics["order_clamped_groups"] == 2
+        assert np.isfinite(metrics["loss"])
+
+
+def test_order_below_every_groups_size_is_unchanged():
+    # T = 2 < N_g = 3: the configured order applies as it is, bit for bit, and nothing is clamped.
+    batch, metrics = masked_trainer((1, 6), "algo.order=2").step()
+    strict = maxrl_rs.advantages(batch.rewards, batch.rollouts.group_ids, order=2, mask=batch.mask)
+    assert batch.advantages.tobytes() == strict.tobytes()
+    assert metrics["order_clamped_groups"] == 0
+    # T = 3 = N_g of the short groups: still no clamping.
+    batch, metrics = masked_trainer((1, 6), "algo.order=3").step()
+    strict = maxrl_rs.advantages(batch.rewards, batch.rollouts.group_ids, order=3, mask=batch.mask)
+    assert batch.advantages.tobytes() == strict.tobytes()
+    assert metrics["order_clamped_groups"] == 0
+    assert masked_trainer((1, 6)).step()[1]["order_clamped_groups"] == 0  # no order set
+
+
+def test_an_all_masked_group_and_a_short_group_under_order_three():
+    # Group 0 fully masked (A = 0, not counted as clamped); group 1 keeps 2 of 4 < T = 3: order 2.
+    batch, metrics = masked_trainer((0, 1, 2, 3, 5, 7), "algo.order=3").step()
+    assert batch.advantages[:4].tolist() == [0.0] * 4
+    # Group 1 keeps rows 4 and 6, both successes: all-success -> 0 at any order.
+    assert batch.advantages[4:8].tolist() == [0.0] * 4
+    np.testing.assert_array_equal(batch.advantages, per_group_advantages(batch, 3))
+    assert metrics["order_clamped_groups"] == 1
+    # Group 1 keeps rows 4 and 5 (1 success of 2): order 2 = N_g, 2/1 − 1 = 1 and −1.
+    batch, metrics = masked_trainer((0, 1, 2, 3, 6, 7), "algo.order=3").step()
+    assert batch.advantages[4:8].tolist() == [1.0, -1.0, 0.0, 0.0]
+    assert metrics["order_clamped_groups"] == 1
+
+
+def test_order_equal_to_n_survives_mask_truncated():
+    trainer = masked_trainer((), "algo.order=4", "algo.mask_truncated=true")
+    real = trainer.backend.generate
+
+    def cut_some(prompts, group_ids, sampling):
+        out = real(prompts, group_ids, sampling)
+        out.finished = np.ones(len(out.finished), dtype=bool)
+        out.finished[[2, 9, 10]] = False  # group 0 keeps 3, group 2 keeps 2 of 4
+        return out
+
+    trainer.backend.generate = cut_some
+    batch, metrics = trainer.step()
+    np.testing.assert_array_equal(np.flatnonzero(~batch.mask), [2, 9, 10])
+    np.testing.assert_array_equal(batch.advantages, per_group_advantages(batch, 4))
+    # Group 0 keeps rewards 1, 0, 0 (rows 0, 1, 3): 3/1 − 1 = 2 and −1.
+    assert batch.advantages[:4].tolist() == [2.0, -1.0, 0.0, -1.0]
+    assert metrics["order_clamped_groups"] == 2
+    assert metrics["truncated_frac"] == pytest.approx(3 / 16)
+
+
 @pytest.mark.parametrize("estimator", ["grpo", "rloo", "dr_grpo", "reinforce"])
 def test_other_estimators_reach_the_step(estimator):
     batch, _ = make_trainer(f"algo.estimator={estimator}").step()

@@ -23,6 +23,7 @@ ESTIMATORS: tuple[str, ...] = tuple(_core.ESTIMATORS)
 #: The keyword options of :func:`advantages` that only some estimators read: (default, estimators).
 ESTIMATOR_OPTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "order": (None, ("maxrl",)),
+    "clamp_order": (False, ("maxrl",)),
     "drop_all_fail": (True, ("maxrl",)),
     "eps": (1e-6, ("grpo",)),
     "std": ("sample", ("grpo",)),
@@ -69,6 +70,7 @@ def advantages(
     estimator: str = "maxrl",
     *,
     order: int | None = None,
+    clamp_order: bool = False,
     drop_all_fail: bool = True,
     eps: float = 1e-6,
     std: str = "sample",
@@ -85,6 +87,10 @@ def advantages(
         estimator: ``maxrl`` (default), ``grpo``, ``rloo``, ``dr_grpo`` or ``reinforce``.
         order: MaxRL truncation order T (1 <= T <= N); ``None`` means T = N for each group, which is the
             paper's Algorithm 1: successes get N/K − 1, failures −1. ``maxrl`` only.
+        clamp_order: with ``order=T``, a group left with 0 < N_g < T unmasked rollouts uses order N_g (as
+            ``order=None`` would) instead of raising; groups with N_g >= T are unchanged, bit for bit. For
+            masks decided at run time (no verdict, truncation), where a valid T can exceed a group's N_g.
+            ``maxrl`` only.
         drop_all_fail: MaxRL groups without a success get 0 (True, the paper's practical estimator, unbiased
             for order N − 1) or −1 (False, the paper's Eq. 10, unbiased for order N). ``maxrl`` only.
         eps: GRPO's ε in (r − r̄)/(s + ε). ``grpo`` only.
@@ -98,38 +104,71 @@ def advantages(
 
     Raises:
         InvalidInputError (a ValueError): mismatched lengths, empty input, non-finite rewards, non-binary
-        rewards for ``maxrl``, an order outside 1..N for some group, an unknown estimator, an option set for
-        an estimator that does not read it (``order`` with ``grpo``), a NaN or unhashable group id, a mask
-        value other than a boolean, 0 or 1.
+        rewards for ``maxrl``, an order outside 1..N for some group (above N only without ``clamp_order``),
+        an unknown estimator, an option set for an estimator that does not read it (``order`` with
+        ``grpo``), a NaN or unhashable group id, a mask value other than a boolean, 0 or 1.
     """
     src = rewards
     name = estimator_name(estimator)
     if name in ESTIMATORS:  # else the core refuses it, listing the known estimators
-        check_estimator_options(name, order=order, drop_all_fail=drop_all_fail, eps=eps, std=std)
+        check_estimator_options(
+            name, order=order, clamp_order=clamp_order, drop_all_fail=drop_all_fail, eps=eps, std=std
+        )
     r = float_array(rewards, "rewards")
     ids = _group_ids(group_ids)
     # The core checks lengths and values; it reads order as an integer and drop_all_fail as a bool, so
     # other types stop here rather than being read as something else.
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer))):
         raise InvalidInputError(f"order must be a positive integer or None, got {order!r}")
-    if not isinstance(drop_all_fail, (bool, np.bool_)):
-        raise InvalidInputError(f"drop_all_fail must be True or False, got {drop_all_fail!r}")
+    for key, flag in (("drop_all_fail", drop_all_fail), ("clamp_order", clamp_order)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InvalidInputError(f"{key} must be True or False, got {flag!r}")
     m = mask_array(mask)
-    try:
-        out = _core.advantages(
-            r,
-            ids.codes,
-            str(estimator),
-            order,
-            bool(drop_all_fail),
-            float(eps),
-            str(std),
-            m,
-            np.empty_like(r),
-        )
-    except InvalidInputError as e:
-        raise relabel_groups(e, ids) from None
+
+    def run(t: int | None, keep: np.ndarray | None) -> np.ndarray:
+        try:
+            return _core.advantages(
+                r,
+                ids.codes,
+                str(estimator),
+                t,
+                bool(drop_all_fail),
+                float(eps),
+                str(std),
+                keep,
+                np.empty_like(r),
+            )
+        except InvalidInputError as e:
+            raise _with_clamp_hint(relabel_groups(e, ids)) from None
+
+    short = _short_groups(ids.codes, m, order, r.shape[0]) if clamp_order and order is not None else None
+    if short is None or not short.any():
+        return _like(run(order, m), src)
+    # Each group is estimated by one call and masked (A = 0) in the other; every row takes its own group's.
+    kept = np.ones(r.shape, dtype=bool) if m is None else m
+    out = np.where(short, run(None, kept & short), run(order, kept & ~short))
     return _like(out, src)
+
+
+def _short_groups(codes: np.ndarray, mask: np.ndarray | None, order: int, n: int) -> np.ndarray | None:
+    """Per rollout: its group has fewer than ``order`` unmasked rollouts (``codes`` as the core groups by).
+    None when the lengths differ from the ``n`` rewards: the core's error names the mismatch."""
+    if codes.shape != (n,) or (mask is not None and mask.shape != (n,)):
+        return None
+    _, inverse = np.unique(codes, return_inverse=True)
+    sizes = np.bincount(inverse, weights=None if mask is None else mask.astype(np.float64))
+    return sizes[inverse] < order
+
+
+def _with_clamp_hint(err: InvalidInputError) -> InvalidInputError:
+    """A core error of an order larger than some group's N, with the keyword that clamps it."""
+    if err.name != "order" or err.group is None:
+        return err
+    out = type(err)(
+        f"{err}; or pass clamp_order=True to use order N_g in groups left with N_g < T unmasked rollouts"
+    )
+    out.index, out.group, out.name = err.index, err.group, err.name
+    return out
 
 
 def _like(out: np.ndarray, src: Any) -> Any:
@@ -178,6 +217,11 @@ class GroupStats:
     @property
     def all_success(self) -> int:
         return int(np.count_nonzero((self.n > 0) & (self.k == self.n)))
+
+    def order_clamped(self, order: int | None) -> int:
+        """Groups with 0 < N < ``order`` unmasked rollouts, which :func:`advantages` with ``clamp_order``
+        estimates at order N instead of ``order`` (0 for ``order=None``, where T = N already)."""
+        return 0 if order is None else int(np.count_nonzero((self.n > 0) & (self.n < order)))
 
     @property
     def solved_fraction(self) -> float:

@@ -396,13 +396,14 @@ def reduce_means(ctx: DistContext, means: dict[str, float], weight: float) -> di
 
 
 #: How each step metric of :class:`maxrl_rs.trainer.Trainer` combines over ranks: ``sum`` (the loss is each
-#: rank's share of a globally normalised loss; token counts and rates add up), ``max`` (a step lasts as long
+#: rank's share of a globally normalised loss; counts and rates add up), ``max`` (a step lasts as long
 #: as its slowest rank), or a mean weighted by what the rank's value was averaged over (``kept`` rollouts with
 #: a verdict, ``groups``, ``update_tokens``; anything else by rollouts).
 METRIC_RULES: dict[str, str] = {
     "loss": "sum",
     "tokens_per_s": "sum",
     "update_tokens": "sum",
+    "order_clamped_groups": "sum",
     "reward": "kept",
     "frac_all_fail": "groups",
     "frac_all_success": "groups",

@@ -56,7 +56,9 @@ class StepBatch:
         mask: ``[R]`` bool, rollouts that take part: graded (not limit/error) and, with
             ``algo.mask_truncated``, ended by EOS.
         advantages: ``[R]`` float64, exactly ``maxrl_rs.advantages(rewards, rollouts.group_ids,
-            algo.estimator, order=algo.order, drop_all_fail=algo.drop_all_fail, mask=mask)``.
+            algo.estimator, order=algo.order, clamp_order=algo.order is not None,
+            drop_all_fail=algo.drop_all_fail, mask=mask)``: a group left with N_g < ``algo.order`` unmasked
+            rollouts uses order N_g.
     """
 
     step: int
@@ -291,11 +293,13 @@ class Trainer:
         by_index = dict(zip(indices, examples, strict=True))
         graded = self.task.grade(rollouts.texts, [by_index[int(g)] for g in rollouts.group_ids])
         mask = graded.mask & rollouts.finished if a.mask_truncated else graded.mask
+        # Masks are decided here, at run time: a group may keep fewer than algo.order rollouts.
         adv = maxrl_rs.advantages(
             graded.rewards,
             rollouts.group_ids,
             a.estimator,
             order=a.order,
+            clamp_order=a.order is not None,
             drop_all_fail=a.drop_all_fail,
             mask=mask,
         )
@@ -419,7 +423,8 @@ class Trainer:
 
     def batch_metrics(self, batch: StepBatch, timings: dict[str, float]) -> dict[str, float]:
         """Reward and group statistics of a step's batch, plus its timings."""
-        groups = maxrl_rs.group_stats(batch.rewards, batch.rollouts.group_ids, mask=batch.mask).summary()
+        stats = maxrl_rs.group_stats(batch.rewards, batch.rollouts.group_ids, mask=batch.mask)
+        groups = stats.summary()
         lengths = batch.rollouts.response_lengths
         kept = batch.mask
         return {
@@ -431,6 +436,7 @@ class Trainer:
             "masked_frac": float(1.0 - kept.mean()),
             "truncated_frac": float(1.0 - batch.rollouts.finished.mean()),
             "adv_nonzero_frac": float(np.mean(batch.advantages != 0)),
+            "order_clamped_groups": stats.order_clamped(self.config.algo.order),
             "response_len": float(lengths.mean()),
             "tokens_per_s": float(lengths.sum() / max(timings["time_step"], 1e-9)),
             **timings,

@@ -76,7 +76,8 @@ def maxrl_global_advantages(
             entries, as in TRL's ``sum_then_normalize`` aggregation.
         num_generations: G, completions per prompt.
         order, drop_all_fail: forwarded to ``maxrl_rs.advantages`` (docs/estimators.md;
-            defaults: Algorithm 1).
+            defaults: Algorithm 1). A group left with N_g < ``order`` scorable completions uses order N_g
+            (``clamp_order``).
         reward_threshold: if set, a reward >= threshold counts as a success (MaxRL needs 0/1 rewards).
 
     Returns:
@@ -103,7 +104,15 @@ def maxrl_global_advantages(
             "(the weighted sum of its reward functions); use 0/1 reward functions or pass reward_threshold="
         )
     group_ids = np.arange(n, dtype=np.int64) // num_generations
-    adv = maxrl_rs.advantages(r, group_ids, "maxrl", order=order, drop_all_fail=drop_all_fail, mask=mask)
+    adv = maxrl_rs.advantages(
+        r,
+        group_ids,
+        "maxrl",
+        order=order,
+        clamp_order=order is not None,
+        drop_all_fail=drop_all_fail,
+        mask=mask,
+    )
     return torch.from_numpy(np.asarray(adv, dtype=np.float32)).to(rewards_per_func.device), r, mask
 
 
@@ -194,11 +203,17 @@ class MaxRLGRPOTrainer(GRPOTrainer):
         # The same slice TRL takes of its own advantages.
         start = self.accelerator.process_index * local_n
         output["advantages"] = adv[start : start + local_n].to(device=grpo_adv.device, dtype=grpo_adv.dtype)
-        self._maxrl_log(mode, adv, rewards, scorable, group_size)
+        self._maxrl_log(mode, adv, rewards, scorable, group_size, order)
         return output
 
     def _maxrl_log(
-        self, mode: str, adv: torch.Tensor, rewards: np.ndarray, scorable: np.ndarray, group_size: int
+        self,
+        mode: str,
+        adv: torch.Tensor,
+        rewards: np.ndarray,
+        scorable: np.ndarray,
+        group_size: int,
+        order: int | None,
     ) -> None:
         """Replace the GRPO advantages TRL logged for this batch, and log the batch's group statistics."""
         logged = getattr(self, "_logs", {}).get("advantages")
@@ -209,9 +224,11 @@ class MaxRLGRPOTrainer(GRPOTrainer):
         metrics = getattr(self, "_metrics", {}).get(mode)
         if metrics is not None:
             ids = np.arange(rewards.shape[0], dtype=np.int64) // group_size
-            summary = maxrl_rs.group_stats(rewards, ids, mask=scorable).summary()
+            stats = maxrl_rs.group_stats(rewards, ids, mask=scorable)
+            summary = stats.summary()
             for key in ("frac_all_fail", "frac_all_success", "solved_fraction"):
                 metrics.setdefault(f"maxrl/{key}", []).append(float(summary[key]))
+            metrics.setdefault("maxrl/order_clamped_groups", []).append(float(stats.order_clamped(order)))
 
 
 __all__ = ["TRL_TESTED_RANGE", "MaxRLGRPOTrainer", "check_trl_internals", "maxrl_global_advantages"]
