@@ -12,7 +12,8 @@ dataset`` (the cause is chained below it, or only logged) or, for a file without
   (Expecting ',' delimiter at column 27)``, ``expected a JSON object, got list``, ``not UTF-8 text``); a
   ``.json`` file holding one JSON document: the line and column of the syntax error, or the index of an
   array element that is not an object;
-- CSV: the line of a row with more fields than the header, or of a byte that is not UTF-8;
+- CSV: the line of a row with more fields than the header (as pandas reports it), or of a byte that is
+  not UTF-8;
 - anything else: the underlying error ``datasets`` chained (``ArrowInvalid: Parquet magic bytes not found``).
 """
 
@@ -65,10 +66,16 @@ def read_rows(path: str, key: str) -> list[dict[str, Any]]:
 def why_unreadable(path: Path, builder: str, error: BaseException) -> str:
     """Why ``datasets`` could not read ``path`` with ``builder`` and raised ``error``: the file and line
     where that can be found, else the file and the error's cause."""
-    for diagnose in (_no_rows, {"json": _json_problem, "csv": _csv_problem}.get(builder)):
-        if diagnose is not None and (problem := diagnose(path, builder)):
-            return problem
+    try:
+        for diagnose in (_no_rows, {"json": _json_problem, "csv": _csv_problem}.get(builder)):
+            if diagnose is not None and (problem := diagnose(path, builder)):
+                return problem
+    except OSError:
+        pass  # the file went away or cannot be opened again: the error says what datasets met
     cause = _cause(error)
+    if m := _RAGGED.search(str(cause)):
+        fields, line, saw = m.groups()
+        return f"{path}:{line}: {saw} fields, but the header line has {fields}"
     return f"{str(path)!r} could not be read as {builder}: {type(cause).__name__}: {cause}"
 
 
@@ -131,19 +138,11 @@ _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 def _csv_problem(path: Path, builder: str) -> str | None:
-    """The line of a CSV file with a byte that is not UTF-8, or with more fields than the header."""
+    """The line of a CSV file with a byte that is not UTF-8 (pandas says only that a chunk has one)."""
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, 1):
             if problem := utf8_problem(raw):
                 return f"{path}:{lineno}: {problem}"
-    import pandas as pd
-
-    try:
-        pd.read_csv(path, dtype=str)
-    except pd.errors.ParserError as e:
-        if m := _RAGGED.search(str(e)):
-            fields, lineno, saw = m.groups()
-            return f"{path}:{lineno}: {saw} fields, but the header line has {fields}"
     return None
 
 
@@ -157,8 +156,10 @@ def _text_lines(path: Path) -> Iterator[str]:
 def _cause(error: BaseException) -> BaseException:
     """The error under ``datasets``' wrappers: the first in the chain that is not a
     ``DatasetGenerationError`` (which only says that generating failed)."""
+    from datasets.exceptions import DatasetGenerationError
+
     seen = error
-    while type(seen).__name__ == "DatasetGenerationError":
+    while isinstance(seen, DatasetGenerationError):
         below = seen.__cause__ or seen.__context__
         if below is None:
             break
