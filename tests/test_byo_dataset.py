@@ -218,7 +218,11 @@ def test_separate_eval_file_and_numbers_and_lists_as_references(tmp_path):
         ({"prompt": "add 1 2", "answer": ""}, [], r"row 1: field 'answer' is empty"),
         ({"prompt": "add 1 2", "answer": None}, [], r"row 1: no field 'answer' .*or it is null"),
         ({"prompt": "add 1 2"}, [], r"row 1: no field 'answer' .*or it is null; its fields: prompt\n"),
-        ({"prompt": "add 1 2", "answer": "3", "verifier": "maths"}, [], r"row 1: unknown verifier 'maths'"),
+        (
+            {"prompt": "add 1 2", "answer": "3", "verifier": "maths"},
+            [],
+            r"row 1: field 'verifier': unknown verifier 'maths' \(did you mean 'math'\?\); known: math, ",
+        ),
         (
             {"prompt": "add 1 2", "answer": "abc"},
             ["task.dataset.verifier=gsm8k"],
@@ -681,3 +685,123 @@ def test_a_reward_function_failing_after_a_checkpoint_says_how_to_resume_once_fi
     reward.write_text(BROKEN)
     r = CliRunner().invoke(main, ["train", "--resume", "runs/a", "--steps", "2", "--quiet"])
     assert r.exit_code == 0 and "final (step 2)" in r.output, r.output
+
+
+# -- the verifier option: checked with the config, before any file is read -----------------------------------
+
+KNOWN_VERIFIERS = "known: math, gsm8k, exact, choice, maze, countdown"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["task.dataset.verifier=mathh"],
+            f"task.dataset.verifier: unknown verifier 'mathh' (did you mean 'math'?); {KNOWN_VERIFIERS}",
+        ),
+        (["task.dataset.verifier=xyz"], f"task.dataset.verifier: unknown verifier 'xyz'; {KNOWN_VERIFIERS}"),
+        (
+            ["task.dataset.verifier=gsm8", "task.dataset.reward_fn=_byo_rewards:contains_reference"],
+            f"task.dataset.verifier: unknown verifier 'gsm8' (did you mean 'gsm8k'?); {KNOWN_VERIFIERS}",
+        ),
+        (
+            ["task.dataset.verifier=gsm8k", "task.dataset.reward_fn=_byo_rewards:contains_reference"],
+            "task.dataset.verifier: 'gsm8k' does not apply with task.dataset.reward_fn set (the function "
+            "scores every row); leave it at its default ('math')",
+        ),
+        (
+            ["task.name=jsonl", "task.jsonl.train=missing.jsonl", "task.jsonl.verifier=exakt"],
+            f"task.jsonl.verifier: unknown verifier 'exakt' (did you mean 'exact'?); {KNOWN_VERIFIERS}",
+        ),
+        (["task.dataset.max_new_tokens=0"], "task.dataset.max_new_tokens: must be >= 1, got 0"),
+    ],
+)
+def test_a_bad_verifier_option_is_a_config_error_not_a_data_error(tmp_path, options, message):
+    # The training file does not exist: the error must come from the option, before any file is read.
+    missing = f"task.dataset.train={tmp_path / 'missing.jsonl'}"
+    with pytest.raises(ConfigError) as e:
+        load_config(None, ["task.name=dataset", missing, *options])
+    assert str(e.value) == message
+    # The task's own options are checked the same way when a task is built without a config.
+    task_name = "jsonl" if "task.name=jsonl" in options else "dataset"
+    cls = maxrl_rs.tasks.base.task_class(task_name)
+    fields = dict(o.split("=", 1) for o in options if o.startswith(f"task.{task_name}."))
+    kwargs = {k.rsplit(".", 1)[1]: v for k, v in fields.items()}
+    if "max_new_tokens" in kwargs:
+        kwargs["max_new_tokens"] = int(kwargs["max_new_tokens"])
+    with pytest.raises(ConfigError) as e:
+        cls(cls.Options(**{"train": "missing.jsonl", **kwargs}), seed=0, eval_seed=1, eval_size=1)
+    assert str(e.value) == message
+
+
+def test_the_default_verifier_and_a_known_one_are_accepted(tmp_path):
+    data = plain_rows(tmp_path / "d.jsonl", [{"prompt": f"add {q}", "answer": a} for q, a in PROBLEMS])
+    reward = "task.dataset.reward_fn=_byo_rewards:contains_reference"
+    for options, verifier in (
+        (["task.dataset.verifier=gsm8k"], "gsm8k"),
+        (["task.dataset.verifier=math", reward], "math"),
+        ([reward], "math"),
+    ):
+        cfg = load_config(None, ["task.name=dataset", f"task.dataset.train={data}", *options])
+        assert cfg.task.dataset.verifier == verifier
+    # Another task's verifier is not read, so not checked either.
+    load_config(None, ["task.name=dataset", f"task.dataset.train={data}", "task.jsonl.verifier=nope"])
+
+
+def test_a_misspelled_verifier_fails_on_the_command_line_naming_the_option(tmp_path):
+    from click.testing import CliRunner
+
+    from maxrl_rs.cli import main
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = plain_rows(tmp_path / "gsm.jsonl", [{"prompt": f"add {q}", "answer": a} for q, a in PROBLEMS * 2])
+    out = tmp_path / "run"
+    sets = [f"out={out}", f"model.path={model}", "task.name=dataset", f"task.dataset.train={data}"]
+    sets.append("task.dataset.verifier=mathh")
+    r = CliRunner().invoke(main, ["train", *(a for s in sets for a in ("--set", s))])
+    assert r.exit_code == 2, r.output
+    assert "task.dataset.verifier: unknown verifier 'mathh' (did you mean 'math'?); known: " in r.output
+    assert "gsm.jsonl" not in r.output and "unusable" not in r.output and "Traceback" not in r.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet", "csv"])
+def test_an_unknown_verifier_in_a_row_names_the_file_row_and_value(tmp_path, suffix):
+    from datasets import Dataset
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    rows = [
+        {"prompt": f"add {q}", "answer": a, "verifier": "gsm88" if i == 3 else "gsm8k"}
+        for i, (q, a) in enumerate(PROBLEMS)
+    ]
+    data = tmp_path / f"d.{suffix}"
+    getattr(Dataset.from_list(rows), {"jsonl": "to_json", "parquet": "to_parquet", "csv": "to_csv"}[suffix])(
+        str(data), **({"index": False} if suffix == "csv" else {})
+    )
+    task = make_task(run_config(tmp_path, model, f"task.dataset.train={data}"))
+    with pytest.raises(ConfigError) as e:
+        task.num_train  # noqa: B018
+    assert (
+        f"{data}: row 3: field 'verifier': unknown verifier 'gsm88' (did you mean 'gsm8k'?); "
+        f"{KNOWN_VERIFIERS}\n"
+    ) in str(e.value)
+
+
+def test_an_unknown_verifier_in_a_verl_parquet_row_names_the_row(tmp_path):
+    import pyarrow.parquet as pq
+
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = verl_parquet(tmp_path / "train.parquet")
+    table = pq.read_table(data)
+    pq.write_table(
+        table.append_column("verifier", [["gsm8k", "gsm8k", "exact", "maths", "gsm8k", "gsm8k"]]), data
+    )
+    options = ["task.dataset.answer_field=reward_model.ground_truth", f"task.dataset.train={data}"]
+    task = make_task(run_config(tmp_path, model, *options))
+    with pytest.raises(
+        ConfigError, match=r"train\.parquet: row 3: field 'verifier': unknown verifier 'maths'"
+    ):
+        task.num_train  # noqa: B018
+    # The option is checked with the config for this layout too.
+    with pytest.raises(ConfigError, match=r"^task\.dataset\.verifier: unknown verifier 'gsm8kk'"):
+        run_config(tmp_path, model, *options, "task.dataset.verifier=gsm8kk")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import importlib.util
 import json
 import os
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maxrl_rs.errors import ConfigError
+from maxrl_rs.errors import ConfigError, did_you_mean
 from maxrl_rs.losses import check_loss_settings
 from maxrl_rs.models import is_model_config
 from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
@@ -67,6 +66,10 @@ class TaskConfig:
             f"unknown task {self.name!r}; known: {', '.join(task_names())}",
         )
         need(self.eval_size >= 1, "task.eval_size", f"must be >= 1, got {self.eval_size}")
+        # The chosen task's own keys (the file-reading tasks check theirs before any file is read).
+        check = getattr(getattr(self, self.name, None), "check", None)
+        if check is not None:
+            check()
 
 
 @dataclass
@@ -603,9 +606,7 @@ def _keys(section: Any) -> list[str]:
 
 
 def _unknown_key(dotted: str, known: list[str]) -> str:
-    leaf = dotted.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(leaf, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(dotted.rsplit(".", 1)[-1], known)
     where = dotted.rsplit(".", 1)[0] if "." in dotted else "the top level"
     return f"unknown key {dotted!r}{hint}; keys of {where}: {', '.join(known)}"
 

@@ -4,6 +4,8 @@ Every bad-input error is an :class:`InvalidInputError`, a :class:`ValueError` su
 offending index, group or key and its value.
 """
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -27,9 +29,16 @@ def shown(value: Any) -> str:
     return f"{type(value).__name__} {python!r:.80}"
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to a misspelled ``name``, or ``""`` when none is
+    close (:func:`difflib.get_close_matches`); the one hint of every unknown-name error."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def must_be(what: str, value: Any) -> str:
     """The one wording of a value of the wrong kind: ``must be WHAT, got TYPE VALUE``."""
     return f"must be {what}, got {shown(value)}"
 
 
-__all__ = ["ConfigError", "FileError", "InvalidInputError", "must_be", "shown"]
+__all__ = ["ConfigError", "FileError", "InvalidInputError", "did_you_mean", "must_be", "shown"]

@@ -48,12 +48,23 @@ from typing import Any
 import numpy as np
 
 from maxrl_rs import _core
-from maxrl_rs.errors import InvalidInputError, must_be
+from maxrl_rs.errors import InvalidInputError, did_you_mean, must_be
 
 STATUS_NAMES: tuple[str, ...] = tuple(_core.STATUS_NAMES)
 """Status names, indexed by the codes in :attr:`Grades.status`."""
 
 VERIFIERS: tuple[str, ...] = tuple(_core.VERIFIERS)
+
+
+def unknown_verifier(verifier: Any) -> str | None:
+    """None when ``verifier`` names a verifier, else the one wording of an unknown name, for the caller to
+    put after the key, file or row it came from: ``unknown verifier 'mathh' (did you mean 'math'?); known:
+    math, gsm8k, ...``."""
+    if isinstance(verifier, str) and verifier in VERIFIERS:
+        return None
+    hint = did_you_mean(verifier, VERIFIERS) if isinstance(verifier, str) else ""
+    return f"unknown verifier {verifier!r}{hint}; known: {', '.join(VERIFIERS)}"
+
 
 CORRECT, INCORRECT, NO_ANSWER = _core.CORRECT, _core.INCORRECT, _core.NO_ANSWER
 INVALID_REFERENCE, LIMIT, ERROR = _core.INVALID_REFERENCE, _core.LIMIT, _core.ERROR

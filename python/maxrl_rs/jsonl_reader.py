@@ -35,13 +35,22 @@ def read_lines(stream: Iterable[bytes]) -> Iterator[Line]:
             yield line
 
 
-def parse_line(raw: bytes, lineno: int) -> Line | None:
-    """One line's bytes (its line ending included or not) as a :class:`Line`; None for a blank line."""
+def utf8_problem(raw: bytes) -> str | None:
+    """None when one line's bytes are UTF-8 text, else ``not UTF-8 text (byte 0xff at column 3)`` (the
+    column in characters, 1-based)."""
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as e:
         column = len(raw[: e.start].decode("utf-8")) + 1  # the bytes before the bad one are valid
-        return Line(lineno, None, f"not UTF-8 text (byte {raw[e.start]:#04x} at column {column})")
+        return f"not UTF-8 text (byte {raw[e.start]:#04x} at column {column})"
+    return None
+
+
+def parse_line(raw: bytes, lineno: int) -> Line | None:
+    """One line's bytes (its line ending included or not) as a :class:`Line`; None for a blank line."""
+    if problem := utf8_problem(raw):
+        return Line(lineno, None, problem)
+    text = raw.decode("utf-8")
     # Without its line ending: json reports an error at the end of a truncated line there, not at column 1
     # of a line 2 made of the newline.
     text = text.removesuffix("\n").removesuffix("\r")

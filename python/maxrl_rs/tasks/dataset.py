@@ -1,7 +1,8 @@
 """User data in the layouts TRL and verl users have: ``task.name = "dataset"`` with ``[task.dataset]``.
 
-Files are local ``.jsonl``, ``.json``, ``.parquet`` or ``.csv``, read with the ``datasets`` library
-(``load_dataset("json" | "parquet" | "csv", data_files=...)``, nothing from the hub). Each row gives:
+Files are local ``.jsonl``, ``.json``, ``.parquet`` or ``.csv``, read with the ``datasets`` library by
+:func:`maxrl_rs.tasks.data_files.read_rows` (nothing from the hub; a file it cannot read, or an empty one,
+is an error naming the file, the line where it can be found, and the cause). Each row gives:
 
 - a prompt, column ``prompt_field`` (default ``prompt``): a string, or a list of ``{"role", "content"}``
   chat messages. Messages go through the tokenizer's chat template; a tokenizer without one (the word-level
@@ -33,18 +34,19 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from maxrl_rs.errors import ConfigError
-from maxrl_rs.options import missing_path, optional_str
+from maxrl_rs.errors import ConfigError, did_you_mean
+from maxrl_rs.grading import unknown_verifier
+from maxrl_rs.options import need, optional_str
 from maxrl_rs.tasks.base import Example, FileTask, Graded, register_task
+from maxrl_rs.tasks.data_files import read_rows
 from maxrl_rs.tasks.jsonl import report_unusable
 
-#: File suffix -> ``datasets`` builder.
-BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+#: ``task.dataset.verifier`` unless set.
+DEFAULT_VERIFIER = "math"
 #: The verifier name of examples scored by ``reward_fn``.
 PYTHON_REWARD = "python"
 
@@ -60,9 +62,26 @@ class DatasetOptions:
     prompt_field: str = "prompt"
     answer_field: str = optional_str("answer")
     system_prompt: str = optional_str()
-    verifier: str = "math"
+    verifier: str = DEFAULT_VERIFIER
     reward_fn: str = optional_str()
     max_new_tokens: int = 512
+
+    def check(self) -> None:
+        """ConfigError naming the ``task.dataset.*`` key of a bad value, before any file is read: an unknown
+        ``verifier``, or one set away from its default beside ``reward_fn`` (which scores every row, so the
+        verifier would be ignored without a word)."""
+        need((problem := unknown_verifier(self.verifier)) is None, "task.dataset.verifier", str(problem))
+        need(
+            not self.reward_fn or self.verifier == DEFAULT_VERIFIER,
+            "task.dataset.verifier",
+            f"{self.verifier!r} does not apply with task.dataset.reward_fn set (the function scores every "
+            f"row); leave it at its default ({DEFAULT_VERIFIER!r})",
+        )
+        need(
+            self.max_new_tokens >= 1,
+            "task.dataset.max_new_tokens",
+            f"must be >= 1, got {self.max_new_tokens}",
+        )
 
 
 @dataclass(frozen=True)
@@ -74,28 +93,6 @@ class Row:
     messages: tuple[tuple[str, str], ...] | None
     reference: str
     verifier: str
-
-
-def read_rows(path: str, key: str) -> list[dict[str, Any]]:
-    """The rows of a local data file as dicts, read with ``datasets``; ConfigError naming ``key``."""
-    p = Path(path)
-    builder = BUILDERS.get(p.suffix.lower())
-    if builder is None:
-        raise ConfigError(f"{key}: {path!r} must end in one of {', '.join(BUILDERS)}")
-    if not p.is_file():
-        raise missing_path(key, path)
-    from datasets import load_dataset
-
-    from maxrl_rs.progress_bars import quiet_library_bars
-
-    try:
-        with quiet_library_bars(True, "datasets"):  # a local file: a bar would only clutter the log
-            data = load_dataset(builder, data_files=str(p), split="train")
-    except Exception as e:  # datasets raises many kinds (ArrowInvalid, DatasetGenerationError, ...)
-        raise ConfigError(
-            f"{key}: {path!r} could not be read as {builder}: {type(e).__name__}: {e}"
-        ) from None
-    return list(data)
 
 
 def get_field(row: dict[str, Any], path: str) -> Any:
@@ -146,8 +143,6 @@ def _has_path(row: dict[str, Any], path: str) -> bool:
 def check_fields(rows: list[dict[str, Any]], options: DatasetOptions, path: str) -> None:
     """ConfigError when the prompt or answer field names a field that no row of ``path`` has (a misspelled
     ``answer_field`` would otherwise leave every row without a reference), naming the fields the rows have."""
-    import difflib
-
     fields = _paths(rows[0]) if rows else []
     for key in ("prompt_field", "answer_field"):
         name = getattr(options, key)
@@ -155,8 +150,7 @@ def check_fields(rows: list[dict[str, Any]], options: DatasetOptions, path: str)
             continue  # no reference wanted (reward_fn only: DatasetTask checks it)
         if any(_has_path(row, name) for row in rows):
             continue
-        close = difflib.get_close_matches(name, fields, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, fields)
         unset = ""
         if key == "answer_field" and options.reward_fn:
             unset = (
@@ -201,8 +195,6 @@ class _Unusable(ValueError):
 
 
 def _row(i: int, row: dict[str, Any], options: DatasetOptions) -> Row:
-    from maxrl_rs.grading import VERIFIERS
-
     try:
         prompt = get_field(row, options.prompt_field)
     except KeyError:
@@ -215,8 +207,8 @@ def _row(i: int, row: dict[str, Any], options: DatasetOptions) -> Row:
         verifier = PYTHON_REWARD
     else:
         verifier = row.get("verifier") or options.verifier
-        if verifier not in VERIFIERS:
-            raise _Unusable(f"unknown verifier {verifier!r}; known: {', '.join(VERIFIERS)}")
+        if (problem := unknown_verifier(verifier)) is not None:
+            raise _Unusable(f"field 'verifier': {problem}")
     reference = _answer(row, options.answer_field, verifier) if options.answer_field else ""
     return Row(i, text, messages, reference, verifier)
 
@@ -318,6 +310,7 @@ class DatasetTask(FileTask):
     binary_rewards: bool = True
 
     def __init__(self, options: DatasetOptions, **kwargs: Any) -> None:
+        options.check()
         if not options.train:
             raise ConfigError(
                 "task.dataset.train: path to a .jsonl, .json, .parquet or .csv file is required"

@@ -17,7 +17,7 @@ from pathlib import Path
 from maxrl_rs.errors import ConfigError
 from maxrl_rs.options import optional_str
 from maxrl_rs.tasks.base import Example, Task, register_task
-from maxrl_rs.tasks.dataset import read_rows
+from maxrl_rs.tasks.data_files import read_rows
 from maxrl_rs.tasks.word_problems import INSTRUCTION
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "gsm8k_test_300.jsonl"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maxrl_rs.errors import ConfigError
-from maxrl_rs.grading import INVALID_REFERENCE, VERIFIERS, reference_text
+from maxrl_rs.grading import INVALID_REFERENCE, reference_text, unknown_verifier
 from maxrl_rs.jsonl_reader import read_lines
-from maxrl_rs.options import missing_path, optional_str
+from maxrl_rs.options import missing_path, need, optional_str
 from maxrl_rs.tasks.base import Example, FileTask, register_task
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,13 @@ class JsonlOptions:
     eval: str = optional_str()
     verifier: str = "math"
     max_new_tokens: int = 512
+
+    def check(self) -> None:
+        """ConfigError naming the ``task.jsonl.*`` key of a bad value, before any file is read."""
+        need((problem := unknown_verifier(self.verifier)) is None, "task.jsonl.verifier", str(problem))
+        need(
+            self.max_new_tokens >= 1, "task.jsonl.max_new_tokens", f"must be >= 1, got {self.max_new_tokens}"
+        )
 
 
 #: A training file is refused when more than this share of its rows is unusable: so many bad rows point to a
@@ -49,8 +56,8 @@ def _example(row: dict, default_verifier: str, name: str) -> Example:
     if not isinstance(prompt, str) or not prompt.strip():
         raise _Unusable(f"field 'prompt' must be a non-empty string, got {prompt!r:.80}")
     verifier = row.get("verifier", default_verifier)
-    if verifier not in VERIFIERS:
-        raise _Unusable(f"field 'verifier': unknown verifier {verifier!r} (known: {', '.join(VERIFIERS)})")
+    if (problem := unknown_verifier(verifier)) is not None:
+        raise _Unusable(f"field 'verifier': {problem}")
     if answer is None:
         raise _Unusable("field 'answer' is null")
     try:
@@ -139,6 +146,7 @@ class JsonlTask(FileTask):
     items_name = "lines"
 
     def __init__(self, options: JsonlOptions, **kwargs) -> None:
+        options.check()
         if not options.train:
             raise ConfigError(
                 "task.jsonl.train: path to a JSONL file of {prompt, answer, verifier?} is required"
