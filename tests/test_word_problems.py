@@ -184,7 +184,8 @@ def test_gsm8k_file_errors_name_file_and_line(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"g\.jsonl: row 2: field 'answer' must be a string, got None"):
         Gsm8kTask(Gsm8kOptions(path=str(f)), seed=0, eval_seed=0, eval_size=1).eval_examples()
     f.write_text("{not json\n")
-    with pytest.raises(ConfigError, match=r"task\.gsm8k\.path: .*g\.jsonl:1: not valid JSON \(.* at column 2\)"):
+    bad = r"task\.gsm8k\.path: .*g\.jsonl:1: not valid JSON \(.* at column 2\)"
+    with pytest.raises(ConfigError, match=bad):
         Gsm8kTask(Gsm8kOptions(path=str(f)), seed=0, eval_seed=0, eval_size=1).eval_examples()
     with pytest.raises(ConfigError, match=r"absent\.jsonl.* does not exist"):
         absent = Gsm8kOptions(path=str(tmp_path / "absent.jsonl"))
