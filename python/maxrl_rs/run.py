@@ -479,6 +479,8 @@ def _train(
     need_initial = latest is None or cfg.algo.kl_coef > 0 or adapter
     if need_initial:
         model, tokenizer = base_policy(cfg, task)
+        if adapter and latest is None:  # a misspelled target module, before the run directory is made
+            lora.check_target_modules(model, cfg.model.lora)
     if resume is None:
         distributed.barrier(ctx)  # every rank has looked before rank 0 writes
 
