@@ -603,6 +603,102 @@ def test_a_reward_function_that_fails_during_the_run_leaves_no_run_directory(tmp
     assert (tmp_path / "runs" / "a" / "checkpoints" / "step-1").is_dir()
 
 
+SIGNATURES = """
+import functools
+
+def two(prompts, responses):
+    return [0.0] * len(responses)
+
+def four(prompts, responses, references, extras):
+    return [0.0] * len(responses)
+
+def keyword_only(prompts, responses, references, *, tokenizer):
+    return [0.0] * len(responses)
+
+def annotated(prompts: list[str], responses: list[str]) -> list[float]:
+    return [0.0] * len(responses)
+
+def star_args(*args, **kwargs):
+    return [0.0] * len(args[1])
+
+def a_default(prompts, responses, references, weight=1.0):
+    return [0.0] * len(responses)
+
+class Scorer:
+    def __call__(self, prompts, responses, references):
+        return [0.0] * len(responses)
+
+scorer = Scorer()
+partial = functools.partial(four, extras=None)
+number = 3
+"""
+
+
+@pytest.mark.parametrize(
+    ("attr", "takes"),
+    [
+        ("two", "(prompts, responses)"),
+        ("four", "(prompts, responses, references, extras)"),
+        ("keyword_only", "(prompts, responses, references, *, tokenizer)"),
+        ("annotated", "(prompts, responses)"),  # shown without annotations
+    ],
+)
+def test_a_reward_function_that_cannot_take_the_call_is_named_with_its_parameters(
+    tmp_path, monkeypatch, attr, takes
+):
+    from maxrl_rs.rewards import load_reward_fn
+
+    (tmp_path / "sig.py").write_text(SIGNATURES)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        load_reward_fn(f"sig.py:{attr}")
+    assert str(e.value).startswith(
+        f"task.dataset.reward_fn: sig.py:{attr} takes {takes} but is called as "
+        f"{attr}(prompts, responses, references), three lists of strings"
+    ), str(e.value)
+    assert 'docs/training.md, "Python reward functions"' in str(e.value)
+
+
+@pytest.mark.parametrize("attr", ["star_args", "a_default", "scorer", "partial"])
+def test_reward_functions_that_can_take_the_call_load(tmp_path, monkeypatch, attr):
+    from maxrl_rs.rewards import load_reward_fn
+
+    (tmp_path / "sig.py").write_text(SIGNATURES)
+    monkeypatch.chdir(tmp_path)
+    assert list(load_reward_fn(f"sig.py:{attr}")(["p"], ["r"], ["a"])) == [0.0]
+
+
+def test_a_reward_spec_naming_a_value_says_what_it_is_with_its_article(tmp_path, monkeypatch):
+    from maxrl_rs.rewards import load_reward_fn
+
+    (tmp_path / "sig.py").write_text(SIGNATURES)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"'sig\.py:number' is an int, not a function"):
+        load_reward_fn("sig.py:number")
+
+
+def test_a_reward_function_with_the_wrong_parameters_stops_train_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    model, _ = model_dir(tmp_path, chat_template=True)
+    data = messages_jsonl(tmp_path / "d.jsonl")
+    (tmp_path / "sig.py").write_text(SIGNATURES)
+    monkeypatch.chdir(tmp_path)
+    r = cli_train(tmp_path, model, data, "sig.py:two", "out=runs/a")
+    assert r.exit_code == 2, r.output
+    message = " ".join(r.output.split())
+    assert (
+        "sig.py:two takes (prompts, responses) but is called as two(prompts, responses, references)"
+        in message
+    )
+    assert (
+        "Traceback" not in r.output
+        and "rewards.py" not in r.output
+        and "must score any response" not in r.output
+    )
+    assert not (tmp_path / "runs").exists()
+
+
 def test_eval_with_a_failing_reward_function_is_one_line_before_sampling(tmp_path, monkeypatch):
     from click.testing import CliRunner
 

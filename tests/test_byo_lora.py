@@ -5,6 +5,7 @@ checkpointing with and without an adapter."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -110,6 +111,43 @@ def test_lora_options_are_checked():
         "q_proj",
         "v_proj",
     ]
+
+
+@pytest.mark.parametrize(
+    ("targets", "named"),
+    [
+        ("q_proj,nosuch", r"'nosuch' matches no module of the model; the model's"),
+        ("q_proj,v_prj", r"'v_prj' matches no module of the model \(did you mean 'v_proj'\?\)"),
+        ("nosuch", r"'nosuch' matches no module"),  # peft's own refusal, named the same way
+        ("self_attn.q_proj,mlp.q_proj", r"'mlp\.q_proj' matches no module"),  # a dotted suffix must match too
+    ],
+)
+def test_a_target_module_that_matches_nothing_is_refused_before_the_run_starts(tmp_path, targets, named):
+    out = tmp_path / "run"
+    cfg = load_config(
+        None, [f"out={out}", *TINY, "model.lora.r=4", f"model.lora.target_modules={targets}", "train.steps=1"]
+    )
+    with pytest.raises(ConfigError, match=r"model\.lora\.target_modules: ") as e:
+        train(cfg)
+    assert re.search(named, str(e.value)), str(e.value)
+    assert "'q_proj' matches" not in str(e.value) and "'self_attn.q_proj' matches" not in str(e.value)
+    available = str(e.value).split("can wrap: ")[1].split(" (")[0].split(", ")
+    assert {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "embed_tokens", "lm_head"} <= set(available)
+    assert not out.exists()  # refused before the warm-start and before the run directory is made
+
+
+def test_dotted_and_partial_target_modules_that_match_are_accepted(tmp_path):
+    from maxrl_rs import lora
+    from maxrl_rs.models import TinyModelSpec, tiny_model
+    from maxrl_rs.run import make_task
+
+    cfg = load_config(None, [*TINY, "model.lora.r=4", "model.lora.target_modules=self_attn.q_proj,v_proj"])
+    spec = TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32)
+    model = tiny_model(spec, make_task(cfg).build_tokenizer())
+    lora.check_target_modules(model, cfg.model.lora)  # no error
+    wrapped = lora.apply_lora(model, cfg.model.lora)
+    adapted = {n.rsplit(".", 1)[-1] for n, _ in wrapped.named_modules() if n.endswith(("q_proj", "v_proj"))}
+    assert adapted == {"q_proj", "v_proj"}
 
 
 def test_unknown_target_module_and_resuming_an_adapter_without_lora(tmp_path):

@@ -571,6 +571,53 @@ def test_a_stray_argument_without_set_gets_no_set_hint(no_sampling):
     assert r.exit_code == 2 and "unexpected extra argument" in r.output and "--set" not in r.output
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--steps", "abc"], "'abc' is not a valid integer"),
+        (["--config", "nonexist.toml"], "File 'nonexist.toml' does not exist"),
+        (["--out", "{file}"], "is a file"),
+        (["--bogus"], "No such option '--bogus'"),
+        (["--quiet", "runs/a"], "unexpected extra argument (runs/a)"),  # a stray word after another option
+    ],
+)
+def test_usage_errors_unrelated_to_set_get_no_set_hint(no_sampling, tmp_path, args, error):
+    data = tmp_path / "some_file.jsonl"
+    data.write_text("")
+    args = [a.format(file=data) for a in args]
+    for set_args in (["--set", "threads=1"], ["--set=threads=1"], ["--set", "task.name="]):
+        r = invoke("train", *set_args, *args)
+        assert r.exit_code == 2 and error in r.output, r.output
+        assert "each --set takes one word" not in r.output and "did you mean --set" not in r.output
+
+
+def test_eval_errors_unrelated_to_set_get_no_set_hint(maze_model, no_sampling, tmp_path):
+    r = invoke("eval", maze_model, "--set", "task.name=maze", "--n", "abc")
+    assert r.exit_code == 2 and "'abc' is not a valid integer" in r.output and "--set takes" not in r.output
+    r = invoke("eval", tmp_path / "missing", "--set", "task.name=maze")  # the missing run precedes --set
+    assert r.exit_code == 2 and "does not exist" in r.output and "--set takes" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["--set", "threads=1", "2"], "each --set takes one word"),
+        (["--set=task.dataset.system_prompt=Answer", "very", "briefly"], "each --set takes one word"),
+        (["--steps", "1", "--set", "seed=", "3"], "did you mean --set seed=3?"),
+        (["--set=seed=", "3"], "did you mean --set seed=3?"),
+    ],
+)
+def test_a_word_split_off_a_set_value_gets_the_set_hint(no_sampling, args, hint):
+    r = invoke("train", *args)
+    assert r.exit_code == 2 and "unexpected extra argument" in r.output and hint in r.output, r.output
+
+
+def test_a_missing_run_split_off_a_set_value_gets_the_set_hint(maze_model, no_sampling):
+    r = invoke("eval", maze_model, "--set", "task.dataset.system_prompt=Answer", "briefly")
+    assert r.exit_code == 2 and "'briefly' does not exist" in r.output
+    assert "each --set takes one word" in r.output
+
+
 def test_sampling_options_with_only_saved_reports_are_refused_not_ignored(maze_model, tmp_path):
     report = tmp_path / "report.json"
     r = invoke("eval", maze_model, "--n", "2", "--prompts", "2", "--json", report, "--no-progress")

@@ -131,3 +131,15 @@ def test_names_come_from_the_core():
     status = np.arange(len(names), dtype=np.uint8)
     g = grading.Grades(scores=np.zeros(len(names), np.float32), status=status, extracted=[None] * len(names))
     assert g.mask.tolist() == [c not in grading.NO_VERDICT for c in range(len(names))]
+
+
+@pytest.mark.parametrize(
+    ("word", "shown"),
+    [("int", "an int"), ("str", "a str"), ("ndarray", "an ndarray"), ("Example", "an Example"),
+     ("float", "a float"), ("list", "a list"), ("ufunc", "a ufunc"), ("uint8", "a uint8"),
+     ("object", "an object"), ("UserDict", "a UserDict"), ("NoneType", "a NoneType"), ("", "a ")],
+)  # fmt: skip
+def test_a_type_name_gets_the_article_of_its_first_letter(word, shown):
+    from maxrl_rs.errors import a_or_an
+
+    assert a_or_an(word) == shown

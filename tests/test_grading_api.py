@@ -130,24 +130,44 @@ def raises(match: str):
     return pytest.raises(InvalidInputError, match=match)
 
 
+@pytest.mark.parametrize(
+    ("verifier", "options", "message"),
+    [
+        ("math", {"rel_tol": "abc"}, "math: option 'rel_tol' must be a number, got 'abc'"),
+        ("math", {"float_rounding": True}, "math: option 'float_rounding' must be an integer, got True"),
+        ("math", {"float_rounding": 0.5}, "math: option 'float_rounding' must be an integer, got 0.5"),
+        ("math", {"boxed": "last"}, "option 'boxed' must be 'first', 'after_phrase' or 'off', got 'last'"),
+        ("math", {"boxed": 3}, "math: option 'boxed' must be a string, got 3"),
+        ("exact", {"case_sensitive": "it's"}, "exact: option 'case_sensitive' must be a bool, got \"it's\""),
+        ("exact", {"max_depth": 1e-7}, "option 'max_depth' must be a positive integer, got 1e-07"),
+        ("exact", {"time_budget_ms": float("inf")}, "option 'time_budget_ms' must be a positive number of "
+         "milliseconds, got inf"),
+    ],
+)  # fmt: skip
+def test_a_bad_option_value_is_shown_as_python_shows_it(verifier, options, message):
+    with pytest.raises(InvalidInputError) as e:
+        grade(["a"], ["a"], verifier, **options)
+    assert str(e.value).endswith(message), str(e.value)
+
+
 def test_bad_inputs_name_what_and_where():
-    with raises('unknown verifier "maths".*gsm8k'):
+    with raises("unknown verifier 'maths'.*gsm8k"):
         grade(["a"], ["a"], "maths")
     with raises("unknown verifier"):
         Grader("nope")
-    with raises('unknown option "strict".*strict_format'):
+    with raises("unknown option 'strict'.*strict_format"):
         grade(["a"], ["a"], "gsm8k", strict=True)
-    with raises('unknown option "casesensitive"'):
+    with raises("unknown option 'casesensitive'"):
         Grader("exact", casesensitive=True)
-    with raises('"case_sensitive" must be a bool'):
+    with raises("'case_sensitive' must be a bool, got 'yes'$"):
         grade(["a"], ["a"], "exact", case_sensitive="yes")
-    with raises('"num_choices" must be in 2..=26'):
+    with raises("'num_choices' must be in 2..=26"):
         grade(["a"], ["a"], "choice", num_choices=40)
-    with raises('option "use_all" must be a bool, int, float or str, got list'):
+    with raises("option 'use_all' must be a bool, int, float or str, got list"):
         _core.grade(["a"], ["a"], "countdown", {"use_all": [1]})
-    with raises('option "max_depth" must be a positive integer'):
+    with raises("option 'max_depth' must be a positive integer, got -1$"):
         grade(["a"], ["a"], "exact", max_depth=-1)
-    with raises('option "time_budget_ms" must be a positive number'):
+    with raises("option 'time_budget_ms' must be a positive number of milliseconds, got 0$"):
         grade(["a"], ["a"], "exact", time_budget_ms=0)
     with raises("references has length 1, but responses has length 2"):
         grade(["a", "b"], ["a"], "exact")

@@ -469,6 +469,109 @@ def write_rows(path: Path, rows: list) -> Path:
 GOOD = {"prompt": "1+1?", "answer": "2", "verifier": "gsm8k"}
 
 
+# -- a resume reads the data files the run started on -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adder_model(tmp_path_factory) -> Path:
+    """A tiny model whose tokenizer reads ``add A B`` prompts."""
+    from maxrl_rs.models import TinyModelSpec, tiny_model, word_level_tokenizer
+
+    tok = word_level_tokenizer(["add", *"0123456789"])
+    torch.manual_seed(0)
+    model = tiny_model(TinyModelSpec(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32), tok)
+    out = tmp_path_factory.mktemp("adder") / "model"
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def adder_rows(n: int) -> list[dict]:
+    return [
+        {"prompt": f"add {a % 5} {a // 5}", "answer": str(a % 5 + a // 5), "verifier": "gsm8k"}
+        for a in range(n)
+    ]
+
+
+@pytest.fixture
+def jsonl_run(adder_model, tmp_path):
+    """A one-step run on train and eval JSONL files: (run, train file, eval file)."""
+    train_file = write_rows(tmp_path / "train.jsonl", adder_rows(12))
+    eval_file = write_rows(tmp_path / "eval.jsonl", adder_rows(4))
+    run = tmp_path / "run"
+    sets = ["task.name=jsonl", f"task.jsonl.train={train_file}", f"task.jsonl.eval={eval_file}",
+            f"model.path={adder_model}", "task.jsonl.max_new_tokens=2", "task.eval_size=2",
+            "sft.steps=0"]  # fmt: skip
+    r = cli(*SETS, *(a for x in sets for a in ("--set", x)), "--steps", "1", "--out", str(run))
+    assert r.exit_code == 0, r.output
+    return run, train_file, eval_file
+
+
+def test_resume_refuses_a_data_file_changed_since_the_run_started(jsonl_run):
+    run, train_file, _ = jsonl_run
+    recorded = json.loads((run / "data_files.json").read_text())
+    assert set(recorded) == {"task.jsonl.train", "task.jsonl.eval"}
+    assert recorded["task.jsonl.train"]["path"] == str(train_file)
+    before_bytes, before = train_file.read_bytes(), snapshot(run)
+    with train_file.open("a") as f:  # rows appended: the epoch order and held-out rows would differ
+        f.write(json.dumps(adder_rows(13)[-1]) + "\n")
+    r = cli("--resume", str(run), "--steps", "2")
+    assert r.exit_code == 2, r.output
+    message = " ".join(r.output.split())
+    assert f"task.jsonl.train file '{train_file}' changed since the run started" in message
+    then = f"then {len(before_bytes):,} bytes, sha256 {recorded['task.jsonl.train']['sha256'][:12]}"
+    assert then in message and f"now {train_file.stat().st_size:,} bytes, sha256 " in message
+    assert "restore it" in message and "--out NEW_DIR" in message and "--overwrite" in message
+    assert "task.jsonl.eval" not in message  # the unchanged file is not named
+    assert snapshot(run) == before  # nothing trained or written
+    train_file.write_bytes(before_bytes)  # restored: the run resumes
+    r = cli("--resume", str(run), "--steps", "2")
+    assert r.exit_code == 0, r.output
+    assert [s for s, _ in ckpt.step_dirs(run)] == [1, 2]
+
+
+def test_resume_names_each_changed_data_file_and_library_resume_checks_too(jsonl_run):
+    run, train_file, eval_file = jsonl_run
+    eval_file.write_text(eval_file.read_text().replace('"add 1 0"', '"add 0 1"'))  # a row edited, same size
+    train_file.write_text("".join(reversed(train_file.read_text().splitlines(keepends=True))))  # reordered
+    with pytest.raises(ConfigError) as e:
+        train(resume_config(run, {"train": {"steps": 2}}), resume=run)
+    assert f"task.jsonl.train file '{train_file}' changed since the run started" in str(e.value)
+    assert f"task.jsonl.eval file '{eval_file}' changed since the run started" in str(e.value)
+    size = f"{eval_file.stat().st_size:,} bytes"
+    assert f"then {size}, sha256 " in str(e.value) and f"now {size}, sha256 " in str(e.value)
+
+
+def test_a_run_saved_without_a_data_record_resumes_unchecked(jsonl_run):
+    run, train_file, _ = jsonl_run
+    (run / "data_files.json").unlink()  # as a run saved before runs recorded their data files
+    with train_file.open("a") as f:
+        f.write(json.dumps(adder_rows(13)[-1]) + "\n")
+    r = cli("--resume", str(run), "--steps", "2")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_damaged_data_record_is_named(jsonl_run):
+    run, _, _ = jsonl_run
+    (run / "data_files.json").write_text('{"task.jsonl.train": {"path": 3}}')
+    r = cli("--resume", str(run), "--steps", "2")
+    assert r.exit_code == 1 and "data_files.json' is not a readable record" in r.output, r.output
+
+
+def test_only_the_data_files_of_the_run_s_task_are_recorded(tmp_path):
+    from maxrl_rs.fingerprints import data_files, file_sha256
+
+    data = write_rows(tmp_path / "d.jsonl", [GOOD])
+    assert data_files(load_config(None, [f"task.jsonl.train={data}"])) == {}  # the maze task reads no file
+    got = data_files(load_config(None, ["task.name=jsonl", f"task.jsonl.train={data}"]))
+    assert got == {
+        "task.jsonl.train": {"path": str(data), "size": data.stat().st_size, "sha256": file_sha256(data)}
+    }
+    import hashlib
+
+    assert file_sha256(data) == hashlib.sha256(data.read_bytes()).hexdigest()
+
+
 @pytest.mark.parametrize(
     ("row", "why"),
     [

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError, did_you_mean
+from maxrl_rs.fingerprints import DATA_FILE_KEYS
 from maxrl_rs.losses import check_loss_settings
 from maxrl_rs.models import is_model_config
 from maxrl_rs.options import DistributedConfig, LoraOptions, VLLMOptions, check_temperature, need
@@ -317,16 +318,7 @@ class Config:
 
 
 #: Keys whose values are file or directory paths.
-PATH_KEYS = (
-    "out",
-    "model.path",
-    "task.jsonl.train",
-    "task.jsonl.eval",
-    "task.dataset.train",
-    "task.dataset.eval",
-    "task.dataset.reward_fn",
-    "task.gsm8k.path",
-)
+PATH_KEYS = ("out", "model.path", *DATA_FILE_KEYS, "task.dataset.reward_fn")
 
 
 def absolute_path(value: Any, base: str | Path) -> Any:

@@ -41,4 +41,16 @@ def must_be(what: str, value: Any) -> str:
     return f"must be {what}, got {shown(value)}"
 
 
-__all__ = ["ConfigError", "FileError", "InvalidInputError", "did_you_mean", "must_be", "shown"]
+#: Beginnings of type names said with a vowel sound that their first letter does not give, or the reverse.
+_AN_BEFORE = ("nd",)  # "en-dee-array"
+_A_BEFORE = ("uint", "ufunc", "uni", "use", "usu", "uu", "one")  # "you-int", "won"
+
+
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article as said: ``an int``, ``a str``, ``a uint8``, ``an ndarray``."""
+    w = word.lower()
+    vowel = (w[:1] in tuple("aeiou") or w.startswith(_AN_BEFORE)) and not w.startswith(_A_BEFORE)
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+__all__ = ["ConfigError", "FileError", "InvalidInputError", "a_or_an", "did_you_mean", "must_be", "shown"]

@@ -16,7 +16,6 @@ entry that a later run would trust.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from maxrl_rs.errors import ConfigError
+from maxrl_rs.fingerprints import file_sha256
 from maxrl_rs.options import missing_path
 
 #: Sampling settings a GGUF's metadata (or transformers' defaults) may carry into generation_config.json
 #: that would change what ``generate`` samples from; the trainer's log-probs assume plain temperature
 #: sampling.
 _SAMPLING_KEYS = ("repetition_penalty", "top_p", "top_k", "temperature", "do_sample", "typical_p", "min_p")
-#: SHA-256 of files this process has hashed, by (resolved path, size, mtime, inode).
-_digests: dict[tuple[str, int, int, int], str] = {}
 #: Cache entries this process has already named on stderr: a command that resolves the same file several
 #: times (config check, tokenizer, weights) says where its model is once.
 _announced: set[Path] = set()
@@ -48,19 +46,10 @@ def cache_root() -> Path:
 def cache_key(path: Path) -> str:
     """``<stem>-<first 16 hex digits of the file's SHA-256>``.
 
-    Hashing reads the whole file (about 0.3 s per 100 MB here); a process hashes each unchanged file once.
+    Hashing reads the whole file (about 0.3 s per 100 MB here); a process hashes each unchanged file once
+    (:func:`maxrl_rs.fingerprints.file_sha256`).
     """
-    st = path.stat()
-    seen = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    digest = _digests.get(seen)
-    if digest is None:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 22):  # hashlib.file_digest is Python >= 3.11
-                h.update(chunk)
-        digest = h.hexdigest()
-        _digests[seen] = digest
-    return f"{path.stem}-{digest[:16]}"
+    return f"{path.stem}-{file_sha256(path)[:16]}"
 
 
 def is_gguf(path: str | Path) -> bool:

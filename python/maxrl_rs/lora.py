@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from maxrl_rs.errors import ConfigError
+from maxrl_rs.errors import ConfigError, did_you_mean
 from maxrl_rs.options import LoraOptions as LoraOptions  # re-exported
 
 MERGED_DIR = "merged"
@@ -41,6 +41,39 @@ def check_options(options: LoraOptions, *, strategy: str = "none") -> None:
     options.check()
     if enabled(options) and strategy == "fsdp":
         raise ConfigError("model.lora: not supported with distributed.strategy = 'fsdp'; use 'ddp'")
+
+
+def adaptable_modules(model: Any) -> list[str]:
+    """The distinct leaf names (``q_proj``, ``c_attn``...) of ``model``'s layers that a LoRA adapter can
+    wrap: Linear, Conv1d/2d, Embedding and transformers' Conv1D, sorted."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    kinds = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Embedding, Conv1D)
+    leaves = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, kinds)}
+    return sorted(leaves - {""})
+
+
+def check_target_modules(model: Any, options: LoraOptions) -> None:
+    """ConfigError naming each ``model.lora.target_modules`` entry that matches no module of ``model``.
+
+    peft matches an entry to a module whose dotted name is the entry or ends in ``.ENTRY``, and refuses a list
+    that matches nothing at all, but not a list of which only some match: a misspelled entry would leave
+    that layer untrained without a word.
+    """
+    targets = options.target_modules
+    if not enabled(options) or targets in ([], ["all-linear"]):
+        return
+    names = [name for name, _ in model.named_modules() if name]
+    missing = [t for t in targets if not any(n == t or n.endswith(f".{t}") for n in names)]
+    if not missing:
+        return
+    available = adaptable_modules(model)
+    entries = "; ".join(f"{t!r} matches no module of the model{did_you_mean(t, available)}" for t in missing)
+    raise ConfigError(
+        f"model.lora.target_modules: {entries}; the model's layers an adapter can wrap: "
+        f"{', '.join(available)} (or 'all-linear'; unset for peft's default of the architecture)"
+    )
 
 
 def apply_lora(model: Any, options: LoraOptions) -> Any:

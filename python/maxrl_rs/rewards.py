@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import math
 import os
 import sys
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from maxrl_rs.errors import ConfigError, InvalidInputError
+from maxrl_rs.errors import ConfigError, InvalidInputError, a_or_an
 from maxrl_rs.options import missing_path
 
 RewardFn = Callable[[list[str], list[str], list[str]], Sequence[Any]]
@@ -99,8 +100,37 @@ def load_reward_fn(spec: str, key: str = "task.dataset.reward_fn") -> RewardFunc
     if fn is None:
         raise ConfigError(f"{key}: {module_name!r} has no attribute {attr!r}")
     if not callable(fn):
-        raise ConfigError(f"{key}: {spec!r} is a {type(fn).__name__}, not a function")
+        raise ConfigError(f"{key}: {spec!r} is {a_or_an(type(fn).__name__)}, not a function")
+    check_signature(fn, shown, attr, key)
     return RewardFunction(fn, shown)
+
+
+#: Where the call of a reward function is documented.
+REWARD_DOCS = 'docs/training.md, "Python reward functions"'
+
+
+def check_signature(
+    fn: Callable[..., Any], shown: str, attr: str, key: str = "task.dataset.reward_fn"
+) -> None:
+    """ConfigError when ``fn``'s parameters cannot take the call ``fn(prompts, responses, references)``
+    (three positional lists), naming ``shown`` with its parameters and the call; nothing for a callable whose
+    signature Python cannot read (a builtin), which its trial call checks instead."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind([], [], [])
+    except TypeError:
+        plain = sig.replace(
+            parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+            return_annotation=sig.empty,
+        )
+        raise ConfigError(
+            f"{key}: {shown} takes {plain} but is called as {attr}(prompts, responses, references), three "
+            f"lists of strings with one entry per response, and returns one score per response "
+            f"({REWARD_DOCS})"
+        ) from None
 
 
 def is_file_spec(module: str) -> bool:
@@ -175,8 +205,8 @@ def call_reward_fn(
         out = out.tolist()
     if not isinstance(out, Sequence) or isinstance(out, (str, bytes)):
         raise RewardFunctionError(
-            f"reward_fn {_name(fn)} returned a {type(out).__name__} for {n} responses ({call}); it must "
-            "return a list of scores, one per response"
+            f"reward_fn {_name(fn)} returned {a_or_an(type(out).__name__)} for {n} responses ({call}); it "
+            "must return a list of scores, one per response"
         )
     if len(out) != n:
         raise RewardFunctionError(

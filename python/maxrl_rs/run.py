@@ -38,6 +38,7 @@ from maxrl_rs import atomic, distributed, lora, rundir, tracking
 from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.config import Config, check_resume_changes, from_dict, to_dict
 from maxrl_rs.errors import ConfigError, FileError
+from maxrl_rs.fingerprints import check_data_files, record_data_files
 from maxrl_rs.gguf_models import gguf_model_dir, is_gguf
 from maxrl_rs.heldout import heldout_pass_at_k
 from maxrl_rs.metrics import MetricsLogger, read_metrics
@@ -327,6 +328,7 @@ def _prepare_resume(
     """Rank 0's choice of checkpoint to resume from (``""``: none yet, the run starts at step 0) and its
     trainer state, after checking that ``cfg`` changes only what a resume may change."""
     check_resume_changes(resume_config(run_dir), dataclasses.replace(cfg, out=str(run_dir)))
+    check_data_files(run_dir)  # the epoch order and held-out rows come from the files as they were
     ckpt.remove_stale_temporaries(run_dir)
     if chosen is None and overwrite:
         raise ConfigError(
@@ -479,6 +481,8 @@ def _train(
     need_initial = latest is None or cfg.algo.kl_coef > 0 or adapter
     if need_initial:
         model, tokenizer = base_policy(cfg, task)
+        if adapter and latest is None:  # a misspelled target module, before the run directory is made
+            lora.check_target_modules(model, cfg.model.lora)
     if resume is None:
         distributed.barrier(ctx)  # every rank has looked before rank 0 writes
 
@@ -489,6 +493,7 @@ def _train(
                 rundir.clear_run(run_dir)
             ckpt.remove_stale_temporaries(run_dir)
             atomic.write_text(run_dir / ckpt.CONFIG_FILE, json.dumps(to_dict(cfg), indent=2))
+            record_data_files(run_dir, cfg)
 
         _on_main(ctx, create)
     if ctx.is_main:

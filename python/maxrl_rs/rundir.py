@@ -15,6 +15,7 @@ from pathlib import Path
 
 from maxrl_rs import checkpoint as ckpt
 from maxrl_rs.errors import ConfigError, FileError
+from maxrl_rs.fingerprints import DATA_FILES
 from maxrl_rs.metrics import METRICS_FILE
 from maxrl_rs.models import is_model_dir
 
@@ -23,7 +24,7 @@ LOCK_FILE = ".lock"
 #: reused by the next run in the directory when its settings match.
 SFT_DIR = "sft"
 #: What a run writes at its top level; ``--overwrite`` removes all but the cached warm-start.
-RUN_FILES = (ckpt.CONFIG_FILE, METRICS_FILE, "tensorboard", ckpt.CHECKPOINTS)
+RUN_FILES = (ckpt.CONFIG_FILE, DATA_FILES, METRICS_FILE, "tensorboard", ckpt.CHECKPOINTS)
 
 
 def resolve_resume(path: str | Path) -> tuple[Path, Path | None]:

@@ -2,7 +2,7 @@
 
 A value written with a space (``--set model.path FILE``) leaves ``FILE`` as a stray argument, which click
 reports as "unexpected extra argument" without naming ``--set``: the option checks each value for ``=``,
-and the commands add the ``--set`` form to any usage error of a command line that has a ``--set``.
+and the commands recall the ``--set`` form when the word a usage error names follows a ``--set`` value.
 """
 
 from __future__ import annotations
@@ -33,25 +33,45 @@ def set_option(help: str) -> Callable[[Any], Any]:
 
 
 class SetCommand(click.Command):
-    """A command whose usage errors (a stray argument, a path that does not exist) recall the ``--set`` form
-    when the command line has a ``--set``: the stray word is then most likely a value split off by a space."""
+    """A command whose stray words recall the ``--set`` form when they follow a ``--set`` value: a word
+    left over (``--set KEY=two words``), or, for a command taking paths, a path that does not exist, is then
+    most likely the rest of a value split off by a space. Every other usage error is click's alone."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        hint = _hint(args)
+        split = _split_words(args)
+        allow_extra = ctx.allow_extra_args
+        ctx.allow_extra_args = True  # the leftover words are checked below, where they can be named
         try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as e:
-            if not hint or "--set expects" in e.message:
+            rest = super().parse_args(ctx, args)
+        except click.BadParameter as e:
+            hint = next((h for word, h in split if repr(word) in e.message), None)
+            if hint is None or not isinstance(e.param, click.Argument):
                 raise
             raise click.UsageError(f"{e.format_message()}\n({hint})", e.ctx) from None
+        finally:
+            ctx.allow_extra_args = allow_extra
+        if rest and not allow_extra and not ctx.resilient_parsing:
+            s = "s" if len(rest) > 1 else ""
+            message = f"Got unexpected extra argument{s} ({' '.join(rest)})"
+            hint = dict(split).get(rest[0])
+            ctx.fail(f"{message}\n({hint})" if hint else message)
+        return rest
 
 
-def _hint(args: list[str]) -> str | None:
-    """How the command line's ``--set`` should have been written: ``--set KEY= VALUE`` joined up, else the
-    general form; None without a ``--set``."""
-    for i, arg in enumerate(args[:-2]):
-        if arg == "--set" and args[i + 1].endswith("=") and not args[i + 2].startswith("-"):
-            return f"did you mean --set {shlex.quote(args[i + 1] + args[i + 2])}?"
-    if any(a == "--set" or a.startswith("--set=") for a in args):
-        return SET_HINT
-    return None
+def _split_words(args: list[str]) -> list[tuple[str, str]]:
+    """The word right after each ``--set`` value when it is not an option, with how that ``--set`` should
+    have been written: ``--set KEY= VALUE`` joined up, else the general form."""
+    split: list[tuple[str, str]] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--set" and i + 2 < len(args):
+            value, word = args[i + 1], args[i + 2]
+        elif arg.startswith("--set=") and i + 1 < len(args):
+            value, word = arg.removeprefix("--set="), args[i + 1]
+        else:
+            continue
+        if not word.startswith("-"):
+            joined = value.endswith("=")
+            split.append((word, f"did you mean --set {shlex.quote(value + word)}?" if joined else SET_HINT))
+    return split

@@ -116,7 +116,8 @@ impl fmt::Display for Error {
             ),
             Error::UnknownEstimator { name } => write!(
                 f,
-                "unknown estimator {name:?}; known estimators: {}",
+                "unknown estimator {}; known estimators: {}",
+                py_repr(name),
                 crate::estimators::Estimator::NAMES.join(", ")
             ),
             Error::InvalidArgument { name, reason } => write!(f, "invalid {name}: {reason}"),
@@ -157,5 +158,91 @@ mod tests {
             group: 9,
         };
         assert_eq!((e.index(), e.group(), e.name()), (Some(2), Some(9), "rewards"));
+    }
+}
+
+/// `s` quoted as Python's `repr` shows a `str` (`'abc'`, `"it's"`, `'a\\nb'`): messages reach Python
+/// callers, who wrote the value as a Python string.
+pub fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `x` as Python's `repr` shows a `float` (`1.0`, `1e-07`, `1e+16`, `inf`, `nan`).
+pub fn py_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    // Rust's Debug switches to exponent form where Python's repr does (|x| < 1e-4 or >= 1e16) and prints
+    // the same shortest digits; only the exponent is written differently (`1e-7` for `1e-07`).
+    let s = format!("{x:?}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = exp.strip_prefix('-').map_or(("+", exp), |d| ("-", d));
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod py_repr_tests {
+    use super::{py_float, py_repr};
+
+    #[test]
+    fn strings_are_quoted_as_python_repr_quotes_them() {
+        assert_eq!(py_repr("abc"), "'abc'");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("'\""), "'\\'\"'");
+        assert_eq!(py_repr("a\nb\\"), "'a\\nb\\\\'");
+        assert_eq!(py_repr("\u{1}é"), "'\\x01é'");
+        assert_eq!(py_repr(""), "''");
+    }
+
+    #[test]
+    fn floats_are_written_as_python_repr_writes_them() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.5, "0.5"),
+            (-2.25, "-2.25"),
+            (1e-7, "1e-07"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(py_float(x), want, "{x}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::dense_counts::{self, DenseCounts, ONE};
-use crate::error::{Error, Result};
+use crate::error::{py_repr, Error, Result};
 use crate::groups::{Runs, Slots};
 use crate::parallel;
 
@@ -73,7 +73,7 @@ impl FromStr for StdKind {
             "population" | "biased" => Ok(StdKind::Population),
             _ => Err(Error::InvalidArgument {
                 name: "std",
-                reason: format!("{s:?}; expected \"sample\" or \"population\""),
+                reason: format!("{}; expected 'sample' or 'population'", py_repr(s)),
             }),
         }
     }

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use maxrl_core::error::py_repr;
 use maxrl_core::grading::{Grader as CoreGrader, OptValue, Options, Status, Verdict, Verifier, LIMIT_KEYS};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
@@ -42,7 +43,7 @@ fn options(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
             OptValue::Int(v.extract().map_err(|_| {
                 bad_argument(
                     "options",
-                    format!("option {key:?} = {v} does not fit a 64-bit integer"),
+                    format!("option {} = {v} does not fit a 64-bit integer", py_repr(&key)),
                 )
             })?)
         } else if v.is_instance_of::<PyFloat>() {
@@ -53,7 +54,8 @@ fn options(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
             return Err(bad_argument(
                 "options",
                 format!(
-                    "option {key:?} must be a bool, int, float or str, got {}",
+                    "option {} must be a bool, int, float or str, got {}",
+                    py_repr(&key),
                     type_name(&v)
                 ),
             ));

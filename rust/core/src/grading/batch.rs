@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::numbers::Number;
 use super::{choice, countdown, exact, gsm8k, math, maze, text};
 use super::{Budget, Limits, OptValue, Options, Status, Verdict};
-use crate::error::{Error, Result};
+use crate::error::{py_repr, Error, Result};
 use crate::parallel;
 
 /// A verifier and its options.
@@ -58,7 +58,8 @@ impl Verifier {
                 return Err(Error::InvalidArgument {
                     name: "verifier",
                     reason: format!(
-                        "unknown verifier {name:?}; known verifiers: {}",
+                        "unknown verifier {}; known verifiers: {}",
+                        py_repr(name),
                         Self::NAMES.join(", ")
                     ),
                 })
@@ -165,7 +166,7 @@ pub fn split_limits(opts: &Options) -> Result<(Limits, Options)> {
         let Some(v) = rest.remove(key) else { continue };
         let bad = |want: &str| Error::InvalidArgument {
             name: "verifier option",
-            reason: format!("option {key:?} must be {want}, got {v:?}"),
+            reason: format!("option {} must be {want}, got {v}", py_repr(key)),
         };
         if key == "time_budget_ms" {
             let ms = match v {
@@ -380,7 +381,10 @@ mod tests {
             assert_eq!(Verifier::new(name, &Options::new()).unwrap().name(), name);
         }
         let e = Verifier::new("maths", &Options::new()).unwrap_err().to_string();
-        assert!(e.contains("\"maths\"") && e.contains("gsm8k"), "{e}");
+        assert!(
+            e.contains("unknown verifier 'maths'") && e.contains("gsm8k"),
+            "{e}"
+        );
         let mut o = Options::new();
         o.insert("strict_format".into(), OptValue::Bool(true));
         o.insert("time_budget_ms".into(), OptValue::Int(5));

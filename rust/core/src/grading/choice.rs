@@ -38,7 +38,7 @@ impl ChoiceOptions {
         if !(2..=26).contains(&n) {
             return Err(Error::InvalidArgument {
                 name: "verifier option",
-                reason: format!("choice: option \"num_choices\" must be in 2..=26, got {n}"),
+                reason: format!("choice: option 'num_choices' must be in 2..=26, got {n}"),
             });
         }
         Ok(ChoiceOptions { num_choices: n as u8 })

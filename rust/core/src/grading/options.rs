@@ -2,8 +2,9 @@
 //! name to a small value type. Each verifier reads the keys it knows and rejects the rest by name.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::{py_float, py_repr, Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum OptValue {
@@ -11,6 +12,18 @@ pub enum OptValue {
     Int(i64),
     Float(f64),
     Str(String),
+}
+
+impl fmt::Display for OptValue {
+    /// As Python shows the value the caller passed (`True`, `3`, `0.5`, `'abc'`), for messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptValue::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
+            OptValue::Int(i) => write!(f, "{i}"),
+            OptValue::Float(x) => f.write_str(&py_float(*x)),
+            OptValue::Str(s) => f.write_str(&py_repr(s)),
+        }
+    }
 }
 
 pub type Options = BTreeMap<String, OptValue>;
@@ -40,7 +53,11 @@ impl<'a> OptionReader<'a> {
     fn bad(&self, key: &str, want: &str, got: &OptValue) -> Error {
         Error::InvalidArgument {
             name: "verifier option",
-            reason: format!("{}: option {key:?} must be {want}, got {got:?}", self.verifier),
+            reason: format!(
+                "{}: option {} must be {want}, got {got}",
+                self.verifier,
+                py_repr(key)
+            ),
         }
     }
 
@@ -88,8 +105,9 @@ impl<'a> OptionReader<'a> {
                 Err(Error::InvalidArgument {
                     name: "verifier option",
                     reason: format!(
-                        "{}: unknown option {k:?}; known options: {}",
+                        "{}: unknown option {}; known options: {}",
                         self.verifier,
+                        py_repr(k),
                         known.join(", ")
                     ),
                 })
@@ -111,8 +129,32 @@ mod tests {
         assert!(r.bool("case_sensitive", false).unwrap());
         let e = r.finish().unwrap_err().to_string();
         assert!(
-            e.contains("\"casesensitive\"") && e.contains("case_sensitive"),
+            e.contains("unknown option 'casesensitive'") && e.contains("case_sensitive"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_shown_as_python_shows_it() {
+        let cases = [
+            (OptValue::Str("abc".into()), "a number", "'abc'"),
+            (OptValue::Bool(true), "a number", "True"),
+            (OptValue::Float(1e-7), "an integer", "1e-07"),
+            (OptValue::Int(3), "a string", "3"),
+        ];
+        for (value, want, shown) in cases {
+            let mut o = Options::new();
+            o.insert("k".into(), value);
+            let mut r = OptionReader::new("math", &o);
+            let e = match want {
+                "a number" => r.float("k", 0.0).unwrap_err(),
+                "an integer" => r.int("k", 0).unwrap_err(),
+                _ => r.string("k", "").unwrap_err(),
+            };
+            assert_eq!(
+                e.to_string(),
+                format!("invalid verifier option: math: option 'k' must be {want}, got {shown}")
+            );
+        }
     }
 }

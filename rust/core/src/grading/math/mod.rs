@@ -22,7 +22,7 @@ pub mod number;
 pub mod parse;
 pub mod relation;
 
-use crate::error::{Error, Result};
+use crate::error::{py_repr, Error, Result};
 use crate::grading::options::{OptionReader, Options};
 use crate::grading::verdict::{Budget, LimitHit, Status, Verdict};
 
@@ -104,7 +104,7 @@ impl MathOptions {
         let mut r = OptionReader::new("math", opts);
         let bad = |key: &str, reason: String| Error::InvalidArgument {
             name: "verifier option",
-            reason: format!("math: option {key:?} {reason}"),
+            reason: format!("math: option {} {reason}", py_repr(key)),
         };
         let fr = r.int("float_rounding", -1)?;
         let float_rounding = match fr {
@@ -135,7 +135,7 @@ impl MathOptions {
             other => {
                 return Err(bad(
                     "boxed",
-                    format!("must be \"first\", \"after_phrase\" or \"off\", got {other:?}"),
+                    format!("must be 'first', 'after_phrase' or 'off', got {}", py_repr(other)),
                 ))
             }
         };
