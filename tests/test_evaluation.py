@@ -673,3 +673,11 @@ def test_sampled_reports_store_absolute_model_and_run_paths(tmp_path, monkeypatc
     _eval_cli("tiny", *common, "--json", "one.json")
     meta = json.loads((tmp_path / "one.json").read_text())["meta"]
     assert meta["model_dir"] == str((tmp_path / "tiny").resolve()) and meta["run_dir"] is None
+
+
+def test_efficiency_of_a_namesake_is_labelled_as_in_the_table():
+    a = passk_report(4, [1, 2, 0], run="a", task="t")
+    b = passk_report(8, [1, 2, 0], run="a", task="t")
+    e = scaling_efficiency(b, a)
+    assert (e.run, e.baseline) == ("a#2", "a") and e.describe().startswith("a#2 vs a:")
+    assert "efficiency: a#2 vs a" in format_table([a, b])

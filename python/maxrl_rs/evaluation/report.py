@@ -490,6 +490,7 @@ def scaling_efficiency(run: PassAtKReport, baseline: PassAtKReport) -> ScalingEf
         InvalidInputError: the two are on different tasks or prompt sets (:func:`check_comparable`).
     """
     check_comparable([baseline, run])
+    baseline, run = unique_labels([baseline, run])  # a run compared with a namesake is "a#2 vs a"
     ks, values = run.full_curve()
     bks, bvalues = baseline.full_curve()
     keep = bks <= baseline.k_max

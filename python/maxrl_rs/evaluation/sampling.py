@@ -231,7 +231,10 @@ def evaluate_policy(
     )
     keep = counts.kept
     if not keep.any():
-        raise ConfigError(f"{run}: no response of any prompt could be graded (all hit limits or errors)")
+        raise ConfigError(
+            f"{run}: no response of any prompt could be graded (each had no verdict: a reward function that "
+            "returned None, or a verifier limit or error)"
+        )
     fewest = int(counts.n[keep].min())
     if wanted is not None and wanted[-1] > fewest:
         left_out = [k for k in wanted if k > fewest]
