@@ -111,7 +111,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
             f"model.num_heads={args.heads}",
             f"model.intermediate_size={4 * args.hidden}",
             f"model.lora.r={args.lora}",
-            "model.lora.target_modules=all-linear",
+            *(["model.lora.target_modules=all-linear"] if args.lora else []),  # refused with r = 0
             f"train.gradient_checkpointing={'true' if args.gradient_checkpointing else 'false'}",
         ]
     )

@@ -107,10 +107,19 @@ def test_lora_options_are_checked():
         load_config(None, ["model.lora.r=8", "distributed.strategy=fsdp"])
     with pytest.raises(ConfigError, match=r"model\.lora\.target_modules: expected a list of strings"):
         merge(Config(), {"model": {"lora": {"target_modules": "q_proj"}}})
-    assert load_config(None, ["model.lora.target_modules=q_proj, v_proj"]).model.lora.target_modules == [
-        "q_proj",
-        "v_proj",
-    ]
+    lora = load_config(None, ["model.lora.r=4", "model.lora.target_modules=q_proj, v_proj"]).model.lora
+    assert lora.target_modules == ["q_proj", "v_proj"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [("model.lora.target_modules=q_projj", "target_modules"), ("model.lora.alpha=32", "alpha")],
+)
+def test_lora_keys_without_an_adapter_are_refused(setting, key):
+    # r = 0 trains all weights: an adapter setting would be ignored without a word.
+    with pytest.raises(ConfigError, match=rf"model\.lora\.{key}: .* does not apply with model\.lora\.r = 0"):
+        load_config(None, [setting])
+    assert load_config(None, ["model.lora.r=4", setting]).model.lora.r == 4
 
 
 @pytest.mark.parametrize(

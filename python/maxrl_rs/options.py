@@ -169,3 +169,14 @@ class LoraOptions:
             "model.lora.target_modules",
             f"empty module name in {self.target_modules!r}",
         )
+        if self.r == 0:  # no adapter: the other keys would be ignored without a word
+            for key, value, default in (
+                ("alpha", self.alpha, LoraOptions.alpha),
+                ("target_modules", self.target_modules, []),
+            ):
+                need(
+                    value == default,
+                    f"model.lora.{key}",
+                    f"{value!r} does not apply with model.lora.r = 0 (no adapter, all weights train); set "
+                    f"model.lora.r > 0 to train an adapter, or leave it at its default ({default!r})",
+                )
