@@ -548,6 +548,13 @@ def test_reports_on_other_tasks_or_prompts_are_not_compared(tmp_path):
     # The other way round: the first report's extra ids are named.
     with pytest.raises(maxrl_rs.InvalidInputError, match="first: 'm2' is in 'a' only"):
         scaling_efficiency(maze, fewer)
+    # One prompt set inside the other: how to sample the smaller one; disjoint sets get no such hint.
+    hint = "(all 2 prompts of one are among the 3 of the other: `maxrl eval --prompts 2` samples"
+    with pytest.raises(maxrl_rs.InvalidInputError, match=re.escape(hint)):
+        check_comparable([fewer, maze])
+    with pytest.raises(maxrl_rs.InvalidInputError) as e:
+        check_comparable([maze, other])
+    assert "--prompts" not in str(e.value)
     with pytest.raises(maxrl_rs.InvalidInputError, match=re.escape("'a' (from 'x.json')")):
         check_comparable([maze, gsm], ["'x.json'", "'y.json'"])
     # The same prompts in another order, or repeated once per seed (a pooled report), compare.

@@ -135,6 +135,11 @@ def test_errors_name_the_line(tmp_path):
     verifier = write_jsonl(tmp_path / "verifier.jsonl", [{"response": "3", "gold": "3", "verifier": "nope"}])
     r = run("grade", str(verifier), "-v", "gsm8k")
     assert r.exit_code != 0 and "verifier.jsonl:1: unknown verifier 'nope'" in r.output
+    typo = write_jsonl(tmp_path / "typo.jsonl", [{"response": "3", "gold": "3", "verifier": "gsm8"}])
+    r = run("grade", str(typo), "-v", "gsm8k")
+    assert "typo.jsonl:1: unknown verifier 'gsm8' (did you mean 'gsm8k'?); known: math, gsm8k" in r.output
+    r = run("grade", str(typo), "-v", "gsm8k", "--option", "mathh.rel_tol=0.1")
+    assert "unknown verifier 'mathh' (did you mean 'math'?); known: " in " ".join(r.output.split())
 
     array = tmp_path / "array.jsonl"
     array.write_text("[1, 2]\n")

@@ -206,7 +206,7 @@ def _threads(threads: Any) -> int | None:
 def _check_verifier(verifier: Any) -> str:
     # The core rejects unknown names (listing the known ones); it only reads a str.
     if not isinstance(verifier, str):
-        raise InvalidInputError(f"unknown verifier {verifier!r}; known verifiers: {', '.join(VERIFIERS)}")
+        raise InvalidInputError(str(unknown_verifier(verifier)))
     return verifier
 
 

@@ -13,7 +13,15 @@ import click
 
 from maxrl_rs.atomic import NoSpaceError, atomic_open, same_file
 from maxrl_rs.errors import InvalidInputError, must_be
-from maxrl_rs.grading import LIMIT_KEYS, NO_VERDICT, STATUS_NAMES, VERIFIERS, Grader, reference_text
+from maxrl_rs.grading import (
+    LIMIT_KEYS,
+    NO_VERDICT,
+    STATUS_NAMES,
+    VERIFIERS,
+    Grader,
+    reference_text,
+    unknown_verifier,
+)
 from maxrl_rs.jsonl_reader import read_lines
 
 
@@ -27,10 +35,9 @@ def parse_option(text: str) -> tuple[str | None, str, bool | int | float | str]:
     scope = None
     if "." in key:
         scope, key = key.split(".", 1)
-        if scope not in VERIFIERS:
-            raise click.BadParameter(
-                f"{text!r}: unknown verifier {scope!r} (known: {', '.join(VERIFIERS)})", param_hint="--option"
-            )
+        unknown = unknown_verifier(scope)
+        if unknown:
+            raise click.BadParameter(f"{text!r}: {unknown}", param_hint="--option")
     if not key:
         raise click.BadParameter(f"{text!r} has an empty key", param_hint="--option")
     low = raw.strip().lower()
@@ -105,8 +112,9 @@ def _item(
     response_field, reference_field = fields
     where = f"{name}:{lineno}"
     verifier = row.get("verifier", default_verifier)
-    if verifier not in VERIFIERS:
-        raise click.ClickException(f"{where}: unknown verifier {verifier!r} (known: {', '.join(VERIFIERS)})")
+    unknown = unknown_verifier(verifier)
+    if unknown:
+        raise click.ClickException(f"{where}: {unknown}")
     for field in fields:
         if field not in row:
             raise click.ClickException(

@@ -465,8 +465,19 @@ def check_comparable(reports: Sequence[PassAtKReport], sources: Sequence[str] | 
                 f"cannot compare {name(i)} with {name(0)} on task {base.task!r}: their prompts differ "
                 f"({len(only_base)} of the {len(theirs)} ids of {labels[0]!r} are not in {labels[i]!r}, "
                 f"{len(only_run)} of the {len(mine)} of {labels[i]!r} not in {labels[0]!r}; first: {first}); "
-                "evaluate both on the same held-out prompts"
+                f"evaluate both on the same held-out prompts{_subset_hint(mine, theirs)}"
             )
+
+
+def _subset_hint(a: set[str], b: set[str]) -> str:
+    """When one prompt set holds the other, how ``maxrl eval`` samples the smaller one."""
+    small, large = sorted((a, b), key=len)
+    if not small < large:
+        return ""
+    return (
+        f" (all {len(small)} prompts of one are among the {len(large)} of the other: `maxrl eval --prompts "
+        f"{len(small)}` samples that many held-out prompts)"
+    )
 
 
 def unique_labels(reports: Sequence[PassAtKReport]) -> list[PassAtKReport]:
